@@ -1,0 +1,19 @@
+module github.com/sn27/compute
+
+go 1.26.8
+
+require (
+	github.com/ChainSafe/go-schnorrkel v1.1.0
+	github.com/spf13/cobra v1.10.2
+	github.com/spf13/pflag v1.0.9
+	golang.org/x/crypto v0.59.0
+)
+
+require (
+	github.com/cosmos/go-bip39 v1.0.0 // indirect
+	github.com/gtank/merlin v0.1.1-0.20191105220539-8318aed1a79f // indirect
+	github.com/gtank/ristretto255 v0.1.2 // indirect
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/mimoo/StrobeGo v0.0.0-20181016162300-f8f6d4d2b643 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)

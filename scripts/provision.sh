@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs and starts what the test suite needs on a Debian machine (run as root):
+# Docker Engine (docker.io) with a running dockerd, Debian's hashcat with PoCL for
+# CPU OpenCL, debootstrap, the OpenSSH client, and the SSH test image built from
+# Debian packages. Idempotent: re-running skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pair in dockerd:docker.io hashcat:hashcat debootstrap:debootstrap ssh:openssh-client; do
+	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+[ -e /etc/OpenCL/vendors/pocl.icd ] || need+=(pocl-opencl-icd)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "provision: installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Start dockerd when no daemon answers.
+if ! docker info >/dev/null 2>&1; then
+	echo "provision: starting dockerd"
+	mkdir -p /var/log
+	nohup dockerd >/var/log/compute-dockerd.log 2>&1 &
+	for _ in $(seq 1 60); do
+		docker info >/dev/null 2>&1 && break
+		sleep 1
+	done
+	docker info >/dev/null 2>&1 || { echo "provision: dockerd did not start; see /var/log/compute-dockerd.log" >&2; tail -20 /var/log/compute-dockerd.log >&2; exit 1; }
+fi
+
+# The SSH test image (Debian + openssh-server, from debootstrap).
+if [ -x scripts/build-test-image.sh ]; then
+	scripts/build-test-image.sh
+fi

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The project's test command: provisions the real components the tests use
+# (dockerd, the SSH image, hashcat) and runs vet, gofmt and the race-enabled suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" = 0 ]; then
+	scripts/provision.sh
+else
+	echo "test: not root; skipping provisioning (tests needing Docker or hashcat will skip)" >&2
+fi
+export COMPUTE_REQUIRE_REAL=${COMPUTE_REQUIRE_REAL:-1}
+echo "== go vet"
+go vet ./...
+echo "== gofmt"
+bad=$(gofmt -l $(git ls-files '*.go'))
+[ -z "$bad" ] || { echo "not gofmt-formatted:"; echo "$bad"; exit 1; }
+echo "== go test -race"
+go test -race -count=1 -timeout 40m ./... 2>&1 | tee /tmp/compute-test.log
