@@ -126,11 +126,11 @@ type Stats struct {
 // Inputs are the aggregated figures the formula reads; the `compute score`
 // command takes them directly.
 type Inputs struct {
-	Resolution float64 // percentage of successful challenges, 0..100
-	Difficulty float64 // average difficulty of recent successes
-	Elapsed    float64 // average seconds of successful challenges
-	Failure    float64 // percentage of failures in the recent window, 0..100
-	Allocated  bool    // the miner's machine is allocated to a renter
+	Resolution float64 `json:"resolution"` // percentage of successful challenges, 0..100
+	Difficulty float64 `json:"difficulty"` // average difficulty of recent successes
+	Elapsed    float64 `json:"elapsed"`    // average seconds of successful challenges
+	Failure    float64 `json:"failure"`    // percentage of failures in the recent window, 0..100
+	Allocated  bool    `json:"allocated"`  // the miner's machine is allocated to a renter
 }
 
 // FromStats aggregates stats into inputs: resolution = 100*successes/attempts
