@@ -1,0 +1,520 @@
+package wire
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sn27/compute/internal/version"
+)
+
+// Outcome classifies a served request for metrics.
+type Outcome string
+
+// Request outcomes, one per axon status.
+const (
+	OutcomeSuccess     Outcome = "success"      // 200
+	OutcomeNotFound    Outcome = "not_found"    // 404 unknown synapse
+	OutcomeBadRequest  Outcome = "bad_request"  // 400 malformed headers, 405 method
+	OutcomeTooLarge    Outcome = "too_large"    // 413 body over the limit
+	OutcomeBlacklisted Outcome = "blacklisted"  // 403
+	OutcomeUnverified  Outcome = "unverified"   // 401 signature or nonce
+	OutcomeTimeout     Outcome = "timeout"      // 408/503 priority queue timeout
+	OutcomeBadBody     Outcome = "bad_body"     // 500 body hash mismatch or undecodable body
+	OutcomeError       Outcome = "error"        // forward failed (500 or a StatusError code)
+)
+
+// RequestEvent describes one finished request for an Observer.
+type RequestEvent struct {
+	Synapse  string // route name ("" when unknown)
+	Outcome  Outcome
+	Status   int
+	Hotkey   string // caller hotkey as sent (possibly unverified); do not use as a metric label
+	Duration time.Duration
+}
+
+// Observer receives an event per request. It must be cheap and safe for
+// concurrent use.
+type Observer interface{ ObserveRequest(RequestEvent) }
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(RequestEvent)
+
+// ObserveRequest calls f.
+func (f ObserverFunc) ObserveRequest(e RequestEvent) { f(e) }
+
+// Caller is the dendrite behind a request. Blacklist and priority functions
+// see it before verification (Verified false); forward functions see it
+// verified, through CallerFrom.
+type Caller struct {
+	Hotkey   string
+	IP       string // TCP peer address
+	Port     int    // TCP peer port
+	Version  int64  // bt_header_dendrite_version (693, 7002000, ...; 0 if absent)
+	UUID     string
+	Nonce    int64
+	Verified bool
+}
+
+type callerKey struct{}
+
+// CallerFrom returns the verified caller of the request a forward function serves.
+func CallerFrom(ctx context.Context) (Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	return c, ok
+}
+
+// StatusError is an error a forward function returns to answer with a
+// specific status and message; any other error becomes a generic 500.
+type StatusError struct {
+	Code    int
+	Message string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("status %d: %s", e.Code, e.Message) }
+
+// Errorf builds a StatusError.
+func Errorf(code int, format string, a ...any) error {
+	return &StatusError{Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+// Handler is what a miner attaches for one synapse type S. Forward is
+// required; Blacklist and Priority are optional.
+type Handler[S any] struct {
+	// Forward fills the synapse's output. ctx ends at the request timeout.
+	Forward func(ctx context.Context, syn *S) error
+	// Blacklist rejects a caller (403) with a reason. It runs before signature
+	// verification, so it must only look at c.Hotkey and cheap facts.
+	Blacklist func(ctx context.Context, c Caller) (blocked bool, reason string)
+	// Priority orders queued requests (higher first), e.g. stake + synapse priority.
+	Priority func(ctx context.Context, c Caller) float64
+}
+
+// AxonConfig configures an Axon.
+type AxonConfig struct {
+	// Hotkey is the axon's own SS58 address; signatures are checked against it.
+	Hotkey string
+	// Addr is the listen address for Run, e.g. ":8091".
+	Addr string
+	// Version is announced in bt_header_axon_version (default version.Int).
+	Version int64
+	// MaxConcurrency bounds requests in forward at once (default 64).
+	MaxConcurrency int
+	// MaxBodyBytes bounds the request body (default 1 MiB).
+	MaxBodyBytes int64
+	// MaxTimeout caps a request's timeout header (default 10 minutes).
+	MaxTimeout time.Duration
+	// NonceCapacity bounds the remembered dendrite endpoints (default 100000).
+	NonceCapacity int
+	// ShutdownGrace is how long Run waits for in-flight requests (default 10 s).
+	ShutdownGrace time.Duration
+	// Observer, if set, is told about every request.
+	Observer Observer
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Now defaults to time.Now (tests override it).
+	Now func() time.Time
+}
+
+// Axon is the HTTP server of a neuron: it routes POST/GET /<SynapseName>,
+// checks the caller, queues by priority and calls the attached handler.
+// Attach handlers before serving. Safe for concurrent use.
+type Axon struct {
+	cfg    AxonConfig
+	log    *slog.Logger
+	nonces *nonceStore
+	sched  *scheduler
+
+	mu     sync.RWMutex
+	routes map[string]*route
+	order  []string
+}
+
+type route struct {
+	name      string
+	blacklist func(context.Context, Caller) (bool, string)
+	priority  func(context.Context, Caller) float64
+	// serve decodes and checks the body, calls forward and encodes the answer.
+	serve func(ctx context.Context, body []byte, hi *HeaderInfo, start time.Time) (resp []byte, base *SynapseBase, bodyHash string, err error)
+}
+
+// NewAxon validates cfg and returns an axon serving the "Synapse" ping route.
+func NewAxon(cfg AxonConfig) (*Axon, error) {
+	if cfg.Hotkey == "" {
+		return nil, errors.New("wire: axon needs its own hotkey address")
+	}
+	if cfg.Version == 0 {
+		cfg.Version = version.Int
+	}
+	if cfg.MaxConcurrency <= 0 {
+		cfg.MaxConcurrency = 64
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxTimeout <= 0 {
+		cfg.MaxTimeout = 10 * time.Minute
+	}
+	if cfg.NonceCapacity <= 0 {
+		cfg.NonceCapacity = 100_000
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	a := &Axon{
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "axon"),
+		nonces: newNonceStore(cfg.NonceCapacity),
+		sched:  newScheduler(cfg.MaxConcurrency),
+		routes: map[string]*route{},
+	}
+	if err := Attach(a, Handler[Ping]{Forward: func(context.Context, *Ping) error { return nil }}); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Attach serves synapse type S with h, replacing an earlier handler for the
+// same name (the ping route can be replaced too).
+func Attach[S any, P interface {
+	*S
+	Synapse
+}](a *Axon, h Handler[S]) error {
+	if h.Forward == nil {
+		return errors.New("wire: attach: handler has no Forward function")
+	}
+	name := P(new(S)).SynapseName()
+	r := &route{name: name, blacklist: h.Blacklist, priority: h.Priority}
+	r.serve = func(ctx context.Context, body []byte, hi *HeaderInfo, start time.Time) ([]byte, *SynapseBase, string, error) {
+		p := P(new(S))
+		if d, ok := any(p).(defaulter); ok {
+			d.setDefaults()
+		}
+		if len(body) == 0 {
+			body = []byte("{}")
+		}
+		if err := json.Unmarshal(body, p); err != nil {
+			return nil, nil, "", &bodyError{msg: "Invalid request body: " + truncate(err.Error(), 200)}
+		}
+		got, err := BodyHash(p)
+		if err != nil {
+			return nil, nil, "", &bodyError{msg: "Invalid request body: " + truncate(err.Error(), 200)}
+		}
+		if got != hi.ComputedBodyHash {
+			return nil, nil, "", &bodyError{msg: "Hash mismatch between header body hash and computed body hash"}
+		}
+		if err := h.Forward(ctx, (*S)(p)); err != nil {
+			return nil, nil, "", err
+		}
+		b := p.Base()
+		if b.Name == "" {
+			b.Name = name
+		}
+		if b.Timeout == 0 {
+			b.Timeout = hi.Timeout
+		}
+		b.Axon.StatusCode = ptr(http.StatusOK)
+		b.Axon.StatusMessage = ptr("Success")
+		b.Axon.ProcessTime = ptr(time.Since(start).Seconds())
+		b.Axon.Version = ptr(a.cfg.Version)
+		bh, err := BodyHash(p)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("hash response: %w", err)
+		}
+		b.ComputedBodyHash = ""
+		out, err := json.Marshal(p)
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("encode response: %w", err)
+		}
+		b.TotalSize = int64(len(out))
+		return out, b, bh, nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.routes[name]; !ok {
+		a.order = append(a.order, name)
+	}
+	a.routes[name] = r
+	return nil
+}
+
+type bodyError struct{ msg string }
+
+func (e *bodyError) Error() string { return e.msg }
+
+// Handler returns the axon as an http.Handler (for tests or a custom server).
+func (a *Axon) Handler() http.Handler { return a }
+
+// Run listens on cfg.Addr and serves until ctx ends (see Serve).
+func (a *Axon) Run(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("wire: axon listen on %s: %w", a.cfg.Addr, err)
+	}
+	return a.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends, then stops accepting, waits up to
+// ShutdownGrace for in-flight requests, cancels the rest and returns.
+func (a *Axon) Serve(ctx context.Context, ln net.Listener) error {
+	// Request contexts outlive ctx by the grace period so in-flight forwards
+	// can finish; they are cancelled when the grace period is over.
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           a,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("axon serving", "addr", ln.Addr().String(), "hotkey", a.cfg.Hotkey)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("wire: axon serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownGrace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err != nil {
+		a.log.Warn("axon shutdown grace period over; cancelling in-flight requests", "grace", a.cfg.ShutdownGrace)
+		cancelBase()
+		_ = srv.Close()
+	}
+	<-errc
+	return nil
+}
+
+// ServeHTTP implements the Bittensor axon pipeline.
+func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := a.cfg.Now()
+	ev := RequestEvent{}
+	defer func() {
+		if a.cfg.Observer != nil {
+			ev.Duration = time.Since(start)
+			a.cfg.Observer.ObserveRequest(ev)
+		}
+	}()
+	fail := func(status int, outcome Outcome, msg string, hi *HeaderInfo) {
+		ev.Status, ev.Outcome = status, outcome
+		a.writeError(w, status, msg, hi)
+	}
+
+	// 1. Route.
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	a.mu.RLock()
+	rt, ok := a.routes[name]
+	var names []string
+	if !ok {
+		names = append(names, a.order...)
+	}
+	a.mu.RUnlock()
+	if !ok {
+		q := make([]string, len(names))
+		for i, n := range names {
+			q[i] = PyStrRepr(n)
+		}
+		fail(http.StatusNotFound, OutcomeNotFound,
+			fmt.Sprintf("Synapse name '%s' not found. Available synapses [%s]", truncate(name, 64), strings.Join(q, ", ")), nil)
+		return
+	}
+	ev.Synapse = name
+	if r.Method != http.MethodPost && r.Method != http.MethodGet {
+		fail(http.StatusMethodNotAllowed, OutcomeBadRequest, "Method Not Allowed", nil)
+		return
+	}
+
+	// 2. Headers.
+	hi, err := ParseHeaders(r.Header)
+	if err != nil {
+		fail(http.StatusBadRequest, OutcomeBadRequest, "Improperly formatted request: "+strings.TrimPrefix(err.Error(), "wire: "), nil)
+		return
+	}
+	hi.Name = name
+	caller := Caller{}
+	if host, port, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		caller.IP = host
+		caller.Port, _ = strconv.Atoi(port)
+	}
+	d := &hi.Dendrite
+	d.IP, d.Port = ptr(caller.IP), ptr(caller.Port)
+	if d.Hotkey != nil {
+		caller.Hotkey = *d.Hotkey
+	}
+	if d.Version != nil {
+		caller.Version = *d.Version
+	}
+	if d.UUID != nil {
+		caller.UUID = *d.UUID
+	}
+	if d.Nonce != nil {
+		caller.Nonce = *d.Nonce
+	}
+	ev.Hotkey = caller.Hotkey
+	if r.ContentLength > a.cfg.MaxBodyBytes {
+		fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, fmt.Sprintf("Request body too large: the limit is %d bytes", a.cfg.MaxBodyBytes), hi)
+		return
+	}
+	timeout := time.Duration(hi.Timeout * float64(time.Second))
+	if timeout <= 0 {
+		timeout = time.Duration(DefaultTimeout * float64(time.Second))
+	}
+	if timeout > a.cfg.MaxTimeout {
+		timeout = a.cfg.MaxTimeout
+	}
+	deadline := start.Add(timeout)
+	ctx, cancel := context.WithDeadline(r.Context(), deadline)
+	defer cancel()
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(deadline)
+	_ = rc.SetWriteDeadline(deadline.Add(5 * time.Second))
+
+	// 3. Blacklist (before verification, as Bittensor does).
+	if rt.blacklist != nil {
+		if blocked, reason := rt.blacklist(ctx, caller); blocked {
+			fail(http.StatusForbidden, OutcomeBlacklisted, fmt.Sprintf("Forbidden. Key is blacklisted: %s.", reason), hi)
+			return
+		}
+	}
+
+	// 4. Signature and nonce.
+	if err := a.verify(hi, start); err != nil {
+		msg := err.Error()
+		var ve *VerifyError
+		if !errors.As(err, &ve) {
+			msg = "verification failed"
+		}
+		fail(http.StatusUnauthorized, OutcomeUnverified, "Not Verified with error: "+msg, hi)
+		return
+	}
+	caller.Verified = true
+
+	// 5. Priority queue.
+	prio := 0.0
+	if rt.priority != nil {
+		prio = rt.priority(ctx, caller)
+	}
+	if err := a.sched.acquire(ctx, prio); err != nil {
+		status := http.StatusServiceUnavailable
+		if caller.Version >= Version720 {
+			status = http.StatusRequestTimeout
+		}
+		fail(status, OutcomeTimeout, fmt.Sprintf("Response timeout after: %ss", PyFloat(timeout.Seconds())), hi)
+		return
+	}
+	defer a.sched.release()
+
+	// 6. Body, hash check, forward.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, fmt.Sprintf("Request body too large: the limit is %d bytes", a.cfg.MaxBodyBytes), hi)
+			return
+		}
+		fail(http.StatusBadRequest, OutcomeBadRequest, "Could not read request body", hi)
+		return
+	}
+	fctx := context.WithValue(ctx, callerKey{}, caller)
+	out, base, bodyHash, err := rt.serve(fctx, body, hi, start)
+	if err != nil {
+		var be *bodyError
+		var se *StatusError
+		switch {
+		case errors.As(err, &be):
+			fail(http.StatusInternalServerError, OutcomeBadBody, "Internal server error with error: "+be.msg, hi)
+		case errors.As(err, &se):
+			fail(se.Code, OutcomeError, se.Message, hi)
+		default:
+			id := NewUUID()
+			a.log.Error("forward failed", "synapse", name, "caller", caller.Hotkey, "error_id", id, "err", err)
+			fail(http.StatusInternalServerError, OutcomeError, "Internal Server Error #"+id, hi)
+		}
+		return
+	}
+
+	// 7. Response.
+	h := w.Header()
+	WriteHeaders(h, base, bodyHash)
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(out))}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+	ev.Status, ev.Outcome = http.StatusOK, OutcomeSuccess
+}
+
+// verify checks the nonce rules and the signature, then records the nonce.
+func (a *Axon) verify(hi *HeaderInfo, now time.Time) error {
+	d := &hi.Dendrite
+	if d.Hotkey == nil || *d.Hotkey == "" {
+		return verifyErr("No SS58 formatted address or public key provided.")
+	}
+	if d.Nonce == nil {
+		return verifyErr("Missing Nonce")
+	}
+	uuid := ""
+	if d.UUID != nil {
+		uuid = *d.UUID
+	}
+	var ver int64
+	if d.Version != nil {
+		ver = *d.Version
+	}
+	key := *d.Hotkey + ":" + uuid
+	last, seen := a.nonces.get(key)
+	if err := CheckNonce(*d.Nonce, ver, hi.Timeout, now, last, seen); err != nil {
+		return err
+	}
+	if err := VerifySignature(hi, a.cfg.Hotkey); err != nil {
+		return err
+	}
+	if !a.nonces.commit(key, *d.Nonce) {
+		return verifyErr("Nonce is too old, a newer one was last processed")
+	}
+	return nil
+}
+
+// writeError answers {"message": msg} with the status also in lowercase
+// bt_header_axon_* headers, so every dendrite generation reads it.
+func (a *Axon) writeError(w http.ResponseWriter, status int, msg string, hi *HeaderInfo) {
+	b := SynapseBase{Name: "Synapse", Timeout: DefaultTimeout}
+	hash := ""
+	if hi != nil {
+		b.Name, b.Timeout = hi.Name, hi.Timeout
+		b.Dendrite = hi.Dendrite
+		b.Axon = hi.Axon
+		hash = hi.ComputedBodyHash
+	}
+	b.Axon.StatusCode = ptr(status)
+	b.Axon.StatusMessage = ptr(msg)
+	b.Axon.Version = ptr(a.cfg.Version)
+	body, _ := json.Marshal(struct {
+		Message string `json:"message"`
+	}{msg})
+	h := w.Header()
+	WriteHeaders(h, &b, hash)
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

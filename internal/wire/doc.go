@@ -1,0 +1,54 @@
+// Package wire speaks Bittensor's axon/dendrite protocol: the synapse types
+// of the Compute Subnet (Specs, Challenge, Allocate) with their exact JSON
+// names, body hashing, request signing and nonce rules (kept here and nowhere
+// else), the Axon server a miner runs and the Dendrite client a validator
+// uses. It interoperates with Python bittensor 6.9.3 and >= 7.2 peers.
+//
+// # Miner: attaching handlers
+//
+//	ax, err := wire.NewAxon(wire.AxonConfig{Hotkey: hotkey.SS58Address(), Addr: ":8091"})
+//	if err != nil { ... }
+//	err = wire.Attach(ax, wire.Handler[wire.Challenge]{
+//		Blacklist: func(ctx context.Context, c wire.Caller) (bool, string) {
+//			if !isValidator(c.Hotkey) { return true, "not a validator" }
+//			return false, ""
+//		},
+//		Priority: func(ctx context.Context, c wire.Caller) float64 { return stake(c.Hotkey) + 2 },
+//		Forward: func(ctx context.Context, syn *wire.Challenge) error {
+//			caller, _ := wire.CallerFrom(ctx) // verified hotkey, ip, version
+//			pw, err := solve(ctx, syn.Challenge)
+//			if err != nil { return err } // generic 500 "Internal Server Error #id"
+//			syn.Output.Password = &pw
+//			return nil
+//		},
+//	})
+//	go ax.Run(ctx) // returns after in-flight requests finish (or ShutdownGrace)
+//
+// The axon runs Bittensor's pipeline: route (404) -> headers (400) ->
+// blacklist (403) -> signature and nonce (401) -> priority queue (408 for
+// >= 7.2 callers, 503 for 6.x) -> body hash and decode (500) -> forward ->
+// 200 with the full synapse echoed. Every error is JSON {"message": ...}, and
+// response headers are written in lowercase, as Python dendrites require.
+// A forward function can answer a specific status with wire.Errorf(code, ...).
+// AxonConfig.Observer receives one RequestEvent per request for metrics.
+//
+// # Validator: querying many axons
+//
+//	d, err := wire.NewDendrite(wire.DendriteConfig{Signer: hotkey})
+//	reqs := []wire.Request[wire.Challenge]{
+//		{Target: wire.Target{UID: 3, Hotkey: n.Hotkey, IP: n.Axon.IP, Port: int(n.Axon.Port)},
+//		 Synapse: wire.NewChallenge(ch)},
+//	}
+//	for _, r := range wire.Query(ctx, d, reqs, 30*time.Second) {
+//		if !r.OK() { log(r.StatusCode, r.StatusMessage, r.Err); continue }
+//		use(r.Synapse.Output, r.Elapsed)
+//	}
+//
+// wire.Broadcast sends one synapse to many targets and wire.Call queries one.
+// Results come back in request order, each with its own status, message,
+// elapsed time and error; local failures use Bittensor's codes (503 connect,
+// 408 timeout, 422 unparsable answer).
+//
+// Axon and Dendrite are safe for concurrent use. The protocol is described in
+// the project's bittensor-wire notes (sections 1, 2 and 6).
+package wire

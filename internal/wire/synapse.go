@@ -1,0 +1,381 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"golang.org/x/crypto/sha3"
+
+	"github.com/sn27/compute/internal/pow"
+)
+
+// EmptyBodyHash is sha3_256("") in hex: the body hash of every synapse that
+// hashes no fields, which includes Specs, Challenge and Allocate.
+const EmptyBodyHash = "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a"
+
+// DefaultTimeout is Bittensor's default synapse timeout in seconds.
+const DefaultTimeout = 12.0
+
+// Synapse is implemented by every message type the axon serves and the
+// dendrite sends. Concrete synapses embed SynapseBase, which provides Base().
+type Synapse interface {
+	// SynapseName is the route name: the Python class name ("Specs").
+	SynapseName() string
+	// Base returns the embedded common fields.
+	Base() *SynapseBase
+}
+
+// HashedSynapse is implemented by synapses that declare required_hash_fields.
+// HashedFields returns the values of those fields in declaration order.
+type HashedSynapse interface {
+	Synapse
+	HashedFields() []any
+}
+
+// defaulter lets a synapse set the field defaults Python would give it before
+// a body is decoded into it.
+type defaulter interface{ setDefaults() }
+
+// TerminalInfo describes one end of a call (Bittensor's TerminalInfo). Every
+// field is optional; nil is Python's None and is sent as JSON null.
+type TerminalInfo struct {
+	StatusCode    *int     `json:"status_code"`
+	StatusMessage *string  `json:"status_message"`
+	ProcessTime   *float64 `json:"process_time"`
+	IP            *string  `json:"ip"`
+	Port          *int     `json:"port"`
+	Version       *int64   `json:"version"`
+	Nonce         *int64   `json:"nonce"`
+	UUID          *string  `json:"uuid"`
+	Hotkey        *string  `json:"hotkey"`
+	Signature     *string  `json:"signature"`
+}
+
+// UnmarshalJSON decodes a TerminalInfo leniently, as pydantic does: numeric
+// fields also accept numeric strings, and a JSON null leaves the field nil.
+func (t *TerminalInfo) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		*t = TerminalInfo{}
+		return nil
+	}
+	var raw struct {
+		StatusCode    lenient `json:"status_code"`
+		StatusMessage lenient `json:"status_message"`
+		ProcessTime   lenient `json:"process_time"`
+		IP            lenient `json:"ip"`
+		Port          lenient `json:"port"`
+		Version       lenient `json:"version"`
+		Nonce         lenient `json:"nonce"`
+		UUID          lenient `json:"uuid"`
+		Hotkey        lenient `json:"hotkey"`
+		Signature     lenient `json:"signature"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	var out TerminalInfo
+	var err error
+	if out.StatusCode, err = raw.StatusCode.int("status_code"); err != nil {
+		return err
+	}
+	if out.Port, err = raw.Port.int("port"); err != nil {
+		return err
+	}
+	if out.Version, err = raw.Version.int64("version"); err != nil {
+		return err
+	}
+	if out.Nonce, err = raw.Nonce.int64("nonce"); err != nil {
+		return err
+	}
+	if out.ProcessTime, err = raw.ProcessTime.float("process_time"); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		dst  **string
+		src  lenient
+		name string
+	}{
+		{&out.StatusMessage, raw.StatusMessage, "status_message"},
+		{&out.IP, raw.IP, "ip"},
+		{&out.UUID, raw.UUID, "uuid"},
+		{&out.Hotkey, raw.Hotkey, "hotkey"},
+		{&out.Signature, raw.Signature, "signature"},
+	} {
+		if *f.dst, err = f.src.str(f.name); err != nil {
+			return err
+		}
+	}
+	*t = out
+	return nil
+}
+
+// lenient holds one raw JSON value of a TerminalInfo field.
+type lenient []byte
+
+func (l *lenient) UnmarshalJSON(b []byte) error { *l = append((*l)[:0], b...); return nil }
+
+func (l lenient) null() bool { return len(l) == 0 || string(l) == "null" }
+
+func (l lenient) text() string {
+	if len(l) > 0 && l[0] == '"' {
+		var s string
+		if json.Unmarshal(l, &s) == nil {
+			return s
+		}
+	}
+	return string(l)
+}
+
+func (l lenient) int64(name string) (*int64, error) {
+	if l.null() {
+		return nil, nil
+	}
+	v, err := strconv.ParseInt(l.text(), 10, 64)
+	if err != nil {
+		// Accept integral floats such as 200.0.
+		f, ferr := strconv.ParseFloat(l.text(), 64)
+		if ferr != nil || f != float64(int64(f)) {
+			return nil, fmt.Errorf("wire: field %s: %q is not an integer", name, truncate(l.text(), 32))
+		}
+		v = int64(f)
+	}
+	return &v, nil
+}
+
+func (l lenient) int(name string) (*int, error) {
+	v, err := l.int64(name)
+	if v == nil || err != nil {
+		return nil, err
+	}
+	if *v > 1<<31-1 || *v < -(1<<31) {
+		return nil, fmt.Errorf("wire: field %s: %d is out of range", name, *v)
+	}
+	i := int(*v)
+	return &i, nil
+}
+
+func (l lenient) float(name string) (*float64, error) {
+	if l.null() {
+		return nil, nil
+	}
+	v, err := strconv.ParseFloat(l.text(), 64)
+	if err != nil {
+		return nil, fmt.Errorf("wire: field %s: %q is not a number", name, truncate(l.text(), 32))
+	}
+	return &v, nil
+}
+
+func (l lenient) str(name string) (*string, error) {
+	if l.null() {
+		return nil, nil
+	}
+	if l[0] != '"' {
+		return nil, fmt.Errorf("wire: field %s is not a string", name)
+	}
+	var s string
+	if err := json.Unmarshal(l, &s); err != nil {
+		return nil, fmt.Errorf("wire: field %s: %w", name, err)
+	}
+	return &s, nil
+}
+
+// StringList is a JSON list of strings that encodes nil as [] (never null).
+type StringList []string
+
+// MarshalJSON encodes nil as an empty list.
+func (s StringList) MarshalJSON() ([]byte, error) {
+	if s == nil {
+		return []byte("[]"), nil
+	}
+	return json.Marshal([]string(s))
+}
+
+// JSONObject is a raw JSON object. Empty encodes as {} (never null), and
+// decoding accepts only an object or null.
+type JSONObject json.RawMessage
+
+// MarshalJSON writes the object, or {} when empty.
+func (o JSONObject) MarshalJSON() ([]byte, error) {
+	if len(o) == 0 {
+		return []byte("{}"), nil
+	}
+	return json.RawMessage(o).MarshalJSON()
+}
+
+// UnmarshalJSON keeps a copy of an object; null becomes empty.
+func (o *JSONObject) UnmarshalJSON(b []byte) error {
+	t := bytes.TrimSpace(b)
+	if bytes.Equal(t, []byte("null")) {
+		*o = nil
+		return nil
+	}
+	if len(t) == 0 || t[0] != '{' {
+		return fmt.Errorf("wire: expected a JSON object")
+	}
+	*o = append((*o)[:0], t...)
+	return nil
+}
+
+// SynapseBase holds the fields every Bittensor synapse carries, with the JSON names
+// of the Python model. Embed it first in a synapse struct.
+type SynapseBase struct {
+	Name               string       `json:"name"`
+	Timeout            float64      `json:"timeout"`
+	TotalSize          int64        `json:"total_size"`
+	HeaderSize         int64        `json:"header_size"`
+	Dendrite           TerminalInfo `json:"dendrite"`
+	Axon               TerminalInfo `json:"axon"`
+	ComputedBodyHash   string       `json:"computed_body_hash"`
+	RequiredHashFields StringList   `json:"required_hash_fields"`
+}
+
+// Base returns b itself; embedding types inherit it.
+func (b *SynapseBase) Base() *SynapseBase { return b }
+
+// Ping is Bittensor's base Synapse, served by every axon as a ping route.
+type Ping struct {
+	SynapseBase
+}
+
+// SynapseName is "Synapse".
+func (*Ping) SynapseName() string { return "Synapse" }
+
+// Specs asks a miner for its machine specification. specs_input is never
+// executed by this implementation's miner.
+type Specs struct {
+	SynapseBase
+	SpecsInput  string `json:"specs_input"`
+	SpecsOutput string `json:"specs_output"`
+}
+
+// SynapseName is "Specs".
+func (*Specs) SynapseName() string { return "Specs" }
+
+// DefaultChallengeDifficulty is the Challenge synapse's default difficulty.
+const DefaultChallengeDifficulty = 7
+
+// ChallengeOutput is what a miner answers to a Challenge.
+type ChallengeOutput struct {
+	Password           *string `json:"password"`
+	LocalExecutionTime float64 `json:"local_execution_time"`
+	Error              *string `json:"error"`
+}
+
+// Challenge carries a proof-of-work challenge (the fields of pow.Challenge)
+// and the miner's answer in Output.
+type Challenge struct {
+	SynapseBase
+	pow.Challenge
+	Output ChallengeOutput `json:"output"`
+}
+
+// SynapseName is "Challenge".
+func (*Challenge) SynapseName() string { return "Challenge" }
+
+func (c *Challenge) setDefaults() { c.Difficulty = DefaultChallengeDifficulty }
+
+// NewChallenge returns a Challenge synapse carrying c.
+func NewChallenge(c pow.Challenge) *Challenge { return &Challenge{Challenge: c} }
+
+// AllocateOutput is what a miner answers to an Allocate. Info is the
+// base64 RSA-OAEP-encrypted credentials of a real allocation.
+type AllocateOutput struct {
+	Status bool   `json:"status"`
+	Info   string `json:"info,omitempty"`
+}
+
+// DeviceRequirement is the typed form of Allocate.device_requirement. Unknown
+// keys are ignored when decoding.
+type DeviceRequirement struct {
+	CPU struct {
+		Count int `json:"count"`
+	} `json:"cpu"`
+	GPU struct {
+		Count    int    `json:"count"`
+		Capacity int64  `json:"capacity"` // MB
+		Type     string `json:"type"`
+	} `json:"gpu"`
+	HardDisk struct {
+		Capacity int64 `json:"capacity"` // bytes
+	} `json:"hard_disk"`
+	RAM struct {
+		Capacity int64 `json:"capacity"` // bytes
+	} `json:"ram"`
+}
+
+// Allocate asks a miner to check, allocate or deallocate its machine.
+type Allocate struct {
+	SynapseBase
+	Timeline          int64          `json:"timeline"` // days; 0 = deallocate
+	DeviceRequirement JSONObject     `json:"device_requirement"`
+	Checking          bool           `json:"checking"`
+	PublicKey         string         `json:"public_key"`
+	Output            AllocateOutput `json:"output"`
+}
+
+// SynapseName is "Allocate".
+func (*Allocate) SynapseName() string { return "Allocate" }
+
+// Requirement decodes DeviceRequirement into its typed form.
+func (a *Allocate) Requirement() (DeviceRequirement, error) {
+	var r DeviceRequirement
+	if len(a.DeviceRequirement) == 0 {
+		return r, nil
+	}
+	if err := json.Unmarshal(a.DeviceRequirement, &r); err != nil {
+		return r, fmt.Errorf("wire: decode device_requirement: %w", err)
+	}
+	return r, nil
+}
+
+// SetRequirement encodes r into DeviceRequirement.
+func (a *Allocate) SetRequirement(r DeviceRequirement) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("wire: encode device_requirement: %w", err)
+	}
+	a.DeviceRequirement = b
+	return nil
+}
+
+// BodyHash computes the synapse body hash as Bittensor does: sha3_256 over the
+// concatenated hex sha3_256 digests of str(value) of each hashed field, in
+// declaration order. A synapse without hashed fields gets EmptyBodyHash.
+func BodyHash(s Synapse) (string, error) {
+	hs, ok := s.(HashedSynapse)
+	if !ok {
+		return EmptyBodyHash, nil
+	}
+	return HashValues(hs.HashedFields()...)
+}
+
+// HashValues is BodyHash over explicit field values.
+func HashValues(values ...any) (string, error) {
+	if len(values) == 0 {
+		return EmptyBodyHash, nil
+	}
+	outer := sha3.New256()
+	for _, v := range values {
+		s, err := PyStr(v)
+		if err != nil {
+			return "", err
+		}
+		d := sha3.Sum256([]byte(s))
+		var hx [64]byte
+		hex.Encode(hx[:], d[:])
+		outer.Write(hx[:])
+	}
+	return hex.EncodeToString(outer.Sum(nil)), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+func ptr[T any](v T) *T { return &v }
