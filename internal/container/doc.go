@@ -1,0 +1,17 @@
+// Package container rents this miner's machine out as a Docker container reachable by SSH.
+//
+// It parses and validates the Allocate synapse's device_requirement, turns it into
+// enforced Docker limits (cpuset, memory without swap, pids, disk quota where the storage
+// driver supports one, exactly the requested GPUs), creates the container from the
+// compute SSH image with a fresh random root password (and the renter's SSH key when one
+// is given), and returns the credentials encrypted to the requester's RSA public key with
+// RSA-OAEP-SHA256, as the original subnet did.
+//
+// A Manager owns the leases. Its state is guarded by one mutex (no goroutine owns it);
+// the expiry timer runs its callback under that mutex too. Leases are persisted
+// atomically (temp file, fsync, rename; mode 0600) in the miner's data directory and
+// mirrored as labels on the container; on start the Manager re-adopts its container,
+// re-arms the expiry timer and removes stray containers that carry its owner label but
+// no lease. Docker is reached through the narrow Engine interface, which the Docker Go
+// client satisfies and a fake can replace in unit tests.
+package container
