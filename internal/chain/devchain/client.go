@@ -1,0 +1,268 @@
+package devchain
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sn27/compute/internal/chain"
+)
+
+// Client is chain.Chain over a localnet's HTTP API. Calls are signed locally;
+// keys never leave the process. Safe for concurrent use.
+type Client struct {
+	base string
+	http *http.Client
+}
+
+// maxResponseBytes bounds a reply (a full 4096-uid metagraph fits easily).
+const maxResponseBytes = 64 << 20
+
+// Dial connects to a localnet at endpoint ("http://host:port") and checks
+// that it answers.
+func Dial(ctx context.Context, endpoint string) (*Client, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("localnet endpoint %q must look like http://127.0.0.1:9946", endpoint)
+	}
+	c := &Client{
+		base: strings.TrimSuffix(u.String(), "/"),
+		// No overall timeout: long polls run up to maxWait; each call has its ctx.
+		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+	}
+	if _, err := c.Block(ctx); err != nil {
+		return nil, fmt.Errorf("dial localnet %s: %w", endpoint, err)
+	}
+	return c, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() error {
+	c.http.CloseIdleConnections()
+	return nil
+}
+
+// remoteError is an error reported by the server; it unwraps to the typed error of its code.
+type remoteError struct {
+	code, msg string
+	typed     error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.typed }
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) error {
+	u := c.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return fmt.Errorf("localnet request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %s %s: %v", chain.ErrConnection, method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return fmt.Errorf("%w: read %s reply: %v", chain.ErrConnection, path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e apiError
+		if json.Unmarshal(raw, &e) != nil || e.Error.Code == "" {
+			return fmt.Errorf("%w: %s %s: HTTP %d", chain.ErrConnection, method, path, resp.StatusCode)
+		}
+		re := &remoteError{code: e.Error.Code, msg: e.Error.Message}
+		for _, ec := range errorCodes {
+			if ec.code == e.Error.Code {
+				re.typed = ec.err
+				break
+			}
+		}
+		return re
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("decode %s reply: %w", path, err)
+	}
+	return nil
+}
+
+func nq(netuid uint16) url.Values {
+	return url.Values{"netuid": {strconv.FormatUint(uint64(netuid), 10)}}
+}
+
+// Block returns the current block.
+func (c *Client) Block(ctx context.Context) (uint64, error) {
+	var b blockReply
+	err := c.do(ctx, http.MethodGet, "/v1/block", nil, nil, &b)
+	return b.Block, err
+}
+
+// WaitBlock long-polls until the chain is past block after.
+func (c *Client) WaitBlock(ctx context.Context, after uint64) (uint64, error) {
+	for {
+		var b blockReply
+		q := url.Values{"after": {strconv.FormatUint(after, 10)}, "timeout_ms": {strconv.Itoa(int(maxWait / time.Millisecond))}}
+		if err := c.do(ctx, http.MethodGet, "/v1/wait", q, nil, &b); err != nil {
+			return 0, err
+		}
+		if b.Block > after {
+			return b.Block, nil
+		}
+	}
+}
+
+// Metagraph returns every neuron of a subnet.
+func (c *Client) Metagraph(ctx context.Context, netuid uint16) (*chain.Metagraph, error) {
+	var mg chain.Metagraph
+	if err := c.do(ctx, http.MethodGet, "/v1/metagraph", nq(netuid), nil, &mg); err != nil {
+		return nil, err
+	}
+	return &mg, nil
+}
+
+// Neuron returns one neuron by uid.
+func (c *Client) Neuron(ctx context.Context, netuid, uid uint16) (*chain.Neuron, error) {
+	q := nq(netuid)
+	q.Set("uid", strconv.FormatUint(uint64(uid), 10))
+	var nr chain.Neuron
+	if err := c.do(ctx, http.MethodGet, "/v1/neuron", q, nil, &nr); err != nil {
+		return nil, err
+	}
+	return &nr, nil
+}
+
+// NeuronByHotkey returns the neuron a hotkey holds.
+func (c *Client) NeuronByHotkey(ctx context.Context, netuid uint16, hotkey string) (*chain.Neuron, error) {
+	q := nq(netuid)
+	q.Set("hotkey", hotkey)
+	var nr chain.Neuron
+	if err := c.do(ctx, http.MethodGet, "/v1/neuron", q, nil, &nr); err != nil {
+		return nil, err
+	}
+	return &nr, nil
+}
+
+// IsRegistered reports whether hotkey holds a uid on netuid.
+func (c *Client) IsRegistered(ctx context.Context, netuid uint16, hotkey string) (bool, error) {
+	_, err := c.NeuronByHotkey(ctx, netuid, hotkey)
+	if errors.Is(err, chain.ErrNotRegistered) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Params returns a subnet's settings.
+func (c *Client) Params(ctx context.Context, netuid uint16) (Params, error) {
+	var p Params
+	err := c.do(ctx, http.MethodGet, "/v1/params", nq(netuid), nil, &p)
+	return p, err
+}
+
+// Hyperparameters returns the subnet's parameters.
+func (c *Client) Hyperparameters(ctx context.Context, netuid uint16) (*chain.Hyperparameters, error) {
+	p, err := c.Params(ctx, netuid)
+	if err != nil {
+		return nil, err
+	}
+	return &p.Hyperparameters, nil
+}
+
+// Commitment reads the hotkey's commitment.
+func (c *Client) Commitment(ctx context.Context, netuid uint16, hotkey string) (*chain.Commitment, error) {
+	q := nq(netuid)
+	q.Set("hotkey", hotkey)
+	var cm chain.Commitment
+	if err := c.do(ctx, http.MethodGet, "/v1/commitment", q, nil, &cm); err != nil {
+		return nil, err
+	}
+	return &cm, nil
+}
+
+// Account returns a key's balance and last nonce.
+func (c *Client) Account(ctx context.Context, address string) (Account, error) {
+	var a Account
+	err := c.do(ctx, http.MethodGet, "/v1/account", url.Values{"address": {address}}, nil, &a)
+	return a, err
+}
+
+// Fund asks the localnet's faucet to credit rao to address.
+func (c *Client) Fund(ctx context.Context, address string, rao uint64) error {
+	return c.do(ctx, http.MethodPost, "/v1/dev/fund", nil, FundRequest{Address: address, AmountRao: rao}, nil)
+}
+
+// Submit sends an already signed call.
+func (c *Client) Submit(ctx context.Context, call *Call) (CallResult, error) {
+	var res CallResult
+	err := c.do(ctx, http.MethodPost, "/v1/call", nil, call, &res)
+	return res, err
+}
+
+// Register burns the registration cost from coldkey and registers hotkey.
+func (c *Client) Register(ctx context.Context, netuid uint16, coldkey chain.Signer, hotkey string) (uint16, error) {
+	res, err := send(ctx, c, coldkey, MethodRegister, RegisterArgs{Netuid: netuid, Hotkey: hotkey})
+	return res.UID, err
+}
+
+// ServeAxon announces the hotkey's axon endpoint.
+func (c *Client) ServeAxon(ctx context.Context, netuid uint16, hotkey chain.Signer, axon chain.AxonInfo) error {
+	_, err := send(ctx, c, hotkey, MethodServeAxon, axonArgs(netuid, axon))
+	return err
+}
+
+// SetWeights sets u16 weights for uids.
+func (c *Client) SetWeights(ctx context.Context, netuid uint16, hotkey chain.Signer, uids, weights []uint16, versionKey uint64) error {
+	_, err := send(ctx, c, hotkey, MethodSetWeights, SetWeightsArgs{Netuid: netuid, UIDs: uids, Weights: weights, VersionKey: versionKey})
+	return err
+}
+
+// Commit publishes data as the hotkey's commitment.
+func (c *Client) Commit(ctx context.Context, netuid uint16, hotkey chain.Signer, data []byte) error {
+	_, err := send(ctx, c, hotkey, MethodCommit, CommitArgs{Netuid: netuid, Data: data})
+	return err
+}
+
+// CreateSubnet creates netuid owned by the signer.
+func (c *Client) CreateSubnet(ctx context.Context, owner chain.Signer, netuid uint16, p *Params) error {
+	_, err := send(ctx, c, owner, MethodCreateSubnet, SubnetArgs{Netuid: netuid, Params: p})
+	return err
+}
+
+// SetParams replaces a subnet's settings.
+func (c *Client) SetParams(ctx context.Context, signer chain.Signer, netuid uint16, p Params) error {
+	_, err := send(ctx, c, signer, MethodSetParams, SubnetArgs{Netuid: netuid, Params: &p})
+	return err
+}
+
+// AddStake moves rao from coldkey's balance into stake on hotkey.
+func (c *Client) AddStake(ctx context.Context, coldkey chain.Signer, hotkey string, rao uint64) error {
+	_, err := send(ctx, c, coldkey, MethodAddStake, AddStakeArgs{Hotkey: hotkey, AmountRao: rao})
+	return err
+}

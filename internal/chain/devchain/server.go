@@ -1,0 +1,318 @@
+package devchain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/sn27/compute/internal/chain"
+)
+
+// API limits.
+const (
+	maxRequestBytes = 64 << 10
+	maxWait         = 30 * time.Second
+)
+
+// errorCodes maps typed errors to the API's error codes and HTTP statuses;
+// the client maps the codes back. The first match wins.
+var errorCodes = []struct {
+	err    error
+	code   string
+	status int
+}{
+	{chain.ErrBadSignature, "bad_signature", http.StatusUnauthorized},
+	{chain.ErrUnknownKey, "unknown_key", http.StatusUnauthorized},
+	{chain.ErrReplay, "replay", http.StatusConflict},
+	{chain.ErrRateLimited, "rate_limited", http.StatusTooManyRequests},
+	{chain.ErrNotRegistered, "not_registered", http.StatusNotFound},
+	{chain.ErrAlreadyRegistered, "already_registered", http.StatusConflict},
+	{chain.ErrSubnetNotFound, "subnet_not_found", http.StatusNotFound},
+	{chain.ErrNotFound, "not_found", http.StatusNotFound},
+	{chain.ErrInsufficientBalance, "insufficient_balance", http.StatusPaymentRequired},
+	{chain.ErrVersionKey, "version_key", http.StatusBadRequest},
+	{chain.ErrInvalidWeights, "invalid_weights", http.StatusBadRequest},
+	{chain.ErrNoValidatorPermit, "no_validator_permit", http.StatusForbidden},
+	{chain.ErrRegistrationClosed, "registration_closed", http.StatusConflict},
+	{chain.ErrCommitRevealEnabled, "commit_reveal_enabled", http.StatusConflict},
+	{ErrNotOwner, "not_owner", http.StatusForbidden},
+	{ErrSubnetExists, "subnet_exists", http.StatusConflict},
+	{ErrInvalidCall, "invalid_request", http.StatusBadRequest},
+}
+
+// NewServer returns the HTTP/JSON API of c (documented in docs/localnet-api.md).
+func NewServer(c *Chain, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &server{c: c, log: log}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/block", s.block)
+	mux.HandleFunc("GET /v1/wait", s.wait)
+	mux.HandleFunc("GET /v1/metagraph", s.metagraph)
+	mux.HandleFunc("GET /v1/neuron", s.neuron)
+	mux.HandleFunc("GET /v1/params", s.params)
+	mux.HandleFunc("GET /v1/commitment", s.commitment)
+	mux.HandleFunc("GET /v1/account", s.account)
+	mux.HandleFunc("POST /v1/call", s.call)
+	mux.HandleFunc("POST /v1/dev/fund", s.fund)
+	return mux
+}
+
+type server struct {
+	c   *Chain
+	log *slog.Logger
+}
+
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func (s *server) reply(w http.ResponseWriter, v any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		var body apiError
+		body.Error.Code, body.Error.Message = "internal", err.Error()
+		status := http.StatusInternalServerError
+		for _, e := range errorCodes {
+			if errors.Is(err, e.err) {
+				body.Error.Code, status = e.code, e.status
+				break
+			}
+		}
+		if status == http.StatusInternalServerError {
+			s.log.Error("dev chain request failed", "err", err)
+		}
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(body)
+		return
+	}
+	json.NewEncoder(w).Encode(v)
+}
+
+// query parses the query string, refusing parameters other than allowed.
+func query(r *http.Request, allowed ...string) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, fmt.Errorf("%w: query: %v", ErrInvalidCall, err)
+	}
+next:
+	for k, v := range q {
+		for _, a := range allowed {
+			if k == a {
+				if len(v) != 1 {
+					return nil, fmt.Errorf("%w: parameter %q given %d times", ErrInvalidCall, k, len(v))
+				}
+				continue next
+			}
+		}
+		return nil, fmt.Errorf("%w: unknown parameter %q", ErrInvalidCall, k)
+	}
+	return q, nil
+}
+
+func parseUint(q url.Values, name string, bits int, required bool) (uint64, error) {
+	v := q.Get(name)
+	if v == "" {
+		if required {
+			return 0, fmt.Errorf("%w: parameter %q is required", ErrInvalidCall, name)
+		}
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, bits)
+	if err != nil {
+		return 0, fmt.Errorf("%w: parameter %q: %v", ErrInvalidCall, name, err)
+	}
+	return n, nil
+}
+
+type blockReply struct {
+	Block uint64 `json:"block"`
+}
+
+func (s *server) block(w http.ResponseWriter, r *http.Request) {
+	if _, err := query(r); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	b, err := s.c.Block(r.Context())
+	s.reply(w, blockReply{b}, err)
+}
+
+// wait long-polls until the chain is past ?after= or ?timeout_ms= passes
+// (at most 30 s), then returns the current block.
+func (s *server) wait(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "after", "timeout_ms")
+	var after, ms uint64
+	if err == nil {
+		after, err = parseUint(q, "after", 64, true)
+	}
+	if err == nil {
+		ms, err = parseUint(q, "timeout_ms", 32, false)
+	}
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	d := maxWait
+	if ms > 0 && time.Duration(ms)*time.Millisecond < d {
+		d = time.Duration(ms) * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), d)
+	defer cancel()
+	b, err := s.c.WaitBlock(ctx, after)
+	if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
+		b, err = s.c.Block(r.Context())
+	}
+	s.reply(w, blockReply{b}, err)
+}
+
+func (s *server) netuid(q url.Values) (uint16, error) {
+	n, err := parseUint(q, "netuid", 16, true)
+	return uint16(n), err
+}
+
+func (s *server) metagraph(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "netuid")
+	var netuid uint16
+	if err == nil {
+		netuid, err = s.netuid(q)
+	}
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	mg, err := s.c.Metagraph(r.Context(), netuid)
+	s.reply(w, mg, err)
+}
+
+// neuron answers ?netuid=&uid= or ?netuid=&hotkey=.
+func (s *server) neuron(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "netuid", "uid", "hotkey")
+	var netuid uint16
+	if err == nil {
+		netuid, err = s.netuid(q)
+	}
+	if err == nil && q.Has("uid") == q.Has("hotkey") {
+		err = fmt.Errorf("%w: give exactly one of uid and hotkey", ErrInvalidCall)
+	}
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	var nr *chain.Neuron
+	if q.Has("hotkey") {
+		nr, err = s.c.NeuronByHotkey(r.Context(), netuid, q.Get("hotkey"))
+	} else {
+		var uid uint64
+		if uid, err = parseUint(q, "uid", 16, true); err == nil {
+			nr, err = s.c.Neuron(r.Context(), netuid, uint16(uid))
+		}
+	}
+	s.reply(w, nr, err)
+}
+
+func (s *server) params(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "netuid")
+	var netuid uint16
+	if err == nil {
+		netuid, err = s.netuid(q)
+	}
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	p, err := s.c.Params(r.Context(), netuid)
+	s.reply(w, p, err)
+}
+
+func (s *server) commitment(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "netuid", "hotkey")
+	var netuid uint16
+	if err == nil {
+		netuid, err = s.netuid(q)
+	}
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	cm, err := s.c.Commitment(r.Context(), netuid, q.Get("hotkey"))
+	s.reply(w, cm, err)
+}
+
+func (s *server) account(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "address")
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	a, err := s.c.Account(r.Context(), q.Get("address"))
+	s.reply(w, a, err)
+}
+
+// decodeBody reads a size-limited JSON body strictly into v.
+func decodeBody(r io.Reader, v any) error {
+	raw, err := io.ReadAll(io.LimitReader(r, maxRequestBytes+1))
+	if err != nil {
+		return fmt.Errorf("%w: read body: %v", ErrInvalidCall, err)
+	}
+	if len(raw) > maxRequestBytes {
+		return fmt.Errorf("%w: body exceeds %d bytes", ErrInvalidCall, maxRequestBytes)
+	}
+	if err := decodeStrict(raw, v); err != nil {
+		return fmt.Errorf("%w: body: %v", ErrInvalidCall, err)
+	}
+	return nil
+}
+
+// DecodeCall decodes a /v1/call request body strictly; exported for fuzzing
+// and for tools that relay calls.
+func DecodeCall(r io.Reader) (*Call, error) {
+	var c Call
+	if err := decodeBody(r, &c); err != nil {
+		return nil, err
+	}
+	if c.Method == "" || c.Signer == "" || c.Signature == "" || len(c.Args) == 0 {
+		return nil, fmt.Errorf("%w: method, signer, args and signature are required", ErrInvalidCall)
+	}
+	return &c, nil
+}
+
+func (s *server) call(w http.ResponseWriter, r *http.Request) {
+	c, err := DecodeCall(r.Body)
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	res, err := s.c.Submit(r.Context(), c)
+	s.reply(w, res, err)
+}
+
+// FundRequest is the body of POST /v1/dev/fund.
+type FundRequest struct {
+	Address   string `json:"address"`
+	AmountRao uint64 `json:"amount"`
+}
+
+func (s *server) fund(w http.ResponseWriter, r *http.Request) {
+	var req FundRequest
+	err := decodeBody(r.Body, &req)
+	if err == nil {
+		err = s.c.Fund(r.Context(), req.Address, req.AmountRao)
+	}
+	var acct Account
+	if err == nil {
+		acct, err = s.c.Account(r.Context(), req.Address)
+	}
+	s.reply(w, acct, err)
+}
