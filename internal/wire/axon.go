@@ -22,15 +22,15 @@ type Outcome string
 
 // Request outcomes, one per axon status.
 const (
-	OutcomeSuccess     Outcome = "success"      // 200
-	OutcomeNotFound    Outcome = "not_found"    // 404 unknown synapse
-	OutcomeBadRequest  Outcome = "bad_request"  // 400 malformed headers, 405 method
-	OutcomeTooLarge    Outcome = "too_large"    // 413 body over the limit
-	OutcomeBlacklisted Outcome = "blacklisted"  // 403
-	OutcomeUnverified  Outcome = "unverified"   // 401 signature or nonce
-	OutcomeTimeout     Outcome = "timeout"      // 408/503 priority queue timeout
-	OutcomeBadBody     Outcome = "bad_body"     // 500 body hash mismatch or undecodable body
-	OutcomeError       Outcome = "error"        // forward failed (500 or a StatusError code)
+	OutcomeSuccess     Outcome = "success"     // 200
+	OutcomeNotFound    Outcome = "not_found"   // 404 unknown synapse
+	OutcomeBadRequest  Outcome = "bad_request" // 400 malformed headers, 405 method
+	OutcomeTooLarge    Outcome = "too_large"   // 413 body over the limit
+	OutcomeBlacklisted Outcome = "blacklisted" // 403
+	OutcomeUnverified  Outcome = "unverified"  // 401 signature or nonce
+	OutcomeTimeout     Outcome = "timeout"     // 408/503 priority queue timeout
+	OutcomeBadBody     Outcome = "bad_body"    // 500 body hash mismatch or undecodable body
+	OutcomeError       Outcome = "error"       // forward failed (500 or a StatusError code)
 )
 
 // RequestEvent describes one finished request for an Observer.
