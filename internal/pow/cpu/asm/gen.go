@@ -1,0 +1,331 @@
+// Command asm generates the SIMD BLAKE2b candidate-scan kernels of package cpu
+// (kernel_amd64.s and its Go stubs) with avo. Run it through go generate in the
+// parent directory.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// sigma is BLAKE2b's message schedule; rounds 10 and 11 reuse rows 0 and 1.
+var sigma = [10][16]int{
+	{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+	{14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+	{11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
+	{7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+	{9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
+	{2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+	{12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
+	{13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+	{6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
+	{10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
+}
+
+// gIdx lists the state words of the eight G applications of a round.
+var gIdx = [8][4]int{
+	{0, 4, 8, 12}, {1, 5, 9, 13}, {2, 6, 10, 14}, {3, 7, 11, 15},
+	{0, 5, 10, 15}, {1, 6, 11, 12}, {2, 7, 8, 13}, {3, 4, 9, 14},
+}
+
+// Layout of the parameter block (see kernel.go): pre[16], m[16], want.
+const (
+	offPre  = 0
+	offMsg  = 128
+	offWant = 256
+)
+
+// widths are the message-word counts kernels are specialised for: words at
+// or beyond the width are zero and their additions are left out.
+var widths = []int{3, 4, 6, 16}
+
+// stop tells a G application where to end (last round only needs part of it).
+type stop int
+
+const (
+	full stop = iota
+	untilA
+	untilC
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	for _, w := range widths {
+		avx512(w)
+	}
+	r24, r16 := shuffleMasks()
+	for _, w := range widths {
+		avx2(w, r24, r16)
+	}
+	Generate()
+}
+
+// ops abstracts the vector width so one schedule serves both kernels.
+type ops struct {
+	add   func(src, dst Op) // dst += src
+	xor   func(src, dst Op) // dst ^= src
+	rotr  func(n int, r Register)
+	msg   func(w int) Op // operand holding message word w (w < width)
+	width int
+}
+
+func (o ops) g(a, b, c, d Register, x, y int, s stop, first bool) {
+	if !first {
+		o.add(b, a)
+		if x < o.width {
+			o.add(o.msg(x), a)
+		}
+	}
+	o.xor(a, d)
+	o.rotr(32, d)
+	o.add(d, c)
+	o.xor(c, b)
+	o.rotr(24, b)
+	o.add(b, a)
+	if y < o.width {
+		o.add(o.msg(y), a)
+	}
+	if s == untilA {
+		return
+	}
+	o.xor(a, d)
+	o.rotr(16, d)
+	o.add(d, c)
+	if s == untilC {
+		return
+	}
+	o.xor(c, b)
+	o.rotr(63, b)
+}
+
+func avx512(width int) {
+	name := fmt.Sprintf("scanAVX512w%d", width)
+	TEXT(name, NOSPLIT, "func(p *[33]uint64, table *uint64, n int) int")
+	Doc(fmt.Sprintf("%s scans n (a multiple of 8) table entries, 8 lanes at a time, for messages of at most %d words; see scanGeneric.", name, width))
+	p := Load(Param("p"), GP64())
+	tbl := Load(Param("table"), GP64())
+	n := Load(Param("n"), GP64())
+	v := []Register{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15}
+	m := []Register{Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31}
+	Comment("Constant message words 1..width-1 stay in registers.")
+	for w := 1; w < width; w++ {
+		VPBROADCASTQ(Mem{Base: p, Disp: offMsg + 8*w}, m[w])
+	}
+	i := GP64()
+	XORQ(i, i)
+	o := ops{
+		add:   func(src, dst Op) { VPADDQ(src, dst, dst) },
+		xor:   func(src, dst Op) { VPXORQ(src, dst, dst) },
+		rotr:  func(n int, r Register) { VPRORQ(U8(n), r, r) },
+		msg:   func(w int) Op { return m[w] },
+		width: width,
+	}
+	Label(name + "_loop")
+	CMPQ(i, n)
+	JAE(LabelRef(name + "_none"))
+	Comment("Lane message word 0 = table entry | fixed bytes of word 0.")
+	VMOVDQU64(Mem{Base: tbl, Index: i, Scale: 8}, m[0])
+	VPORQ_BCST(Mem{Base: p, Disp: offMsg}, m[0], m[0])
+	Comment("Precomputed state: v0 holds v0+v4, round-1 columns 1..3 are done.")
+	VPADDQ_BCST(Mem{Base: p, Disp: offPre}, m[0], v[0])
+	for k := 1; k < 16; k++ {
+		VPBROADCASTQ(Mem{Base: p, Disp: offPre + 8*k}, v[k])
+	}
+	rounds(o, v)
+	Comment("First digest word: h0 ^ v0 ^ v8 == target0  <=>  v0 ^ v8 == want.")
+	VPXORQ(v[8], v[0], v[0])
+	VPCMPEQQ_BCST(Mem{Base: p, Disp: offWant}, v[0], K1)
+	hit := GP64()
+	KMOVB(K1, hit.As32())
+	TESTQ(hit, hit)
+	JNZ(LabelRef(name + "_hit"))
+	ADDQ(U8(8), i)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_hit")
+	BSFQ(hit, hit)
+	ADDQ(i, hit)
+	VZEROUPPER()
+	Store(hit, ReturnIndex(0))
+	RET()
+
+	Label(name + "_none")
+	MOVQ(I32(-1), i)
+	VZEROUPPER()
+	Store(i, ReturnIndex(0))
+	RET()
+}
+
+// rounds emits the twelve rounds, skipping what is precomputed in round 1 and
+// what the first digest word does not need in round 12.
+func rounds(o ops, v []Register) {
+	for r := 0; r < 12; r++ {
+		s := sigma[r%10]
+		Comment(fmt.Sprintf("Round %d.", r+1))
+		for k := 0; k < 8; k++ {
+			if r == 0 && k >= 1 && k <= 3 {
+				continue // precomputed
+			}
+			st := full
+			if r == 11 && k >= 4 {
+				switch k {
+				case 4:
+					st = untilA
+				case 6:
+					st = untilC
+				default:
+					continue
+				}
+			}
+			q := gIdx[k]
+			o.g(v[q[0]], v[q[1]], v[q[2]], v[q[3]], s[2*k], s[2*k+1], st, r == 0 && k == 0)
+		}
+	}
+}
+
+func shuffleMasks() (Mem, Mem) {
+	r24 := GLOBL("rotr24", RODATA|NOPTR)
+	for lane := 0; lane < 4; lane++ {
+		for b := 0; b < 8; b++ {
+			DATA(8*lane+b, U8(8*(lane%2)+(b+3)%8))
+		}
+	}
+	r16 := GLOBL("rotr16", RODATA|NOPTR)
+	for lane := 0; lane < 4; lane++ {
+		for b := 0; b < 8; b++ {
+			DATA(8*lane+b, U8(8*(lane%2)+(b+2)%8))
+		}
+	}
+	return r24, r16
+}
+
+// avx2 keeps the 16-word state of 4 lanes in a stack frame and works on two
+// G applications at a time in registers (16 YMM registers do not hold it all).
+func avx2(width int, r24, r16 Mem) {
+	name := fmt.Sprintf("scanAVX2w%d", width)
+	TEXT(name, 0, "func(p *[33]uint64, table *uint64, n int) int")
+	Doc(fmt.Sprintf("%s scans n (a multiple of 4) table entries, 4 lanes at a time, for messages of at most %d words; see scanGeneric.", name, width))
+	p := Load(Param("p"), GP64())
+	tbl := Load(Param("table"), GP64())
+	n := Load(Param("n"), GP64())
+	state := AllocLocal(16 * 32)
+	msgs := AllocLocal(16 * 32)
+	for w := 1; w < width; w++ {
+		VPBROADCASTQ(Mem{Base: p, Disp: offMsg + 8*w}, Y0)
+		VMOVDQU(Y0, msgs.Offset(32*w))
+	}
+	m24, m16 := Y12, Y13
+	VMOVDQU(r24, m24)
+	VMOVDQU(r16, m16)
+	want := Y14
+	VPBROADCASTQ(Mem{Base: p, Disp: offWant}, want)
+	tmp := []Register{Y10, Y11}
+	i := GP64()
+	XORQ(i, i)
+	cur := 0 // which temp the current rotate uses
+	o := ops{
+		add: func(src, dst Op) { VPADDQ(src, dst, dst) },
+		xor: func(src, dst Op) { VPXOR(src, dst, dst) },
+		rotr: func(n int, r Register) {
+			switch n {
+			case 32:
+				VPSHUFD(U8(0xb1), r, r)
+			case 24:
+				VPSHUFB(m24, r, r)
+			case 16:
+				VPSHUFB(m16, r, r)
+			case 63:
+				t := tmp[cur]
+				VPSRLQ(U8(63), r, t)
+				VPADDQ(r, r, r)
+				VPOR(t, r, r)
+			}
+		},
+		msg:   func(w int) Op { return msgs.Offset(32 * w) },
+		width: width,
+	}
+	Label(name + "_loop")
+	CMPQ(i, n)
+	JAE(LabelRef(name + "_none"))
+	VPBROADCASTQ(Mem{Base: p, Disp: offMsg}, Y0)
+	VPOR(Mem{Base: tbl, Index: i, Scale: 8}, Y0, Y0)
+	VMOVDQU(Y0, msgs.Offset(0))
+	VPBROADCASTQ(Mem{Base: p, Disp: offPre}, Y1)
+	VPADDQ(Y0, Y1, Y1)
+	VMOVDQU(Y1, state.Offset(0))
+	for k := 1; k < 16; k++ {
+		VPBROADCASTQ(Mem{Base: p, Disp: offPre + 8*k}, Y0)
+		VMOVDQU(Y0, state.Offset(32*k))
+	}
+	regs := [2][4]Register{{Y0, Y1, Y2, Y3}, {Y4, Y5, Y6, Y7}}
+	for r := 0; r < 12; r++ {
+		s := sigma[r%10]
+		Comment(fmt.Sprintf("Round %d.", r+1))
+		for half := 0; half < 2; half++ {
+			var ks []int
+			for k := 4 * half; k < 4*half+4; k++ {
+				if r == 0 && k >= 1 && k <= 3 {
+					continue
+				}
+				if r == 11 && (k == 5 || k == 7) {
+					continue
+				}
+				ks = append(ks, k)
+			}
+			for len(ks) > 0 {
+				pair := ks
+				if len(pair) > 2 {
+					pair = ks[:2]
+				}
+				ks = ks[len(pair):]
+				for j, k := range pair {
+					for x := 0; x < 4; x++ {
+						VMOVDQU(state.Offset(32*gIdx[k][x]), regs[j][x])
+					}
+				}
+				for j, k := range pair {
+					cur = j
+					st := full
+					if r == 11 && k == 4 {
+						st = untilA
+					}
+					if r == 11 && k == 6 {
+						st = untilC
+					}
+					q := regs[j]
+					o.g(q[0], q[1], q[2], q[3], s[2*k], s[2*k+1], st, r == 0 && k == 0)
+				}
+				for j, k := range pair {
+					for x := 0; x < 4; x++ {
+						VMOVDQU(regs[j][x], state.Offset(32*gIdx[k][x]))
+					}
+				}
+			}
+		}
+	}
+	VMOVDQU(state.Offset(0), Y0)
+	VPXOR(state.Offset(32*8), Y0, Y0)
+	VPCMPEQQ(want, Y0, Y0)
+	hit := GP64()
+	VMOVMSKPD(Y0, hit.As32())
+	TESTQ(hit, hit)
+	JNZ(LabelRef(name + "_hit"))
+	ADDQ(U8(4), i)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_hit")
+	BSFQ(hit, hit)
+	ADDQ(i, hit)
+	VZEROUPPER()
+	Store(hit, ReturnIndex(0))
+	RET()
+
+	Label(name + "_none")
+	MOVQ(I32(-1), i)
+	VZEROUPPER()
+	Store(i, ReturnIndex(0))
+	RET()
+}
