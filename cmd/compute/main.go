@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sn27/compute/internal/wallet"
 )
 
 // Exit codes (documented in `compute --help`).
@@ -37,6 +39,8 @@ func main() {
 	switch {
 	case errors.As(err, &ec):
 		os.Exit(ec.ExitCode())
+	case errors.Is(err, wallet.ErrWrongPassword):
+		os.Exit(exitBadPassword)
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		os.Exit(exitInterrupted)
 	default:

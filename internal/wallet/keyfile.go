@@ -33,12 +33,12 @@ const maxKeyfileSize = 64 << 10
 type keyfileFormat int
 
 const (
-	formatUnknown keyfileFormat = iota
-	formatJSON                  // plain JSON (btcli 6.x or bittensor-wallet)
-	formatLegacyPub             // "0x<hex public key>" (old coldkeypub.txt)
-	formatNaCl                  // "$NACL" + secretbox
-	formatVault                 // Ansible Vault 1.1
-	formatFernet                // Fernet token
+	formatUnknown   keyfileFormat = iota
+	formatJSON                    // plain JSON (btcli 6.x or bittensor-wallet)
+	formatLegacyPub               // "0x<hex public key>" (old coldkeypub.txt)
+	formatNaCl                    // "$NACL" + secretbox
+	formatVault                   // Ansible Vault 1.1
+	formatFernet                  // Fernet token
 )
 
 func (f keyfileFormat) String() string {
