@@ -372,7 +372,7 @@ func (s *callState) serveAxon(a ServeAxonArgs) error {
 	if err != nil {
 		return err
 	}
-	if axonBlock != 0 && s.block-axonBlock < p.ServingRateLimit {
+	if axonBlock != 0 && since(s.block, axonBlock) < p.ServingRateLimit {
 		return fmt.Errorf("%w: axon served at block %d, next allowed at block %d", chain.ErrRateLimited, axonBlock, axonBlock+p.ServingRateLimit)
 	}
 	ip, err := netip.ParseAddr(a.IP)
@@ -420,7 +420,7 @@ func (s *callState) setWeights(a SetWeightsArgs) error {
 	if p.WeightsVersionKey != 0 && a.VersionKey < p.WeightsVersionKey {
 		return fmt.Errorf("%w: got %d, subnet requires at least %d", chain.ErrVersionKey, a.VersionKey, p.WeightsVersionKey)
 	}
-	if lastUpdate != 0 && s.block-lastUpdate < p.WeightsRateLimit {
+	if lastUpdate != 0 && since(s.block, lastUpdate) < p.WeightsRateLimit {
 		return fmt.Errorf("%w: weights set at block %d, next allowed at block %d", chain.ErrRateLimited, lastUpdate, lastUpdate+p.WeightsRateLimit)
 	}
 	self := len(a.UIDs) == 1 && a.UIDs[0] == uid
@@ -583,6 +583,15 @@ func (s *callState) addStake(a AddStakeArgs) error {
 	}
 	return s.exec(`INSERT INTO stakes (hotkey, coldkey, amount) VALUES (?, ?, ?)
 		ON CONFLICT(hotkey, coldkey) DO UPDATE SET amount = amount + excluded.amount`, a.Hotkey, s.signer, a.AmountRao)
+}
+
+// since returns block - past, or 0 when past is not behind block (a call at
+// block 0 is recorded as block 1, since 0 means "never").
+func since(block, past uint64) uint64 {
+	if block < past {
+		return 0
+	}
+	return block - past
 }
 
 func tao(rao uint64) string {
