@@ -53,7 +53,7 @@ func ParseRequesterKey(s string) (RequesterKey, error) {
 	if len(s) > maxPEMBytes {
 		return rk, fmt.Errorf("%w: public_key is %d bytes, more than the %d accepted", ErrInvalidPublicKey, len(s), maxPEMBytes)
 	}
-	block, rest := pem.Decode([]byte(s))
+	block, rest := pem.Decode(bytes.TrimSpace([]byte(s)))
 	if block == nil {
 		return rk, fmt.Errorf("%w: public_key holds no PEM block", ErrInvalidPublicKey)
 	}

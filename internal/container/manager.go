@@ -147,6 +147,9 @@ type Manager struct {
 	timer  *time.Timer
 	closed bool
 	wg     sync.WaitGroup // expiry callbacks armed or running
+
+	// ready waits until a started container serves SSH (waitSSH; unit tests replace it).
+	ready func(ctx context.Context, id string) error
 }
 
 // NewManager checks the configuration; Start loads and re-adopts the stored lease.
@@ -157,12 +160,14 @@ func NewManager(cfg Config, engine Engine) (*Manager, error) {
 	if engine == nil {
 		return nil, errors.New("container: a Docker engine is required")
 	}
-	return &Manager{
+	m := &Manager{
 		cfg:    cfg,
 		engine: engine,
 		log:    cfg.Logger.With("component", "lease"),
 		path:   filepath.Join(cfg.DataDir, StateFileName),
-	}, nil
+	}
+	m.ready = m.waitSSH
+	return m, nil
 }
 
 // Start loads the stored lease, re-adopts its container (starting it again when it was
@@ -414,7 +419,7 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 		cleanup()
 		return AllocateResult{}, classify("start lease container", err)
 	}
-	if err := m.waitSSH(ctx, cid); err != nil {
+	if err := m.ready(ctx, cid); err != nil {
 		cleanup()
 		return AllocateResult{}, err
 	}

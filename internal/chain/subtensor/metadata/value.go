@@ -306,12 +306,11 @@ func (m *Metadata) encodeFields(b []byte, fields []Field, v any, label string, d
 	case len(fields) == 0:
 		return b, nil
 	case len(fields) == 1:
+		// Decode makes one-field composites transparent; accept both forms here.
 		if mp, ok := v.(map[string]any); ok && fields[0].Name != "" {
-			fv, ok := mp[fields[0].Name]
-			if !ok {
-				return nil, fmt.Errorf("encode %s: missing field %q", label, fields[0].Name)
+			if fv, ok := mp[fields[0].Name]; ok && len(mp) == 1 {
+				v = fv
 			}
-			v = fv
 		}
 		return m.encode(b, fields[0].Type, v, depth+1)
 	}
@@ -419,4 +418,3 @@ func AsUint(v any) (uint64, bool) {
 	}
 	return 0, false
 }
-

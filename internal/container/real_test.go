@@ -1,0 +1,475 @@
+package container
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// testImage is the SSH image the real tests run (scripts/build-test-image.sh builds it).
+func testImage() string {
+	if s := os.Getenv("COMPUTE_SSH_IMAGE"); s != "" {
+		return s
+	}
+	return "compute-ssh:test"
+}
+
+// skipOrFail skips a test needing a real component, or fails it when CI demands one.
+func skipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("COMPUTE_REQUIRE_REAL") == "1" {
+		t.Fatalf(format+" (COMPUTE_REQUIRE_REAL=1)", args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// realDocker returns a client of the real daemon with the test image present, or skips.
+func realDocker(t testing.TB) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Dial(ctx)
+	if err != nil {
+		skipOrFail(t, "no Docker daemon: %v (scripts/provision.sh starts one)", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.ImageInspect(ctx, testImage()); err != nil {
+		skipOrFail(t, "image %s missing: %v (run scripts/build-test-image.sh)", testImage(), err)
+	}
+	for _, tool := range []string{"ssh", "ssh-keygen"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			skipOrFail(t, "%s not installed (apt-get install openssh-client)", tool)
+		}
+	}
+	return c
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// realConfig is a Config with a unique owner, name prefix and port, whose containers are
+// removed when the test ends, even on failure.
+func realConfig(t testing.TB, c *client.Client) Config {
+	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	owner := "test-" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		list, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", LabelOwner+"="+owner)})
+		if err != nil {
+			t.Logf("cleanup: %v", err)
+			return
+		}
+		for _, it := range list.Items {
+			c.ContainerRemove(ctx, it.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		}
+	})
+	return Config{
+		DataDir:      t.TempDir(),
+		Image:        testImage(),
+		SSHPort:      freePort(t),
+		BindAddress:  netip.MustParseAddr("127.0.0.1"),
+		Owner:        owner,
+		NamePrefix:   "compute-" + owner,
+		ReadyTimeout: 15 * time.Second,
+	}
+}
+
+func rsaKey(t testing.TB) (*rsa.PrivateKey, string) {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	return k, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+// sshRun logs in with the OpenSSH client and runs cmd. With a password it answers the
+// prompt through SSH_ASKPASS (the password travels in the environment, never in argv);
+// with identity it uses that key file only.
+func sshRun(t testing.TB, port int, password, identity, cmd string) (string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	args := []string{"-p", strconv.Itoa(port),
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+		"-o", "ConnectTimeout=5", "-o", "NumberOfPasswordPrompts=1", "-F", "/dev/null"}
+	env := append(os.Environ(), "SSH_ASKPASS_REQUIRE=force", "DISPLAY=:0")
+	if identity != "" {
+		args = append(args, "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "PreferredAuthentications=publickey")
+	} else {
+		askpass := filepath.Join(dir, "askpass")
+		if err := os.WriteFile(askpass, []byte("#!/bin/sh\nprintf '%s\\n' \"$COMPUTE_TEST_PASSWORD\"\n"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no")
+		env = append(env, "SSH_ASKPASS="+askpass, "COMPUTE_TEST_PASSWORD="+password)
+	}
+	args = append(args, "root@127.0.0.1", cmd)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c := exec.CommandContext(ctx, "ssh", args...)
+	c.Env = env
+	c.Stdin = nil
+	var out, errb bytes.Buffer
+	c.Stdout, c.Stderr = &out, &errb
+	err := c.Run()
+	if err != nil {
+		return out.String(), errors.New(strings.TrimSpace(err.Error() + ": " + errb.String()))
+	}
+	return out.String(), nil
+}
+
+// memoryLimitCmd prints the container's memory limit on cgroup v2 or v1.
+const memoryLimitCmd = "nproc; cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes"
+
+func requirementJSON(cpus int, ram, disk int64) json.RawMessage {
+	return json.RawMessage(`{"cpu":{"count":` + strconv.Itoa(cpus) + `},"gpu":{},"hard_disk":{"capacity":` +
+		strconv.FormatInt(disk, 10) + `},"ram":{"capacity":` + strconv.FormatInt(ram, 10) + `}}`)
+}
+
+func TestRealAllocatePasswordLoginRestartDeallocate(t *testing.T) {
+	c := realDocker(t)
+	cfg := realConfig(t, c)
+	ctx := context.Background()
+	priv, pub := rsaKey(t)
+	_, otherPub := rsaKey(t)
+
+	m, err := NewManager(cfg, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.CanAllocate(ctx, 3, requirementJSON(1, 256<<20, 1<<30), pub); err != nil {
+		t.Fatalf("checking mode: %v", err)
+	}
+
+	start := time.Now()
+	res, err := m.Allocate(ctx, AllocateRequest{Timeline: 3, DeviceRequirement: requirementJSON(1, 256<<20, 1<<30), PublicKey: pub,
+		ValidatorHotkey: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"})
+	if err != nil {
+		t.Fatalf("allocate: %v", err)
+	}
+	allocated := time.Since(start)
+	creds, err := DecryptCredentials(priv, res.Info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds.Username != "root" || creds.Port != cfg.SSHPort || len(creds.Password) != passwordLength {
+		t.Fatalf("credentials %+v", Credentials{Username: creds.Username, Port: creds.Port})
+	}
+	out, err := sshRun(t, creds.Port, creds.Password, "", memoryLimitCmd)
+	if err != nil {
+		t.Fatalf("ssh login with the password: %v", err)
+	}
+	t.Logf("allocate took %v; allocate to working SSH login (password) took %v", allocated.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	lines := strings.Fields(out)
+	if len(lines) != 2 || lines[0] != "1" || lines[1] != strconv.Itoa(256<<20) {
+		t.Fatalf("inside the container nproc and memory limit = %q, want 1 and %d", out, 256<<20)
+	}
+	if _, err := sshRun(t, creds.Port, "wrong-password", "", "true"); err == nil {
+		t.Fatal("login with a wrong password succeeded")
+	}
+	if len(res.Lease.Warnings) == 0 {
+		info, _ := c.Info(ctx, client.InfoOptions{})
+		if info.Info.Driver != "overlay2" {
+			t.Logf("storage driver %s", info.Info.Driver)
+		}
+	}
+	t.Logf("lease warnings: %q", res.Lease.Warnings)
+
+	// The container carries the lease labels and the enforced limits.
+	insp, err := c.ContainerInspect(ctx, res.Lease.ContainerID, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := insp.Container.HostConfig
+	if hc.Privileged || hc.NetworkMode.IsHost() || hc.Memory != 256<<20 || hc.CpusetCpus == "" || hc.PidsLimit == nil || len(hc.DeviceRequests) != 0 {
+		t.Fatalf("host config: privileged=%v network=%s memory=%d cpuset=%q devices=%v", hc.Privileged, hc.NetworkMode, hc.Memory, hc.CpusetCpus, hc.DeviceRequests)
+	}
+	if l := insp.Container.Config.Labels; l[LabelLease] != res.Lease.ID || l[LabelOwner] != cfg.Owner || l[LabelSchema] != "1" {
+		t.Fatalf("labels %v", l)
+	}
+	for _, e := range insp.Container.Config.Env {
+		if strings.Contains(e, creds.Password) {
+			t.Fatal("the password is in the container's environment")
+		}
+	}
+
+	// Refusals change nothing.
+	if _, err := m.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: requirementJSON(1, 256<<20, 0), PublicKey: otherPub}); !errors.Is(err, ErrAlreadyAllocated) {
+		t.Fatalf("second allocation: %v", err)
+	}
+	if err := m.Deallocate(ctx, otherPub); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("deallocate with the wrong key: %v", err)
+	}
+	if !m.IsAllocatedTo(pub) || m.IsAllocatedTo(otherPub) {
+		t.Fatal("IsAllocatedTo")
+	}
+
+	// Restart: a new manager on the same data dir re-adopts the lease and its container.
+	m.Close()
+	m2, err := NewManager(cfg, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	if err := m2.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l, ok := m2.Lease()
+	if !ok || l.ID != res.Lease.ID || l.ContainerID != res.Lease.ContainerID {
+		t.Fatalf("after restart lease = %+v, %v", l, ok)
+	}
+	if _, err := sshRun(t, creds.Port, creds.Password, "", "true"); err != nil {
+		t.Fatalf("ssh after restart: %v", err)
+	}
+
+	if err := m2.Deallocate(ctx, pub); err != nil {
+		t.Fatalf("deallocate: %v", err)
+	}
+	if _, err := c.ContainerInspect(ctx, res.Lease.ContainerID, client.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
+		t.Fatalf("container still there after deallocation: %v", err)
+	}
+	if _, ok := m2.Lease(); ok {
+		t.Fatal("lease still active")
+	}
+	if l, err := loadState(filepath.Join(cfg.DataDir, StateFileName)); err != nil || l != nil {
+		t.Fatalf("stored state after deallocation: %v, %v", l, err)
+	}
+}
+
+func TestRealKeyOnlyLogin(t *testing.T) {
+	c := realDocker(t)
+	cfg := realConfig(t, c)
+	ctx := context.Background()
+	priv, pub := rsaKey(t)
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyPath).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	sshPub, err := os.ReadFile(keyPath + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewManager(cfg, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := m.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: requirementJSON(1, 128<<20, 0), PublicKey: pub, SSHPublicKey: string(sshPub)})
+	if err != nil {
+		t.Fatalf("allocate: %v", err)
+	}
+	creds, err := DecryptCredentials(priv, res.Info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sshRun(t, creds.Port, "", keyPath, "echo ok")
+	if err != nil || strings.TrimSpace(out) != "ok" {
+		t.Fatalf("key login: %q %v", out, err)
+	}
+	t.Logf("allocate to working SSH login (key) took %v", time.Since(start).Round(time.Millisecond))
+	if _, err := sshRun(t, creds.Port, creds.Password, "", "true"); err == nil {
+		t.Fatal("password login works although a key was given (want key-only)")
+	}
+	if err := m.Deallocate(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRealExpiryAndStrays(t *testing.T) {
+	c := realDocker(t)
+	cfg := realConfig(t, c)
+	cfg.TimelineUnit = 2 * time.Second
+	ctx := context.Background()
+	_, pub := rsaKey(t)
+
+	// A container of this owner without a lease is a stray: Start removes it.
+	stray := ContainerSpec(Config{Image: cfg.Image, Owner: cfg.Owner}, &Lease{ID: "stray", ContainerName: cfg.NamePrefix + "-stray", Port: freePort(t), Expiry: time.Now()},
+		Limits{CPUSet: "0", MemoryBytes: 64 << 20, MemorySwapBytes: 64 << 20, PidsLimit: 64})
+	stray.HostConfig.PortBindings = nil
+	sres, err := c.ContainerCreate(ctx, stray)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewManager(cfg, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ContainerInspect(ctx, sres.ID, client.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
+		t.Fatalf("stray container survived Start: %v", err)
+	}
+
+	res, err := m.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: requirementJSON(1, 128<<20, 0), PublicKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, active := m.Lease()
+		_, err := c.ContainerInspect(ctx, res.Lease.ContainerID, client.ContainerInspectOptions{})
+		if !active && cerrdefs.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease did not expire: active=%v inspect err=%v", active, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestRealBadRequestsChangeNothing(t *testing.T) {
+	c := realDocker(t)
+	cfg := realConfig(t, c)
+	ctx := context.Background()
+	_, pub := rsaKey(t)
+	m, err := NewManager(cfg, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	good := requirementJSON(1, 128<<20, 0)
+	cases := []struct {
+		name string
+		req  AllocateRequest
+		want error
+	}{
+		{"malformed requirement", AllocateRequest{Timeline: 1, DeviceRequirement: json.RawMessage(`{"cpu":`), PublicKey: pub}, ErrInvalidRequirement},
+		{"negative timeline", AllocateRequest{Timeline: -1, DeviceRequirement: good, PublicKey: pub}, ErrInvalidTimeline},
+		{"zero timeline", AllocateRequest{Timeline: 0, DeviceRequirement: good, PublicKey: pub}, ErrInvalidTimeline},
+		{"61 days", AllocateRequest{Timeline: 61, DeviceRequirement: good, PublicKey: pub}, ErrInvalidTimeline},
+		{"bad PEM", AllocateRequest{Timeline: 1, DeviceRequirement: good, PublicKey: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}, ErrInvalidPublicKey},
+		{"hostile SSH key", AllocateRequest{Timeline: 1, DeviceRequirement: good, PublicKey: pub, SSHPublicKey: "ssh-ed25519 AAAA\n; rm -rf /"}, ErrInvalidPublicKey},
+		{"hostile hotkey", AllocateRequest{Timeline: 1, DeviceRequirement: good, PublicKey: pub, ValidatorHotkey: "$(reboot)"}, ErrInvalidRequest},
+		{"hostile gpu type", AllocateRequest{Timeline: 1, DeviceRequirement: json.RawMessage(`{"cpu":{"count":1},"gpu":{"count":1,"type":"4090\"; rm -rf /"},"ram":{"capacity":134217728}}`), PublicKey: pub}, ErrInvalidRequirement},
+		{"more CPUs than the host", AllocateRequest{Timeline: 1, DeviceRequirement: requirementJSON(4000, 128<<20, 0), PublicKey: pub}, ErrInsufficientResources},
+		{"a GPU on a host without one", AllocateRequest{Timeline: 1, DeviceRequirement: json.RawMessage(`{"cpu":{"count":1},"gpu":{"count":1,"capacity":24576,"type":"4090"},"ram":{"capacity":134217728}}`), PublicKey: pub}, ErrInsufficientResources},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := m.Allocate(ctx, tc.req)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if _, ok := m.Lease(); ok {
+				t.Fatal("a lease was created")
+			}
+		})
+	}
+	list, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", LabelOwner+"="+cfg.Owner)})
+	if err != nil || len(list.Items) != 0 {
+		t.Fatalf("containers after bad requests: %d, %v", len(list.Items), err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, StateFileName)); !os.IsNotExist(err) {
+		t.Fatalf("state file written by bad requests: %v", err)
+	}
+
+	// A missing image is a clear error and stores nothing.
+	cfg2 := cfg
+	cfg2.Image = "compute-ssh:does-not-exist"
+	m2, _ := NewManager(cfg2, c)
+	defer m2.Close()
+	if _, err := m2.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: good, PublicKey: pub}); !errors.Is(err, ErrImageMissing) {
+		t.Fatalf("missing image: %v", err)
+	}
+
+	// A port held by another process is a clear error and leaves no container behind.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cfg3 := cfg
+	cfg3.SSHPort = l.Addr().(*net.TCPAddr).Port
+	m3, _ := NewManager(cfg3, c)
+	defer m3.Close()
+	if _, err := m3.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: good, PublicKey: pub}); !errors.Is(err, ErrPortInUse) {
+		t.Fatalf("port in use: %v", err)
+	}
+	list, _ = c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", LabelOwner+"="+cfg.Owner)})
+	if len(list.Items) != 0 {
+		t.Fatalf("%d containers left after the failed allocation", len(list.Items))
+	}
+}
+
+// BenchmarkAllocateToSSH measures Allocate until a password SSH login runs a command.
+func BenchmarkAllocateToSSH(b *testing.B) {
+	c := realDocker(b)
+	cfg := realConfig(b, c)
+	ctx := context.Background()
+	priv, pub := rsaKey(b)
+	m, err := NewManager(cfg, c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	if err := m.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		res, err := m.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: requirementJSON(1, 256<<20, 0), PublicKey: pub})
+		if err != nil {
+			b.Fatal(err)
+		}
+		creds, err := DecryptCredentials(priv, res.Info)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sshRun(b, creds.Port, creds.Password, "", "true"); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(start)
+		b.StopTimer()
+		if err := m.Deallocate(ctx, pub); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-login/op")
+}
