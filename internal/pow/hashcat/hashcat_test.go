@@ -225,9 +225,9 @@ func TestParseOutput(t *testing.T) {
 
 func TestParseSpeed(t *testing.T) {
 	for in, want := range map[string]float64{
-		"Speed.#1.........: 28735.2 kH/s (13.47ms) @ Accel:256 Loops:1024 Thr:1 Vec:8\n": 28735.2e3,
+		"Speed.#1.........: 28735.2 kH/s (13.47ms) @ Accel:256 Loops:1024 Thr:1 Vec:8\n":         28735.2e3,
 		"Speed.#1.........: 12576.1 MH/s (75.69ms)\nSpeed.#2.........: 12576.1 MH/s (75.69ms)\n": 25152.2e6,
-		"Speed.#1...: 1 GH/s\nSpeed.#2...: 1 GH/s\nSpeed.#*...: 2.5 GH/s\n": 2.5e9,
+		"Speed.#1...: 1 GH/s\nSpeed.#2...: 1 GH/s\nSpeed.#*...: 2.5 GH/s\n":                      2.5e9,
 	} {
 		got, err := hashcat.ParseSpeed([]byte(in))
 		if err != nil || got < want*0.999 || got > want*1.001 {
