@@ -2,6 +2,8 @@ package wallet
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -27,6 +29,12 @@ func FuzzDecodeKeyfile(f *testing.F) {
 	}
 	for _, s := range seeds {
 		f.Add(s)
+	}
+	interop, _ := filepath.Glob(filepath.Join("testdata", "interop", "*.keyfile"))
+	for _, name := range interop {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		kp, err := decodeKeyfile(data, pwConst(testPassword), cheapKDF)
