@@ -71,12 +71,39 @@ func nvrtcCandidates() []string {
 	return c
 }
 
-// loadNVRTC opens the NVRTC library.
-func loadNVRTC() (*nvrtc, error) {
-	lib, name, err := openFirst(nvrtcCandidates())
+// loadNVRTC opens an NVRTC library, preferring one whose CUDA major version
+// is not newer than the driver's (driverMajor; 0 when unknown): code from a
+// newer NVRTC may not load on an older driver.
+func loadNVRTC(driverMajor int) (*nvrtc, error) {
+	var newer *nvrtc
+	var firstErr error
+	for _, name := range nvrtcCandidates() {
+		n, err := openNVRTC(name)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if major, _ := n.version(); driverMajor > 0 && major > driverMajor {
+			if newer == nil {
+				newer = n
+			}
+			continue
+		}
+		return n, nil
+	}
+	if newer != nil {
+		return newer, nil
+	}
+	return nil, fmt.Errorf("%w: NVRTC not found (install the CUDA runtime compiler, libnvrtc.so, or set %s to its path): %v",
+		pow.ErrUnavailable, NVRTCEnv, firstErr)
+}
+
+func openNVRTC(name string) (*nvrtc, error) {
+	lib, _, err := openFirst([]string{name})
 	if err != nil {
-		return nil, fmt.Errorf("%w: NVRTC not found (install the CUDA runtime compiler, libnvrtc.so, or set %s to its path): %v",
-			pow.ErrUnavailable, NVRTCEnv, err)
+		return nil, err
 	}
 	n := &nvrtc{path: name}
 	err = resolve(lib, []binding{
@@ -95,7 +122,7 @@ func loadNVRTC() (*nvrtc, error) {
 		bind(&n.nvrtcGetSupportedArchs, "nvrtcGetSupportedArchs"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: NVRTC at %s is too old (CUDA 11.2 or newer needed): %v", pow.ErrUnavailable, name, err)
+		return nil, fmt.Errorf("NVRTC at %s is too old (CUDA 11.2 or newer needed): %w", name, err)
 	}
 	return n, nil
 }

@@ -67,12 +67,15 @@ func Open(ctx context.Context, log *slog.Logger) (*Solver, error) {
 	if len(devs) == 0 {
 		return nil, fmt.Errorf("%w: the CUDA driver reports no GPU", pow.ErrUnavailable)
 	}
-	nv, err := loadNVRTC()
+	dmaj, dmin, _ := drv.version()
+	nv, err := loadNVRTC(dmaj)
 	if err != nil {
 		return nil, err
 	}
-	dmaj, dmin, _ := drv.version()
 	rmaj, rmin := nv.version()
+	if dmaj > 0 && rmaj > dmaj {
+		log.Warn("NVRTC is newer than the driver; the kernel may not load", "driver_cuda", dmaj, "nvrtc", rmaj)
+	}
 	log.Info("CUDA found", "driver_cuda", fmt.Sprintf("%d.%d", dmaj, dmin),
 		"nvrtc", fmt.Sprintf("%d.%d", rmaj, rmin), "nvrtc_path", nv.path, "gpus", len(devs))
 
