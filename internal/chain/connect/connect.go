@@ -1,0 +1,82 @@
+package connect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/chain/devchain"
+)
+
+// DevEndpoint is where `compute localnet` listens by default; --subtensor.network dev means it.
+const DevEndpoint = "http://127.0.0.1:9946"
+
+// Config selects a chain: Endpoint wins over Network when set.
+type Config struct {
+	Network  string // finney | test | archive | local | dev
+	Endpoint string // http(s):// (localnet) or ws(s):// (subtensor)
+}
+
+// localnet returns the localnet URL cfg names, or false for subtensor.
+func (cfg Config) localnet() (string, bool, error) {
+	if cfg.Endpoint != "" {
+		u, err := url.Parse(cfg.Endpoint)
+		if err != nil || u.Host == "" {
+			return "", false, fmt.Errorf("--subtensor.chain_endpoint %q is not a URL (want http://host:port for a localnet or ws(s)://host:port for subtensor)", cfg.Endpoint)
+		}
+		switch strings.ToLower(u.Scheme) {
+		case "http", "https":
+			return cfg.Endpoint, true, nil
+		case "ws", "wss":
+			return "", false, nil
+		default:
+			return "", false, fmt.Errorf("--subtensor.chain_endpoint scheme %q is not supported (http, https, ws, wss)", u.Scheme)
+		}
+	}
+	switch cfg.Network {
+	case "dev":
+		return DevEndpoint, true, nil
+	case "finney", "test", "archive", "local":
+		return "", false, nil
+	case "":
+		return "", false, fmt.Errorf("no chain given: set --subtensor.network (finney, test, archive, local, dev) or --subtensor.chain_endpoint")
+	default:
+		return "", false, fmt.Errorf("--subtensor.network %q is unknown (finney, test, archive, local, dev)", cfg.Network)
+	}
+}
+
+// Open connects to the chain cfg names.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (chain.Chain, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	endpoint, dev, err := cfg.localnet()
+	if err != nil {
+		return nil, err
+	}
+	if dev {
+		c, err := devchain.Dial(ctx, endpoint)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("connected to localnet", "endpoint", endpoint)
+		return c, nil
+	}
+	return openSubtensor(ctx, cfg, log)
+}
+
+// OpenDev connects to a localnet and returns its dev helpers too; it refuses
+// a subtensor target.
+func OpenDev(ctx context.Context, cfg Config) (devchain.Dev, error) {
+	endpoint, dev, err := cfg.localnet()
+	if err != nil {
+		return nil, err
+	}
+	if !dev {
+		return nil, fmt.Errorf("this command needs a localnet (--subtensor.network dev or --subtensor.chain_endpoint http://...), not a subtensor node")
+	}
+	return devchain.Dial(ctx, endpoint)
+}
