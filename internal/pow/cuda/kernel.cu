@@ -215,8 +215,18 @@ DEV void search_outer(u64 o, u64 *res)
 	m[1] = c_job.m[1] | w[1];
 	m[2] = c_job.m[2] | w[2];
 	m[3] = c_job.m[3] | w[3];
-	for (int i = 4; i < 16; i++)
-		m[i] = c_job.m[i];
+	m[4] = c_job.m[4];
+	m[5] = c_job.m[5];
+	m[6] = c_job.m[6];
+	m[7] = c_job.m[7];
+	m[8] = c_job.m[8];
+	m[9] = c_job.m[9];
+	m[10] = c_job.m[10];
+	m[11] = c_job.m[11];
+	m[12] = c_job.m[12];
+	m[13] = c_job.m[13];
+	m[14] = c_job.m[14];
+	m[15] = c_job.m[15];
 
 	const u64 t = c_job.t;
 	const u64 target0 = c_job.target0;
