@@ -47,6 +47,7 @@ func alice(t testing.TB) *wallet.Keypair {
 }
 
 func testParams(t testing.TB) TxParams {
+	t.Helper()
 	era, birth := MortalEra(6852690, 128)
 	if birth != 6852690 {
 		t.Fatalf("era birth %d", birth)
