@@ -287,30 +287,23 @@ func (v *Validator) PurgeReplaced(ctx context.Context, current map[uint16]string
 // stats window (?1 = since, ms) and of its last ?2 challenges (by recording
 // order), using the per-miner indexes.
 const statsSQL = `
-WITH cut AS (
-	SELECT m.hotkey AS hotkey,
-		COALESCE((SELECT c.id FROM challenge_details c INDEXED BY challenge_miner
-			WHERE c.ss58_address = m.hotkey ORDER BY c.id DESC LIMIT 1 OFFSET ?2 - 1), 0) AS min_id
-	FROM miners m
+WITH w AS (
+	SELECT m.hotkey AS hotkey, COUNT(c.id) AS attempts, COALESCE(SUM(c.success), 0) AS successes,
+		COALESCE(AVG(CASE WHEN c.success = 1 THEN c.elapsed_time END), 0) AS avg_elapsed
+	FROM miners m LEFT JOIN challenge_details c INDEXED BY challenge_miner_time
+		ON c.ss58_address = m.hotkey AND c.created_at >= ?1
+	GROUP BY m.hotkey
+), r AS (
+	SELECT m.hotkey AS hotkey, COALESCE(SUM(1 - c.success), 0) AS failures,
+		COALESCE(AVG(CASE WHEN c.success = 1 THEN c.difficulty END), 0) AS avg_difficulty
+	FROM miners m LEFT JOIN challenge_details c INDEXED BY challenge_miner
+		ON c.ss58_address = m.hotkey AND c.id >= COALESCE((
+			SELECT c2.id FROM challenge_details c2 INDEXED BY challenge_miner
+			WHERE c2.ss58_address = m.hotkey ORDER BY c2.id DESC LIMIT 1 OFFSET ?2 - 1), 0)
+	GROUP BY m.hotkey
 )
-SELECT m.hotkey,
-	COALESCE(w.attempts, 0), COALESCE(w.successes, 0), COALESCE(w.avg_elapsed, 0),
-	COALESCE(r.failures, 0), COALESCE(r.avg_difficulty, 0)
-FROM miners m
-LEFT JOIN (
-	SELECT ss58_address, COUNT(*) AS attempts, SUM(success) AS successes,
-		AVG(CASE WHEN success = 1 THEN elapsed_time END) AS avg_elapsed
-	FROM challenge_details INDEXED BY challenge_miner_time
-	WHERE created_at >= ?1
-	GROUP BY ss58_address
-) w ON w.ss58_address = m.hotkey
-LEFT JOIN (
-	SELECT c.ss58_address, SUM(1 - c.success) AS failures,
-		AVG(CASE WHEN c.success = 1 THEN c.difficulty END) AS avg_difficulty
-	FROM cut JOIN challenge_details c INDEXED BY challenge_miner
-		ON c.ss58_address = cut.hotkey AND c.id >= cut.min_id
-	GROUP BY c.ss58_address
-) r ON r.ss58_address = m.hotkey`
+SELECT w.hotkey, w.attempts, w.successes, w.avg_elapsed, r.failures, r.avg_difficulty
+FROM w JOIN r ON r.hotkey = w.hotkey`
 
 // Stats returns the score figures of every known miner, keyed by hotkey:
 // attempts, successes and the average elapsed time of successes within the
@@ -338,6 +331,14 @@ func (v *Validator) Stats(ctx context.Context, now time.Time) (map[string]score.
 	return out, nil
 }
 
+// pruneCapSQL deletes, per miner, the rows older than its ?1-th newest
+// (CROSS JOIN keeps miners as the outer loop: one index range per miner).
+const pruneCapSQL = `DELETE FROM challenge_details WHERE id IN (
+	SELECT c.id FROM miners m CROSS JOIN challenge_details c INDEXED BY challenge_miner
+		ON c.ss58_address = m.hotkey
+		AND c.id < (SELECT c2.id FROM challenge_details c2 INDEXED BY challenge_miner
+			WHERE c2.ss58_address = m.hotkey ORDER BY c2.id DESC LIMIT 1 OFFSET ?1 - 1))`
+
 // Prune applies the retention policy at now: challenge rows older than
 // MaxAge go, then each miner keeps at most its MaxPerMiner newest rows;
 // rounds left without rows go too. It returns the number of challenge rows
@@ -352,12 +353,7 @@ func (v *Validator) Prune(ctx context.Context, now time.Time) (int64, error) {
 		}
 		n, _ := res.RowsAffected()
 		deleted += n
-		res, err = tx.ExecContext(ctx, `DELETE FROM challenge_details WHERE id IN (
-			SELECT c.id FROM miners m JOIN challenge_details c INDEXED BY challenge_miner
-				ON c.ss58_address = m.hotkey
-				AND c.id < (SELECT c2.id FROM challenge_details c2 INDEXED BY challenge_miner
-					WHERE c2.ss58_address = m.hotkey ORDER BY c2.id DESC LIMIT 1 OFFSET ? - 1))`,
-			v.cfg.MaxPerMiner)
+		res, err = tx.ExecContext(ctx, pruneCapSQL, v.cfg.MaxPerMiner)
 		if err != nil {
 			return fmt.Errorf("prune per miner: %w", err)
 		}
