@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/chain/devchain"
+	"github.com/sn27/compute/internal/wallet"
+)
+
+// runCLI runs the compute root command in process and returns its stdout.
+func runCLI(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	root := newRootCommand()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		t.Fatalf("compute %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String()
+}
+
+// startLocalnet runs `compute localnet` in process on a free loopback port.
+func startLocalnet(t *testing.T, state string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		root := newRootCommand()
+		root.SetOut(&lineWriter{fn: func(s string) {
+			if a, ok := strings.CutPrefix(s, "localnet listening on "); ok {
+				addr <- strings.TrimSpace(a)
+			}
+		}})
+		root.SetErr(&bytes.Buffer{})
+		root.SetArgs([]string{"localnet", "--listen", "127.0.0.1:0", "--state", state, "--block-time", "20ms",
+			"--create-netuid", "1", "--tempo", "4", "--weights-rate-limit", "2", "--weights-version-key", "142",
+			"--min-validator-stake", "1000", "--fund", mustKey(t, "//Bob").SS58Address()})
+		done <- root.ExecuteContext(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("localnet: %v", err)
+		}
+	})
+	select {
+	case a := <-addr:
+		return a
+	case err := <-done:
+		t.Fatalf("localnet exited: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("localnet did not start")
+	}
+	return ""
+}
+
+type lineWriter struct{ fn func(string) }
+
+func (w *lineWriter) Write(p []byte) (int, error) { w.fn(string(p)); return len(p), nil }
+
+func mustKey(t *testing.T, uri string) *wallet.Keypair {
+	t.Helper()
+	kp, err := wallet.FromURI(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
+}
+
+// TestMetagraphAfterWeights is the end-to-end check: register a validator and
+// two miners through the CLI, stake, serve, set weights for a few tempos, and
+// `compute metagraph` prints the neurons with their incentive.
+func TestMetagraphAfterWeights(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	url := startLocalnet(t, filepath.Join(t.TempDir(), "localnet.db"))
+	ep := "--subtensor.chain_endpoint=" + url
+
+	out := runCLI(t, ctx, "register", ep, "--netuid", "1", "--coldkey-uri", "//Bob", "--hotkey-uri", "//Bob//validator")
+	if !strings.Contains(out, "as uid 0") {
+		t.Fatalf("register: %s", out)
+	}
+	for _, m := range []string{"//Bob//m1", "//Bob//m2"} {
+		runCLI(t, ctx, "register", ep, "--netuid", "1", "--coldkey-uri", "//Bob", "--hotkey-uri", m)
+	}
+	runCLI(t, ctx, "localnet", "stake", ep, "--coldkey-uri", "//Bob", "--hotkey-uri", "//Bob//validator", "--amount", "2000")
+	runCLI(t, ctx, "localnet", "fund", ep, "--address", mustKey(t, "//Carol").SS58Address(), "--amount", "5")
+
+	c, err := devchain.Dial(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	val, m1 := mustKey(t, "//Bob//validator"), mustKey(t, "//Bob//m1")
+	if err := c.ServeAxon(ctx, 1, m1, chain.AxonInfo{Version: 142, IP: "127.0.0.1", Port: 8091, IPType: 4, Protocol: 4}); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the permit, then set weights each few blocks over a few tempos.
+	for {
+		n, err := c.Neuron(ctx, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.ValidatorPermit {
+			break
+		}
+		b, _ := c.Block(ctx)
+		if _, err := c.WaitBlock(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start, _ := c.Block(ctx)
+	for b := start; b < start+16; {
+		if err := c.SetWeights(ctx, 1, val, []uint16{1, 2}, []uint16{65535, 20000}, 142); err != nil && !strings.Contains(err.Error(), "rate limited") {
+			t.Fatal(err)
+		}
+		if b, err = c.WaitBlock(ctx, b+2); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	out = runCLI(t, ctx, "metagraph", ep, "--netuid", "1")
+	t.Logf("\n%s", out)
+	for _, want := range []string{val.SS58Address(), m1.SS58Address(), "127.0.0.1:8091", "INCENTIVE"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("metagraph lacks %q:\n%s", want, out)
+		}
+	}
+	var mg chain.Metagraph
+	if err := json.Unmarshal([]byte(runCLI(t, ctx, "metagraph", ep, "--netuid", "1", "--json")), &mg); err != nil {
+		t.Fatal(err)
+	}
+	if len(mg.Neurons) != 3 || !(mg.Neurons[1].Incentive > mg.Neurons[2].Incentive && mg.Neurons[2].Incentive > 0) ||
+		!mg.Neurons[0].ValidatorPermit || mg.Neurons[0].Dividends == 0 {
+		t.Fatalf("metagraph %+v", mg.Neurons)
+	}
+
+	// A real second process reads the same chain.
+	bin := filepath.Join(t.TempDir(), "compute")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	sub, err := exec.CommandContext(ctx, bin, "metagraph", ep, "--netuid", "1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("compute metagraph subprocess: %v\n%s", err, sub)
+	}
+	if !strings.Contains(string(sub), m1.SS58Address()) || !strings.Contains(string(sub), "127.0.0.1:8091") {
+		t.Fatalf("subprocess metagraph:\n%s", sub)
+	}
+}
