@@ -308,7 +308,9 @@ FROM w JOIN r ON r.hotkey = w.hotkey`
 // Stats returns the score figures of every known miner, keyed by hotkey:
 // attempts, successes and the average elapsed time of successes within the
 // stats window before now; failures and the average difficulty of
-// successes among its last RecentChallenges challenges.
+// successes among its last RecentChallenges challenges, in recording order
+// (so a clock that jumps back cannot reorder them). Miners known from the
+// metagraph but never challenged have zero stats.
 func (v *Validator) Stats(ctx context.Context, now time.Time) (map[string]score.Stats, error) {
 	since := now.Add(-v.cfg.StatsWindow).UnixMilli()
 	rows, err := v.db.QueryContext(ctx, statsSQL, since, v.cfg.RecentChallenges)
