@@ -1,8 +1,131 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/sn27/compute/internal/pow"
+	"github.com/sn27/compute/internal/pow/bench"
+	"github.com/sn27/compute/internal/pow/cpu"
+	"github.com/sn27/compute/internal/pow/pick"
+)
+
+type benchmarkOptions struct {
+	PowSolverOptions
+	Difficulties string
+	Count        int
+	JSON         bool
+	Throughput   bool
+	Duration     time.Duration
+	Workers      int
+	Kernel       string
+}
 
 func newBenchmarkCommand(g *globalOptions) *cobra.Command {
-	_ = g
-	return stub("benchmark", "Benchmark the proof-of-work solvers")
+	o := &benchmarkOptions{}
+	cmd := &cobra.Command{
+		Use:   "benchmark",
+		Short: "Benchmark the proof-of-work solvers",
+		Long: `benchmark solves fresh challenges of the chosen difficulties and prints, per difficulty,
+runs, successes, mean and median time and hash rate. Run without flags on a terminal it asks
+the questions of the original benchmark script (difficulties, count, hashcat workload
+profile, extra hashcat options). --throughput measures the raw hash rate instead, like
+'hashcat -b -m 610'.`,
+		Example: `  compute benchmark
+  compute benchmark --difficulties 7,8,9 --count 3 --solver cpu --json
+  compute benchmark --throughput --solver cpu --duration 10s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			interactive := cmd.Flags().NFlag() == 0 && isTerminal(cmd.InOrStdin())
+			return runBenchmark(cmd, g, o, interactive)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&o.Difficulties, "difficulties", fmt.Sprint(pow.MinDifficulty), `difficulties, e.g. "7,8,9", "10 11 12" or "all"`)
+	fs.IntVar(&o.Count, "count", 1, "runs per difficulty")
+	fs.BoolVar(&o.JSON, "json", false, "print results as JSON")
+	fs.BoolVar(&o.Throughput, "throughput", false, "measure the raw hash rate instead of solving challenges")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long --throughput measures (the cpu solver)")
+	fs.IntVar(&o.Workers, "cpu.workers", 0, "cpu solver goroutines (0 = GOMAXPROCS)")
+	fs.StringVar(&o.Kernel, "cpu.kernel", "auto", "cpu solver kernel: auto, avx512, avx2 or generic")
+	o.PowSolverOptions.AddFlags(fs)
+	return cmd
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func runBenchmark(cmd *cobra.Command, g *globalOptions, o *benchmarkOptions, interactive bool) error {
+	ctx := cmd.Context()
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	log := g.Logger(stderr)
+	if o.Count <= 0 {
+		return powUsageError{fmt.Errorf("flag 'count' must be > 0, got %d", o.Count)}
+	}
+	difficulties := bench.ParseDifficulties(o.Difficulties, pow.MinDifficulty, pow.MaxDifficulty)
+	if interactive {
+		a, err := bench.Prompt(cmd.InOrStdin(), stdout)
+		if err != nil {
+			return err
+		}
+		difficulties, o.Count = a.Difficulties, a.Count
+		o.WorkloadProfile, o.ExtendedOptions = a.WorkloadProfile, a.ExtendedOptions
+		fmt.Fprintf(stdout, "Benchmarks performed: %v\n\n", a.Expand())
+	}
+	popts := o.PickOptions()
+	popts.CPU = cpu.Options{Workers: o.Workers, Kernel: o.Kernel}
+	s, err := pick.New(ctx, o.Solver, popts, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	name := solverLabel(s)
+	if o.Throughput {
+		rate, err := bench.Throughput(ctx, s, o.Duration)
+		if err != nil {
+			return err
+		}
+		if o.JSON {
+			_, err := fmt.Fprintf(stdout, "{\"solver\": %q, \"hashes_per_second\": %.0f}\n", name, rate)
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s: %s\n", name, bench.FormatRate(rate))
+		return err
+	}
+	results, err := bench.Run(ctx, s, bench.Config{Difficulties: difficulties, Count: o.Count, Progress: stderr})
+	if len(results) > 0 {
+		var werr error
+		if o.JSON {
+			werr = bench.WriteJSON(stdout, name, results)
+		} else {
+			werr = bench.WriteTable(stdout, name, results)
+		}
+		if err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+func solverLabel(s pow.Solver) string {
+	inner := pow.Unwrap(s)
+	var extra []string
+	if c, ok := inner.(*cpu.Solver); ok {
+		extra = append(extra, c.Kernel(), fmt.Sprintf("%d workers", c.Workers()))
+	}
+	if h, ok := inner.(interface{ DeviceTypes() string }); ok {
+		extra = append(extra, "-D "+h.DeviceTypes())
+	}
+	if len(extra) == 0 {
+		return s.Name()
+	}
+	return s.Name() + " (" + strings.Join(extra, ", ") + ")"
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sn27/compute/internal/pow"
+)
+
+func runPowCommand(t *testing.T, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	root := newRootCommand()
+	var out, errb bytes.Buffer
+	root.SetArgs(args)
+	root.SetIn(strings.NewReader(stdin))
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), errb.String(), err
+}
+
+func TestChallengeNewSolve(t *testing.T) {
+	out, _, err := runPowCommand(t, "", "challenge", "new", "--difficulty", "5", "--json", "--reveal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		pow.Challenge
+		Password string `json:"password"`
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil || !pow.Verify(c.Challenge, c.Password) {
+		t.Fatalf("challenge %s: %v", out, err)
+	}
+	out, _, err = runPowCommand(t, "", "challenge", "solve", "--hash", c.Hash, "--salt", c.Salt, "--chars", c.Chars, "--mask", c.Mask, "--solver", "cpu")
+	if err != nil || strings.TrimSpace(out) != c.Password {
+		t.Fatalf("solve: %q, %v; want %q", out, err, c.Password)
+	}
+	_, _, err = runPowCommand(t, "", "challenge", "solve", "--hash", "$BLAKE2$00", "--salt", c.Salt, "--chars", c.Chars, "--mask", c.Mask, "--solver", "cpu")
+	var ec exitCoder
+	if err == nil || !asExitCoder(err, &ec) || ec.ExitCode() != exitUsage {
+		t.Fatalf("bad hash: %v", err)
+	}
+	if _, _, err := runPowCommand(t, "", "challenge", "new", "--difficulty", "0"); err == nil {
+		t.Fatal("difficulty 0 accepted")
+	}
+}
+
+func asExitCoder(err error, ec *exitCoder) bool {
+	e, ok := err.(exitCoder)
+	if ok {
+		*ec = e
+	}
+	return ok
+}
+
+// TestBenchmarkInteractive feeds the seed README's answers through stdin.
+func TestBenchmarkInteractive(t *testing.T) {
+	cmd := &cobra.Command{}
+	var out, errb bytes.Buffer
+	cmd.SetIn(strings.NewReader("3, 4\n2\n7\n\n"))
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetContext(context.Background())
+	o := &benchmarkOptions{Count: 1, Difficulties: "7"}
+	o.Solver = "cpu"
+	o.Timeout = pow.DefaultTimeout
+	o.Duration = 0
+	if err := runBenchmark(cmd, &globalOptions{}, o, true); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{"What challenge difficulties", "Benchmarks performed: [7 7 7 7]", "difficulty", "median", "cpu ("} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	if o.WorkloadProfile != 3 || o.ExtendedOptions != "-O" {
+		t.Errorf("profile %d options %q", o.WorkloadProfile, o.ExtendedOptions)
+	}
+}
+
+func TestBenchmarkFlags(t *testing.T) {
+	out, _, err := runPowCommand(t, "", "benchmark", "--difficulties", "7", "--count", "1", "--solver", "cpu", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Solver  string `json:"solver"`
+		Results []struct {
+			Difficulty, Runs, Successes int
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.Results) != 1 || r.Results[0].Successes != 1 {
+		t.Fatalf("json %s: %v", out, err)
+	}
+	out, _, err = runPowCommand(t, "", "benchmark", "--throughput", "--solver", "cpu", "--duration", "200ms")
+	if err != nil || !strings.Contains(out, "H/s") {
+		t.Fatalf("throughput %q: %v", out, err)
+	}
+}
