@@ -16,7 +16,6 @@ import (
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/chain/subtensor/metadata"
 	"github.com/sn27/compute/internal/chain/subtensor/rpc"
-	"github.com/sn27/compute/internal/chain/subtensor/scale"
 )
 
 // Networks maps the SDK's network names to their endpoints.
@@ -337,4 +336,3 @@ func asJSON(v any) string {
 	return string(b)
 }
 
-var _ = scale.ErrShort

@@ -362,17 +362,29 @@ func mapPoolError(err error) error {
 		target = chain.ErrReplay
 	case strings.Contains(msg, "inability to pay"), strings.Contains(msg, "payment"):
 		target = chain.ErrInsufficientBalance
-	case strings.Contains(msg, "custom error: 6"), strings.Contains(msg, "custom error: 12"), strings.Contains(msg, "rate limit"):
+	case strings.Contains(msg, "rate limit"):
 		target = chain.ErrRateLimited
-	case strings.Contains(msg, "custom error: 10"):
-		target = chain.ErrNotRegistered
-	case strings.Contains(msg, "custom error: 3"):
-		target = chain.ErrSubnetNotFound
-	case strings.Contains(msg, "custom error: 2"):
-		target = chain.ErrInsufficientBalance
+	default:
+		// subtensor's transaction extension rejects with numbered custom errors
+		if i := strings.Index(msg, "custom error: "); i >= 0 {
+			var code int
+			if _, err := fmt.Sscanf(msg[i+len("custom error: "):], "%d", &code); err == nil {
+				target = customErrors[code]
+			}
+		}
 	}
 	if target == nil {
 		return err
 	}
 	return fmt.Errorf("%w: %w", target, err)
+}
+
+// customErrors maps subtensor's CustomTransactionError codes onto chain errors.
+var customErrors = map[int]error{
+	2:  chain.ErrInsufficientBalance, // BalanceTooLow
+	3:  chain.ErrSubnetNotFound,      // SubnetDoesntExist
+	4:  chain.ErrUnknownKey,          // HotkeyAccountDoesntExist
+	6:  chain.ErrRateLimited,         // RateLimitExceeded
+	10: chain.ErrNotRegistered,       // HotKeyNotRegisteredInNetwork
+	12: chain.ErrRateLimited,         // ServingRateLimitExceeded
 }

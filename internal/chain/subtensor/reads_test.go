@@ -162,3 +162,48 @@ func TestEndpoint(t *testing.T) {
 		}
 	}
 }
+
+func TestHyperparameters(t *testing.T) {
+	c, srv := newReplayClient(t, "metagraph")
+	if err := srv.AnyParamsFromRecording("state_getRuntimeVersion"); err != nil {
+		t.Fatal(err)
+	}
+	added := "0x01"
+	srv.Handle("state_getStorage", func(*replay.Call) (any, error) { return added, nil }) // NetworksAdded
+	srv.Handle("state_queryStorageAt", func(call *replay.Call) (any, error) {
+		var keys []string
+		_ = json.Unmarshal(call.Params[0], &keys)
+		set := map[string]string{
+			hex0x(NetuidKey("Tempo", 1)):                      "0x6801",             // 360
+			hex0x(NetuidKey("WeightsVersionKey", 1)):          "0x8e00000000000000", // 142
+			hex0x(NetuidKey("CommitRevealWeightsEnabled", 1)): "0x00",
+			hex0x(NetuidKey("SubnetworkN", 1)):                "0x0004", // 1024
+		}
+		var changes [][2]any
+		for _, k := range keys {
+			if v, ok := set[k]; ok {
+				changes = append(changes, [2]any{k, v})
+			} else {
+				changes = append(changes, [2]any{k, nil})
+			}
+		}
+		return []any{map[string]any{"block": headHash, "changes": changes}}, nil
+	})
+	h, err := c.Hyperparameters(ctx10(t), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := chain.Hyperparameters{Tempo: 360, WeightsVersionKey: 142, SubnetworkN: 1024, CommitRevealEnabled: false,
+		// absent items take the runtime's declared defaults
+		WeightsRateLimit: 100, MinAllowedWeights: 1024, MaxWeightsLimit: 65535, MaxAllowedUIDs: 4096, ImmunityPeriod: 4096,
+		BurnRao: 100000000, ServingRateLimit: 50, Kappa: 32767, BondsMovingAverage: 900000, RegistrationAllowed: true}
+	if *h != want {
+		t.Fatalf("hyperparameters\n got %+v\nwant %+v", *h, want)
+	}
+	added = "0x00"
+	if _, err := c.Hyperparameters(ctx10(t), 1); !errors.Is(err, chain.ErrSubnetNotFound) {
+		t.Fatalf("absent subnet: %v", err)
+	}
+}
+
+func hex0x(b []byte) string { return encodeHex(b) }

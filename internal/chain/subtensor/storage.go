@@ -37,17 +37,30 @@ func (c *Client) Hyperparameters(ctx context.Context, netuid uint16) (*chain.Hyp
 	for _, item := range hyperItems {
 		k, e, err := m.StorageKey("SubtensorModule", item, netuid)
 		if err != nil {
-			return nil, fmt.Errorf("hyperparameters: %w", err)
+			// A runtime that dropped or renamed an item leaves that field zero.
+			c.log.Debug("hyperparameter not in this runtime", "item", item, "err", err)
+			k, e = nil, nil
 		}
 		keys, entries = append(keys, k), append(entries, e)
 	}
-	vals, err := c.queryStorage(ctx, keys, hash)
+	present := make([][]byte, 0, len(keys))
+	for _, k := range keys {
+		if k != nil {
+			present = append(present, k)
+		}
+	}
+	presentVals, err := c.queryStorage(ctx, present, hash)
 	if err != nil {
 		return nil, fmt.Errorf("hyperparameters of netuid %d: %w", netuid, err)
 	}
 	got := map[string]any{}
+	j := 0
 	for i, item := range hyperItems {
-		raw := vals[i]
+		if entries[i] == nil {
+			continue
+		}
+		raw := presentVals[j]
+		j++
 		if raw == nil {
 			raw = entries[i].Default
 		}
