@@ -335,4 +335,3 @@ func asJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
-
