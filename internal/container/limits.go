@@ -88,7 +88,7 @@ func ComputeLimits(r Requirement, h Host, pidsLimit int64) (Limits, error) {
 	if r.GPU.Count > 0 {
 		var match []string
 		for _, g := range h.GPUs {
-			if g.CapacityMB >= r.GPU.CapacityMB && (r.GPU.Type == "" || strings.Contains(strings.ToLower(g.Name), strings.ToLower(r.GPU.Type))) {
+			if gpuMemoryFits(g.CapacityMB, r.GPU.CapacityMB) && (r.GPU.Type == "" || strings.Contains(strings.ToLower(g.Name), strings.ToLower(r.GPU.Type))) {
 				match = append(match, g.ID)
 			}
 		}
@@ -99,6 +99,12 @@ func ComputeLimits(r Requirement, h Host, pidsLimit int64) (Limits, error) {
 		l.GPUIDs = match[:r.GPU.Count]
 	}
 	return l, nil
+}
+
+// gpuMemoryFits allows 1% below the requested memory: drivers report a little less than
+// the nominal size (an RTX 4090 sold as 24576 MB reports 24564 MiB).
+func gpuMemoryFits(haveMB, wantMB int64) bool {
+	return haveMB*100 >= wantMB*99
 }
 
 // cpuList writes ascending CPU ids in cpuset syntax, joining runs: [1 2 3 5] -> "1-3,5".

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/sn27/compute/internal/gpu"
 )
 
 func TestComputeLimits(t *testing.T) {
@@ -37,6 +39,9 @@ func TestComputeLimits(t *testing.T) {
 		{"too much ram", req(1, 9<<30, 0, GPURequirement{}), host, Limits{}, ErrInsufficientResources},
 		{"too much disk", req(1, 1<<30, 200<<30, GPURequirement{}), host, Limits{}, ErrInsufficientResources},
 		{"three 4090s", req(1, 1<<30, 0, GPURequirement{Count: 3, Type: "4090"}), host, Limits{}, ErrInsufficientResources},
+		{"nominal 24576 MB fits a 4090 reporting 24564", req(1, 1<<30, 0, GPURequirement{Count: 1, CapacityMB: 24576, Type: "4090"}), host,
+			Limits{CPUSet: "3", CPUCount: 1, NanoCPUs: 1e9, MemoryBytes: 1 << 30, MemorySwapBytes: 1 << 30, PidsLimit: DefaultPidsLimit, GPUIDs: []string{"0"}}, nil},
+		{"25000 MB does not fit a 4090", req(1, 1<<30, 0, GPURequirement{Count: 1, CapacityMB: 25000, Type: "4090"}), Host{CPUs: []int{0}, MemoryBytes: 8 << 30, GPUs: host.GPUs[:2]}, Limits{}, ErrInsufficientResources},
 		{"gpu on gpu-less host", req(1, 1<<30, 0, GPURequirement{Count: 1}), Host{CPUs: []int{0}, MemoryBytes: 8 << 30}, Limits{}, ErrInsufficientResources},
 		{"invalid requirement", req(0, 1<<30, 0, GPURequirement{}), host, Limits{}, ErrInvalidRequirement},
 	}
@@ -89,5 +94,29 @@ func TestQuotaSupport(t *testing.T) {
 		if got, reason := quotaSupport(tc.driver, tc.backing); got != tc.want || (!got && reason == "") {
 			t.Errorf("quotaSupport(%s, %s) = %v %q", tc.driver, tc.backing, got, reason)
 		}
+	}
+}
+
+func TestContainerSpecGPUs(t *testing.T) {
+	hosts := HostGPUs(gpu.Inventory{GPUs: []gpu.GPU{
+		{Index: 0, Name: "NVIDIA GeForce RTX 4090", UUID: "GPU-aaa", MemoryTotal: 24 << 30},
+		{Index: 1, Name: "NVIDIA GeForce RTX 4090", MemoryTotal: 24 << 30},
+		{Index: 2, Name: "NVIDIA GeForce RTX 4090", UUID: "GPU-ccc", MemoryTotal: 24 << 30},
+	}})
+	if hosts[0].ID != "GPU-aaa" || hosts[1].ID != "1" || hosts[0].CapacityMB != 24<<10 {
+		t.Fatalf("host GPUs %+v", hosts)
+	}
+	lim, err := ComputeLimits(Requirement{CPU: CPURequirement{1}, RAM: SizeRequirement{1 << 30}, GPU: GPURequirement{Count: 2, CapacityMB: 24576, Type: "4090"}},
+		Host{CPUs: []int{0, 1}, GPUs: hosts}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := ContainerSpec(Config{Image: "img", Owner: "o"}, &Lease{ID: "l", Port: 4444}, lim)
+	dr := spec.HostConfig.DeviceRequests
+	if len(dr) != 1 || dr[0].Count != 0 || !reflect.DeepEqual(dr[0].DeviceIDs, []string{"GPU-aaa", "1"}) || dr[0].Capabilities[0][0] != "gpu" {
+		t.Fatalf("device requests %+v", dr)
+	}
+	if spec.HostConfig.Privileged || spec.HostConfig.NetworkMode != "bridge" {
+		t.Fatal("privileged or host network")
 	}
 }

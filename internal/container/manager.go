@@ -398,6 +398,7 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 	for _, w := range limits.Warnings {
 		log.Warn("lease limit not enforced", "warning", w)
 	}
+	t0 := time.Now()
 	cid, err := m.create(ctx, lease, limits, log)
 	if err != nil {
 		return AllocateResult{}, err
@@ -415,10 +416,12 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 		cleanup()
 		return AllocateResult{}, err
 	}
+	t1 := time.Now()
 	if _, err := m.engine.ContainerStart(ctx, cid, client.ContainerStartOptions{}); err != nil {
 		cleanup()
 		return AllocateResult{}, classify("start lease container", err)
 	}
+	t2 := time.Now()
 	if err := m.ready(ctx, cid); err != nil {
 		cleanup()
 		return AllocateResult{}, err
@@ -430,7 +433,8 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 	m.lease = lease
 	m.armLocked(lease)
 	log.Info("lease allocated", "container", shortID(cid), "port", lease.Port, "cpus", limits.CPUSet,
-		"memory", limits.MemoryBytes, "gpus", len(limits.GPUIDs), "disk_quota", limits.DiskBytes, "expiry", lease.Expiry, "key_only", lease.KeyOnly)
+		"memory", limits.MemoryBytes, "gpus", len(limits.GPUIDs), "disk_quota", limits.DiskBytes, "expiry", lease.Expiry, "key_only", lease.KeyOnly,
+		"create", t1.Sub(t0).Round(time.Millisecond), "start", t2.Sub(t1).Round(time.Millisecond), "ssh_ready", time.Since(t2).Round(time.Millisecond))
 	return AllocateResult{Info: info, Lease: *lease}, nil
 }
 
