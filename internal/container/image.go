@@ -12,6 +12,8 @@ import (
 	"sort"
 
 	"github.com/moby/moby/client"
+
+	"github.com/sn27/compute/docker"
 )
 
 // ImageEngine is the part of the Docker Engine API that builds lease images.
@@ -124,4 +126,42 @@ func tarFS(w io.Writer, fsys fs.FS) error {
 		return err
 	}
 	return tw.Close()
+}
+
+// ImageOptions is what `compute miner image build` asks for.
+type ImageOptions struct {
+	// Tag names the image (default DefaultImage).
+	Tag string
+	// Base overrides the Dockerfile's CUDA base image.
+	Base string
+	// Rootfs, when set, is a root filesystem tarball (scripts/build-test-image.sh caches
+	// one under .cache/compute-ssh-image/) to import instead of building the Dockerfile.
+	Rootfs io.Reader
+	// Progress receives build output (nil: discarded).
+	Progress io.Writer
+}
+
+// PrepareImage makes the lease image: it imports Rootfs when given, else builds the
+// embedded Dockerfile (which needs the base image's registry and Ubuntu's mirrors).
+func PrepareImage(ctx context.Context, e ImageEngine, o ImageOptions) error {
+	if o.Tag == "" {
+		o.Tag = DefaultImage
+	}
+	if o.Rootfs != nil {
+		return ImportRootfs(ctx, e, o.Rootfs, o.Tag, nil)
+	}
+	var args map[string]string
+	if o.Base != "" {
+		args = map[string]string{"BASE": o.Base}
+	}
+	return BuildImage(ctx, e, docker.Context, o.Tag, args, o.Progress)
+}
+
+// CheckImage reports ErrImageMissing when the lease image is not on the Docker host, so
+// a miner can say so at start rather than at the first allocation.
+func CheckImage(ctx context.Context, e Engine, image string) error {
+	if _, err := e.ImageInspect(ctx, image); err != nil {
+		return classify("inspect image "+image, notFoundAsImage(err))
+	}
+	return nil
 }

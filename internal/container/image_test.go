@@ -79,14 +79,26 @@ func TestRealBuildAndImport(t *testing.T) {
 		t.Fatal("failing build reported success")
 	}
 
+	if err := CheckImage(ctx, c, built); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckImage(ctx, c, "compute-ssh:never-built"); !errors.Is(err, ErrImageMissing) {
+		t.Fatalf("missing image: %v", err)
+	}
+
 	var rootfs bytes.Buffer
 	tw := tar.NewWriter(&rootfs)
 	tw.WriteHeader(&tar.Header{Name: "hello", Mode: 0o644, Size: 2, Typeflag: tar.TypeReg})
 	tw.Write([]byte("hi"))
 	tw.Close()
+	raw := append([]byte(nil), rootfs.Bytes()...)
 	if err := ImportRootfs(ctx, c, &rootfs, imported, map[string]string{"org.sn27.compute.image-hash": "abc"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := PrepareImage(ctx, c, ImageOptions{Tag: imported + "-p", Rootfs: bytes.NewReader(raw)}); err != nil {
+		t.Fatal(err)
+	}
+	c.ImageRemove(ctx, imported+"-p", client.ImageRemoveOptions{Force: true})
 	insp, err = c.ImageInspect(ctx, imported)
 	if err != nil || len(insp.Config.Cmd) != 1 || insp.Config.Cmd[0] != entryPoint || insp.Config.Labels["org.sn27.compute.image-hash"] != "abc" {
 		t.Fatalf("imported image: %+v %v", insp.Config, err)

@@ -315,10 +315,7 @@ func (m *Manager) CanAllocate(ctx context.Context, timeline int, requirement jso
 	if _, err := m.limits(ctx, v.req); err != nil {
 		return err
 	}
-	if _, err := m.engine.ImageInspect(ctx, m.cfg.Image); err != nil {
-		return classify("inspect image "+m.cfg.Image, notFoundAsImage(err))
-	}
-	return nil
+	return CheckImage(ctx, m.engine, m.cfg.Image)
 }
 
 // IsAllocatedTo answers the checking request with timeline 0: whether the active lease
