@@ -185,8 +185,9 @@ func TestWalletNewListInspectPlain(t *testing.T) {
 // TestWalletNewEncrypted uses the real $NACL KDF (about 3 s and 512 MiB per
 // derivation; three derivations).
 func TestWalletNewEncrypted(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the real Argon2i KDF three times; skipped with -short")
+	if testing.Short() || walletRaceEnabled {
+		// The wallet package covers the same paths with cheap KDF costs under -race.
+		t.Skip("runs the real Argon2i KDF three times (about 10 s, ten times more under -race); skipped with -short or -race")
 	}
 	clearPasswordEnv(t)
 	dir := t.TempDir()

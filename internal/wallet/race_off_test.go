@@ -1,0 +1,5 @@
+//go:build !race
+
+package wallet
+
+const raceEnabled = false
