@@ -8,7 +8,7 @@ import "golang.org/x/sys/cpu"
 func kernels() []kernel {
 	var ks []kernel
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW {
-		ks = append(ks, kernel{name: "avx512", lanes: 8, slice: 8192, scan: simdScan(scanAVX512w3, scanAVX512w4, scanAVX512w6, scanAVX512w16)})
+		ks = append(ks, kernel{name: "avx512", lanes: 16, slice: 8192, scan: simdScan(scanAVX512w3, scanAVX512w4, scanAVX512w6, scanAVX512w16)})
 	}
 	if cpu.X86.HasAVX2 {
 		ks = append(ks, kernel{name: "avx2", lanes: 4, slice: 2048, scan: simdScan(scanAVX2w3, scanAVX2w4, scanAVX2w6, scanAVX2w16)})

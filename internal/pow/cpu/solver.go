@@ -170,7 +170,7 @@ type plan struct {
 	words    int // message words holding any byte
 	inner    []int
 	outer    []int
-	table    []uint64 // padded to a multiple of 8 with copies of entry 0
+	table    []uint64 // padded to a multiple of 16 with copies of entry 0
 	real     int      // entries before padding
 	outerN   uint64
 	target0  uint64
@@ -204,7 +204,7 @@ func newPlan(job *pow.Job) *plan {
 		}
 	}
 	p.real = size
-	padded := (size + 7) &^ 7
+	padded := (size + 15) &^ 15
 	p.table = make([]uint64, padded)
 	for i := range size {
 		var w uint64
