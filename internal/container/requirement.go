@@ -251,8 +251,10 @@ func jsonKind(v any) string {
 }
 
 func truncate(s string, n int) string {
-	if len(s) <= n {
-		return strconv.Quote(s)[1 : len(strconv.Quote(s))-1]
+	suffix := ""
+	if len(s) > n {
+		s, suffix = s[:n], "..."
 	}
-	return strconv.Quote(s[:n])[1:len(strconv.Quote(s[:n]))-1] + "..."
+	q := strconv.Quote(s)
+	return q[1:len(q)-1] + suffix
 }
