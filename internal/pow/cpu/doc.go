@@ -15,4 +15,4 @@
 // cancellation.
 package cpu
 
-//go:generate sh -c "cd asm && go run . -pkg cpu -out ../kernel_amd64.s -stubs ../kernel_amd64_stub.go"
+//go:generate sh -c "cd asm && go run . -pkg cpu -out ../kernel_amd64.s -stubs ../stub_amd64.go"
