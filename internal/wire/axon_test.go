@@ -137,7 +137,7 @@ func newEnv(t *testing.T, mutate func(*AxonConfig)) *env {
 	return e
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

@@ -115,14 +115,14 @@ func TestSampleSignedMessage(t *testing.T) {
 func TestParseHeadersVector11(t *testing.T) {
 	h := http.Header{}
 	for k, v := range map[string]string{
-		"bt_header_axon_nonce":     "111",
-		"bt_header_dendrite_ip":    "12.1.1.2",
-		"bt_header_input_obj_key1": "WzEsIDIsIDMsIDRd", // base64(json.dumps([1, 2, 3, 4]))
-		"timeout":                  "12",
-		"name":                     "Test",
-		"header_size":              "111",
-		"total_size":               "111",
-		"computed_body_hash":       "0xabcdef",
+		"bt_header_axon_nonce":        "111",
+		"bt_header_dendrite_ip":       "12.1.1.2",
+		"bt_header_input_obj_key1":    "WzEsIDIsIDMsIDRd", // base64(json.dumps([1, 2, 3, 4]))
+		"timeout":                     "12",
+		"name":                        "Test",
+		"header_size":                 "111",
+		"total_size":                  "111",
+		"computed_body_hash":          "0xabcdef",
 		"bt_header_axon_placeholder1": "1",
 	} {
 		h[k] = []string{v}
