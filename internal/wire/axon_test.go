@@ -35,7 +35,7 @@ func testChallenge() pow.Challenge {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	axonKP  *wallet.Keypair
 	callKP  *wallet.Keypair
 	ax      *Axon
@@ -52,7 +52,7 @@ type env struct {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newEnv(t *testing.T, mutate func(*AxonConfig)) *env {
+func newEnv(t testing.TB, mutate func(*AxonConfig)) *env {
 	t.Helper()
 	axonKP, _ := wallet.FromURI("//Bob")
 	callKP, _ := wallet.FromURI("//Alice")
@@ -568,3 +568,5 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("Serve did not return")
 	}
 }
+
+func newBenchEnv(b *testing.B) *env { return newEnv(b, nil) }

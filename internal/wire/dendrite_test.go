@@ -45,7 +45,9 @@ func TestDendriteResponses(t *testing.T) {
 		err     bool
 	}{
 		{"non-json", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>")) }, time.Second, 422, "Failed to parse response", true},
-		{"oversize", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"x":"` + strings.Repeat("a", 4<<10) + `"}`)) }, time.Second, 422, "Failed to parse response", true},
+		{"oversize", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`{"x":"` + strings.Repeat("a", 4<<10) + `"}`))
+		}, time.Second, 422, "Failed to parse response", true},
 		{"never-ending body", func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(200)
 			w.Write([]byte(`{"specs_output":"`))

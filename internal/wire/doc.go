@@ -49,6 +49,11 @@
 // elapsed time and error; local failures use Bittensor's codes (503 connect,
 // 408 timeout, 422 unparsable answer).
 //
+// Nonces are per dendrite and strictly increasing, so concurrent calls from
+// one Dendrite to the same axon may reach it out of order and the later one
+// is refused (401 "Nonce is too old"), exactly as with Python peers; send one
+// call per axon at a time, or use a Dendrite per concurrent stream.
+//
 // Axon and Dendrite are safe for concurrent use. The protocol is described in
 // the project's bittensor-wire notes (sections 1, 2 and 6).
 package wire
