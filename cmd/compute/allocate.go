@@ -1,8 +1,337 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sn27/compute/internal/container"
+	"github.com/sn27/compute/internal/renter"
+	"github.com/sn27/compute/internal/store"
+	"github.com/sn27/compute/internal/wallet"
+)
+
+// maxSSHKeyFile bounds the --ssh-key file read.
+const maxSSHKeyFile = 16 << 10
+
+// allocateOptions are the flags `compute allocate` and its subcommands share.
+type allocateOptions struct {
+	co        chainOptions
+	wo        walletOptions
+	hotkeyURI string
+	dataDir   string
+}
+
+func (o *allocateOptions) addFlags(cmd *cobra.Command) {
+	fs := cmd.PersistentFlags()
+	o.co.AddFlags(fs)
+	o.wo.AddFlags(fs)
+	fs.StringVar(&o.hotkeyURI, "hotkey-uri", "", "development secret URI (e.g. //Bob//validator) to sign with instead of the wallet's hotkey")
+	fs.StringVar(&o.dataDir, "validator.data_dir", "", "the validator's data directory: its store (specs, scores, allocations) and the allocation keys (default ~/.bittensor/compute/validator/<wallet>/<hotkey>/netuid<N>)")
+}
+
+// dir returns the data directory, created with mode 0700.
+func (o *allocateOptions) dir() (string, error) {
+	dir := o.dataDir
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("flag 'validator.data_dir' is needed: no home directory: %w", err)
+		}
+		dir = filepath.Join(home, ".bittensor", "compute", "validator", o.wo.Name, o.wo.Hotkey, fmt.Sprintf("netuid%d", o.co.Netuid))
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("data directory: %w", err)
+	}
+	return dir, nil
+}
+
+func (o *allocateOptions) openStore(ctx context.Context) (*store.Validator, string, error) {
+	dir, err := o.dir()
+	if err != nil {
+		return nil, "", err
+	}
+	st, err := store.OpenValidator(ctx, filepath.Join(dir, renter.StoreFile), store.DefaultValidatorConfig())
+	if err != nil {
+		return nil, "", fmt.Errorf("open the validator store in %s: %w", dir, err)
+	}
+	return st, dir, nil
+}
+
+// open wires a renter: store, chain and the signing hotkey. close releases the store.
+func (o *allocateOptions) open(cmd *cobra.Command, g *globalOptions, cfg renter.Config) (r *renter.Renter, closeFn func(), err error) {
+	ctx := cmd.Context()
+	var signer *wallet.Keypair
+	if o.hotkeyURI != "" {
+		signer, err = wallet.FromURI(o.hotkeyURI)
+	} else {
+		signer, err = o.wo.Open().Hotkey()
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("hotkey: %w", err)
+	}
+	log := g.Logger(cmd.ErrOrStderr())
+	c, err := o.co.Open(ctx, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, dir, err := o.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.Netuid = o.co.Netuid
+	cfg.DataDir = dir
+	cfg.Logger = log
+	r, err = renter.New(cfg, c, st, signer)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return r, func() { st.Close() }, nil
+}
 
 func newAllocateCommand(g *globalOptions) *cobra.Command {
-	_ = g
-	return stub("allocate", "Rent a miner's machine as a container reachable by SSH")
+	var (
+		o           allocateOptions
+		res         = renter.DefaultResources()
+		requirement string
+		timeline    int
+		sshKeyPath  string
+		hotkey      string
+		checkTO     time.Duration
+		allocTO     time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "allocate",
+		Short: "Rent a miner's machine as a container reachable by SSH",
+		Long: `allocate rents a miner's machine for --timeline days (at most 60) as a container reachable
+by SSH, signing with the validator's hotkey.
+
+By requirement (--requirement JSON, or the resource flags): the miners whose last specs in the
+validator's store meet it are asked whether they could take the lease; the willing ones are tried
+best score first until one grants it. With --hotkey, only that miner is asked.
+
+The credentials come encrypted to an RSA key made for this allocation; its private key is kept
+(mode 0600) under --validator.data_dir/renter-keys, and the allocation is recorded in the
+validator's store (never the password). With --ssh-key the container allows key login only and
+no password is printed.
+
+Sizes take units: 1073741824, 1GiB, 512MiB, 10GB. --gpu.capacity is per GPU, in MB when bare.
+
+Examples:
+  compute allocate --cpu.count 2 --ram 8GiB --disk 50GiB --gpu.type 4090 --gpu.capacity 24GiB
+  compute allocate --requirement '{"cpu":{"count":1},"gpu":{},"hard_disk":{"capacity":10737418240},"ram":{"capacity":1073741824}}'
+  compute allocate --hotkey 5F... --ssh-key ~/.ssh/id_ed25519.pub --timeline 7
+  compute allocate list
+  compute allocate release --hotkey 5F...`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req, err := allocationRequest(cmd, res, requirement, timeline, sshKeyPath, hotkey)
+			if err != nil {
+				return usageError{err}
+			}
+			r, closeFn, err := o.open(cmd, g, renter.Config{CheckTimeout: checkTO, AllocateTimeout: allocTO})
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			a, err := r.Allocate(cmd.Context(), req)
+			if a != nil {
+				printAllocation(cmd.OutOrStdout(), a)
+			}
+			return err
+		},
+	}
+	o.addFlags(cmd)
+	fs := cmd.Flags()
+	fs.StringVar(&requirement, "requirement", "", `device requirement as JSON, e.g. {"cpu":{"count":1},"gpu":{"count":1,"capacity":24576,"type":"4090"},"hard_disk":{"capacity":10737418240},"ram":{"capacity":1073741824}} (instead of the resource flags)`)
+	fs.IntVar(&res.CPUCount, "cpu.count", res.CPUCount, "CPUs")
+	fs.IntVar(&res.GPUCount, "gpu.count", 0, "GPUs (1 when --gpu.type or --gpu.capacity is given)")
+	fs.StringVar(&res.GPUType, "gpu.type", "", "GPU model, matched as a case-insensitive part of the GPU's name (e.g. 4090, A100)")
+	fs.StringVar(&res.GPUCapacity, "gpu.capacity", "", "memory per GPU: MB when bare, or with a unit (24GiB)")
+	fs.StringVar(&res.RAM, "ram", res.RAM, "memory (e.g. 8GiB)")
+	fs.StringVar(&res.Disk, "disk", "", "disk space (e.g. 50GiB; none: no disk quota)")
+	fs.IntVar(&timeline, "timeline", renter.DefaultTimeline, fmt.Sprintf("lease length in days (1 to %d)", renter.MaxTimeline))
+	fs.StringVar(&sshKeyPath, "ssh-key", "", "SSH public key file (e.g. ~/.ssh/id_ed25519.pub) for key-only login")
+	fs.StringVar(&hotkey, "hotkey", "", "allocate this miner (SS58 hotkey) instead of choosing by specs and score")
+	fs.DurationVar(&checkTO, "timeout.check", 30*time.Second, "time limit of each miner's answer to the check")
+	fs.DurationVar(&allocTO, "timeout.allocate", 2*time.Minute, "time limit of each real allocation")
+	cmd.AddCommand(newAllocateReleaseCommand(g, &o), newAllocateListCommand(&o))
+	return cmd
+}
+
+// usageError makes bad flags exit with the usage code.
+type usageError struct{ error }
+
+func (e usageError) ExitCode() int { return exitUsage }
+func (e usageError) Unwrap() error { return e.error }
+
+// allocationRequest turns the flags into a renter.Request.
+func allocationRequest(cmd *cobra.Command, res renter.Resources, requirement string, timeline int, sshKeyPath, hotkey string) (renter.Request, error) {
+	req := renter.Request{Timeline: timeline, Hotkey: strings.TrimSpace(hotkey)}
+	if err := renter.CheckTimeline(timeline); err != nil {
+		return req, err
+	}
+	var err error
+	if requirement != "" {
+		for _, f := range []string{"cpu.count", "gpu.count", "gpu.type", "gpu.capacity", "ram", "disk"} {
+			if cmd.Flags().Changed(f) {
+				return req, fmt.Errorf("give either --requirement or --%s, not both", f)
+			}
+		}
+		req.Requirement, err = renter.ParseRequirement(requirement)
+		if err != nil {
+			return req, fmt.Errorf("flag 'requirement': %w", err)
+		}
+	} else if req.Requirement, err = res.Requirement(); err != nil {
+		return req, err
+	}
+	if sshKeyPath != "" {
+		key, err := readSSHKey(sshKeyPath)
+		if err != nil {
+			return req, err
+		}
+		if req.SSHKey, err = container.NormalizeSSHKey(key); err != nil {
+			return req, fmt.Errorf("flag 'ssh-key' %s: %w", sshKeyPath, err)
+		}
+	}
+	return req, nil
+}
+
+func readSSHKey(path string) (string, error) {
+	if rest, ok := strings.CutPrefix(path, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			path = filepath.Join(home, rest)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("flag 'ssh-key': %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSSHKeyFile+1))
+	if err != nil {
+		return "", fmt.Errorf("flag 'ssh-key': %w", err)
+	}
+	if len(b) > maxSSHKeyFile {
+		return "", fmt.Errorf("flag 'ssh-key': %s is larger than %d bytes; give the public key file (.pub)", path, maxSSHKeyFile)
+	}
+	if strings.Contains(string(b), "PRIVATE KEY") {
+		return "", fmt.Errorf("flag 'ssh-key': %s is a private key; give the public key file (.pub)", path)
+	}
+	return string(b), nil
+}
+
+func printAllocation(w io.Writer, a *renter.Allocation) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Allocated miner\t%s (uid %d, score %.3f)\n", a.Hotkey, a.UID, a.Score)
+	fmt.Fprintf(tw, "Resources\t%s\n", renter.DescribeRequirement(a.Requirement))
+	fmt.Fprintf(tw, "Address\t%s\n", a.IP)
+	fmt.Fprintf(tw, "Port\t%d\n", a.Port)
+	fmt.Fprintf(tw, "Username\t%s\n", a.Username)
+	if a.KeyOnly {
+		fmt.Fprintf(tw, "Login\tSSH key only\n")
+	} else {
+		fmt.Fprintf(tw, "Password\t%s\n", a.Password)
+	}
+	fmt.Fprintf(tw, "Expires\t%s (%d days)\n", a.ExpiresAt.Local().Format(time.DateTime), a.Timeline)
+	fmt.Fprintf(tw, "Key\t%s\n", a.KeyFile)
+	fmt.Fprintf(tw, "SSH\t%s\n", a.SSHCommand())
+	tw.Flush()
+}
+
+func newAllocateReleaseCommand(g *globalOptions, o *allocateOptions) *cobra.Command {
+	var (
+		hotkey string
+		force  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "release",
+		Short: "End a recorded allocation (deallocate the miner)",
+		Long: `release ends the allocation of --hotkey recorded in the validator's store: it asks the miner
+to deallocate with the allocation's public key, then forgets the record and deletes the key.
+With --force the record is forgotten even when the miner cannot confirm (e.g. it expired).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if hotkey == "" {
+				return usageError{errors.New("flag 'hotkey' is required: the miner's SS58 hotkey (see `compute allocate list`)")}
+			}
+			r, closeFn, err := o.open(cmd, g, renter.Config{})
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if err := r.Release(cmd.Context(), hotkey, renter.ReleaseOptions{Force: force}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "released %s\n", hotkey)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&hotkey, "hotkey", "", "the allocated miner's SS58 hotkey")
+	cmd.Flags().BoolVar(&force, "force", false, "forget the record even if the miner does not confirm")
+	return cmd
+}
+
+func newAllocateListCommand(o *allocateOptions) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the allocations recorded in the validator's store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, _, err := o.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			recs, err := st.Allocations(cmd.Context())
+			if err != nil {
+				return err
+			}
+			list := renter.Records(recs)
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(list)
+			}
+			return printAllocations(cmd.OutOrStdout(), list, time.Now())
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the allocations as JSON")
+	return cmd
+}
+
+func printAllocations(w io.Writer, list []renter.Allocation, now time.Time) error {
+	if len(list) == 0 {
+		fmt.Fprintln(w, "no allocations recorded")
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOTKEY\tUID\tSSH\tRESOURCES\tLOGIN\tCREATED\tEXPIRES")
+	for _, a := range list {
+		login := "password"
+		if a.KeyOnly {
+			login = "key"
+		}
+		expires := "-"
+		if !a.ExpiresAt.IsZero() {
+			expires = a.ExpiresAt.Local().Format(time.DateTime)
+			if !a.ExpiresAt.After(now) {
+				expires += " (expired)"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", a.Hotkey, a.UID, a.SSHCommand(),
+			renter.DescribeRequirement(a.Requirement), login, a.CreatedAt.Local().Format(time.DateTime), expires)
+	}
+	return tw.Flush()
 }

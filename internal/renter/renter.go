@@ -1,0 +1,586 @@
+package renter
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/container"
+	"github.com/sn27/compute/internal/score"
+	"github.com/sn27/compute/internal/store"
+	"github.com/sn27/compute/internal/wallet"
+	"github.com/sn27/compute/internal/wire"
+)
+
+// Errors callers may test with errors.Is.
+var (
+	// ErrNoCandidate: no miner's stored specs meet the requirement.
+	ErrNoCandidate = errors.New("renter: no miner meets the requirement")
+	// ErrNoneAvailable: candidates exist but none could be allocated.
+	ErrNoneAvailable = errors.New("renter: no candidate miner could be allocated")
+	// ErrNotRecorded: there is no recorded allocation of that hotkey.
+	ErrNotRecorded = errors.New("renter: no allocation of this miner is recorded")
+	// ErrRefused: the miner answered but refused the request.
+	ErrRefused = errors.New("renter: the miner refused")
+	// ErrUnreachable: the miner is not in the metagraph, serves no axon or did not answer.
+	ErrUnreachable = errors.New("renter: the miner cannot be reached")
+)
+
+// StoreFile is the validator store's file name inside the data directory.
+const StoreFile = "validator.db"
+
+// Store is what the renter needs from the validator store; *store.Validator
+// implements it.
+type Store interface {
+	Specs(ctx context.Context) (map[string]store.MinerSpecs, error)
+	Stats(ctx context.Context, now time.Time) (map[string]score.Stats, error)
+	Allocated(ctx context.Context, now time.Time) (map[string]bool, error)
+	Allocations(ctx context.Context) ([]store.Allocation, error)
+	SaveAllocation(ctx context.Context, a store.Allocation) error
+	DeleteAllocation(ctx context.Context, hotkey string) (bool, error)
+}
+
+var _ Store = (*store.Validator)(nil)
+
+// Metagraph reads a subnet's neurons; chain.Chain implements it.
+type Metagraph interface {
+	Metagraph(ctx context.Context, netuid uint16) (*chain.Metagraph, error)
+}
+
+// Config configures a Renter.
+type Config struct {
+	// Netuid is the subnet whose miners are rented.
+	Netuid uint16
+	// DataDir is the validator's data directory: allocation keys are kept
+	// under it (DataDir/renter-keys, 0700). Required.
+	DataDir string
+	// CheckTimeout bounds each checking query (default 30 s).
+	CheckTimeout time.Duration
+	// AllocateTimeout bounds each real allocation or release (default 120 s).
+	AllocateTimeout time.Duration
+	// KeyBits is the RSA key size per allocation (default DefaultKeyBits).
+	KeyBits int
+	// Score ranks the candidates (default score.DefaultConfig()).
+	Score *score.Config
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// Renter allocates miners. Create it with New.
+type Renter struct {
+	cfg      Config
+	scoreCfg score.Config
+	meta     Metagraph
+	store    Store
+	dendrite *wire.Dendrite
+	log      *slog.Logger
+}
+
+// New checks cfg and returns a renter that signs with signer (the validator's hotkey).
+func New(cfg Config, meta Metagraph, st Store, signer wire.Signer) (*Renter, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("renter: a data directory is required (flag 'validator.data_dir')")
+	}
+	if meta == nil || st == nil || signer == nil {
+		return nil, errors.New("renter: metagraph, store and signer are required")
+	}
+	if cfg.CheckTimeout <= 0 {
+		cfg.CheckTimeout = 30 * time.Second
+	}
+	if cfg.AllocateTimeout <= 0 {
+		cfg.AllocateTimeout = 120 * time.Second
+	}
+	if cfg.KeyBits == 0 {
+		cfg.KeyBits = DefaultKeyBits
+	}
+	if cfg.KeyBits < 2048 || cfg.KeyBits > 8192 {
+		return nil, fmt.Errorf("renter: RSA key size must be between 2048 and 8192 bits, got %d", cfg.KeyBits)
+	}
+	sc := score.DefaultConfig()
+	if cfg.Score != nil {
+		sc = *cfg.Score
+	}
+	if err := sc.Validate(); err != nil {
+		return nil, fmt.Errorf("renter: score config: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger.With("component", "renter")
+	d, err := wire.NewDendrite(wire.DendriteConfig{Signer: signer, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("renter: %w", err)
+	}
+	return &Renter{cfg: cfg, scoreCfg: sc, meta: meta, store: st, dendrite: d, log: log}, nil
+}
+
+// Request is one allocation to make.
+type Request struct {
+	Requirement container.Requirement
+	// Timeline is the lease length in days (1 to MaxTimeline).
+	Timeline int
+	// SSHKey is the renter's optional SSH public key (authorized_keys
+	// syntax); with it the lease allows key login only.
+	SSHKey string
+	// Hotkey, when set, allocates this miner only, whatever its stored specs.
+	Hotkey string
+}
+
+// Allocation is a granted lease.
+type Allocation struct {
+	Hotkey      string                `json:"hotkey"`
+	UID         uint16                `json:"uid"`
+	IP          string                `json:"ip"`
+	Port        int                   `json:"port"`
+	Username    string                `json:"username"`
+	Password    string                `json:"-"` // never stored; empty when KeyOnly
+	KeyOnly     bool                  `json:"key_only"`
+	Requirement container.Requirement `json:"resource"`
+	Timeline    int                   `json:"timeline"`
+	Score       float64               `json:"score"`
+	KeyFile     string                `json:"key_file"`
+	Fingerprint string                `json:"key_fingerprint"`
+	CreatedAt   time.Time             `json:"created_at"`
+	ExpiresAt   time.Time             `json:"expires_at"`
+}
+
+// SSHCommand is the command that logs in.
+func (a *Allocation) SSHCommand() string {
+	return fmt.Sprintf("ssh %s@%s -p %d", a.Username, a.IP, a.Port)
+}
+
+// Candidate is a miner considered for an allocation.
+type Candidate struct {
+	Hotkey string
+	UID    uint16
+	Target wire.Target
+	Score  float64 // normalised score, 0..1
+}
+
+// Candidates returns the miners of the metagraph whose stored specs meet
+// req and whose axon is served, best score first (ties by uid). Miners
+// with unreadable specs are skipped and logged.
+func (r *Renter) Candidates(ctx context.Context, req container.Requirement) ([]Candidate, error) {
+	all, err := r.store.Specs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mg, err := r.meta.Metagraph(ctx, r.cfg.Netuid)
+	if err != nil {
+		return nil, fmt.Errorf("read the metagraph of netuid %d: %w", r.cfg.Netuid, err)
+	}
+	scores, err := r.scores(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Candidate
+	for i := range mg.Neurons {
+		n := &mg.Neurons[i]
+		ms, ok := all[n.Hotkey]
+		if !ok || !served(n) {
+			continue
+		}
+		sp, err := ParseSpecs(ms.Details)
+		if err != nil {
+			r.log.Debug("stored specs unreadable; miner skipped", "hotkey", n.Hotkey, "uid", n.UID, "err", err)
+			continue
+		}
+		if err := Meets(sp, req); err != nil {
+			r.log.Debug("miner does not meet the requirement", "hotkey", n.Hotkey, "uid", n.UID, "why", err)
+			continue
+		}
+		out = append(out, candidate(n, scores[n.Hotkey]))
+	}
+	rank(out)
+	return out, nil
+}
+
+func candidate(n *chain.Neuron, s float64) Candidate {
+	return Candidate{
+		Hotkey: n.Hotkey,
+		UID:    n.UID,
+		Target: wire.Target{UID: int(n.UID), Hotkey: n.Hotkey, IP: n.Axon.IP, Port: int(n.Axon.Port)},
+		Score:  s,
+	}
+}
+
+// rank orders candidates by score, best first, then by uid.
+func rank(c []Candidate) {
+	slices.SortStableFunc(c, func(a, b Candidate) int {
+		if a.Score != b.Score {
+			return cmp.Compare(b.Score, a.Score)
+		}
+		return cmp.Compare(a.UID, b.UID)
+	})
+}
+
+func served(n *chain.Neuron) bool {
+	return n.Axon.IP != "" && n.Axon.IP != "0.0.0.0" && n.Axon.Port != 0
+}
+
+// scores returns every known miner's normalised score (not allocated branch:
+// the ranking is about how well the miner works).
+func (r *Renter) scores(ctx context.Context) (map[string]float64, error) {
+	stats, err := r.store.Stats(ctx, r.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]float64, len(stats))
+	for hk, s := range stats {
+		out[hk] = score.Score(r.scoreCfg, s, false).Normalized
+	}
+	return out, nil
+}
+
+// Allocate finds a miner for req and takes a lease on it: candidates from
+// the stored specs (or the one miner req.Hotkey names) are asked whether
+// they could take it, the willing ones are tried best score first until
+// one grants the lease, its credentials are decrypted and the allocation is
+// recorded in the store.
+func (r *Renter) Allocate(ctx context.Context, req Request) (*Allocation, error) {
+	if err := CheckTimeline(req.Timeline); err != nil {
+		return nil, err
+	}
+	if err := req.Requirement.Validate(); err != nil {
+		return nil, err
+	}
+	if req.SSHKey != "" {
+		k, err := container.NormalizeSSHKey(req.SSHKey)
+		if err != nil {
+			return nil, fmt.Errorf("flag 'ssh-key': %w", err)
+		}
+		req.SSHKey = k
+	}
+	var cands []Candidate
+	var err error
+	if req.Hotkey != "" {
+		cands, err = r.byHotkey(ctx, req.Hotkey)
+	} else {
+		cands, err = r.Candidates(ctx, req.Requirement)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("%w (%s); the validator stores miners' specs as it queries them", ErrNoCandidate, DescribeRequirement(req.Requirement))
+	}
+
+	key, err := newAllocationKey(r.cfg.KeyBits)
+	if err != nil {
+		return nil, err
+	}
+	syn, err := r.synapse(req, key.publicPEM, true)
+	if err != nil {
+		return nil, err
+	}
+	willing := r.check(ctx, cands, syn)
+	if len(willing) == 0 {
+		return nil, fmt.Errorf("%w: none of the %d candidates can take the lease now (busy, unreachable or short of resources)", ErrNoneAvailable, len(cands))
+	}
+	// The key is on disk before any miner holds a lease for it, so a crash
+	// after the grant still leaves the key to release it with.
+	keyFile, err := key.save(r.cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	syn.Checking = false
+	var errs []error
+	for _, c := range willing {
+		a, err := r.allocateOne(ctx, c, syn, req, key, keyFile)
+		if a != nil {
+			return a, err // granted (err: granted but not recorded)
+		}
+		if ctx.Err() != nil {
+			errs = append(errs, err)
+			break
+		}
+		r.log.Info("miner did not allocate; trying the next", "hotkey", c.Hotkey, "uid", c.UID, "err", err)
+		errs = append(errs, err)
+	}
+	if rmErr := removeKey(r.cfg.DataDir, keyFile); rmErr != nil {
+		r.log.Warn("unused allocation key left behind", "file", keyFile, "err", rmErr)
+	}
+	return nil, fmt.Errorf("%w: %w", ErrNoneAvailable, errors.Join(errs...))
+}
+
+// byHotkey returns the one miner a hotkey names, wherever its specs stand.
+func (r *Renter) byHotkey(ctx context.Context, hotkey string) ([]Candidate, error) {
+	if _, _, err := wallet.SS58Decode(hotkey); err != nil {
+		return nil, fmt.Errorf("flag 'hotkey': %q is not an SS58 address: %w", hotkey, err)
+	}
+	n, err := r.neuron(ctx, hotkey)
+	if err != nil {
+		return nil, err
+	}
+	scores, err := r.scores(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []Candidate{candidate(n, scores[hotkey])}, nil
+}
+
+// neuron finds a served miner in the metagraph.
+func (r *Renter) neuron(ctx context.Context, hotkey string) (*chain.Neuron, error) {
+	mg, err := r.meta.Metagraph(ctx, r.cfg.Netuid)
+	if err != nil {
+		return nil, fmt.Errorf("read the metagraph of netuid %d: %w", r.cfg.Netuid, err)
+	}
+	n := mg.ByHotkey(hotkey)
+	if n == nil {
+		return nil, fmt.Errorf("%w: %s is not registered on netuid %d", ErrUnreachable, hotkey, r.cfg.Netuid)
+	}
+	if !served(n) {
+		return nil, fmt.Errorf("%w: %s (uid %d) serves no axon", ErrUnreachable, hotkey, n.UID)
+	}
+	return n, nil
+}
+
+func (r *Renter) synapse(req Request, publicPEM string, checking bool) (*AllocateSynapse, error) {
+	syn := &AllocateSynapse{}
+	syn.Timeline = int64(req.Timeline)
+	syn.Checking = checking
+	syn.PublicKey = publicPEM
+	b, err := json.Marshal(req.Requirement)
+	if err != nil {
+		return nil, fmt.Errorf("encode the requirement: %w", err)
+	}
+	syn.DeviceRequirement = b
+	if req.SSHKey != "" {
+		syn.DockerRequirement = &DockerRequirement{SSHKey: req.SSHKey}
+	}
+	return syn, nil
+}
+
+// check asks every candidate concurrently whether it could take the lease
+// and returns the willing ones in the candidates' order.
+func (r *Renter) check(ctx context.Context, cands []Candidate, syn *AllocateSynapse) []Candidate {
+	reqs := make([]wire.Request[AllocateSynapse], len(cands))
+	for i, c := range cands {
+		reqs[i] = wire.Request[AllocateSynapse]{Target: c.Target, Synapse: syn.clone()}
+	}
+	res := wire.Query(ctx, r.dendrite, reqs, r.cfg.CheckTimeout)
+	var out []Candidate
+	for i, c := range cands {
+		switch {
+		case !res[i].OK():
+			r.log.Info("miner did not answer the check", "hotkey", c.Hotkey, "uid", c.UID,
+				"status", res[i].StatusCode, "message", res[i].StatusMessage, "err", res[i].Err)
+		case !res[i].Synapse.Output.Status:
+			r.log.Info("miner cannot take the lease", "hotkey", c.Hotkey, "uid", c.UID)
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (r *Renter) allocateOne(ctx context.Context, c Candidate, syn *AllocateSynapse, req Request, key *allocationKey, keyFile string) (*Allocation, error) {
+	res := wire.Call(ctx, r.dendrite, c.Target, syn.clone(), r.cfg.AllocateTimeout)
+	if !res.OK() {
+		if res.StatusCode == http.StatusRequestTimeout && ctx.Err() == nil {
+			// The miner may still finish the lease after we stopped waiting:
+			// end it, or it would hold a lease nobody can use.
+			r.giveBack(ctx, c, key)
+		}
+		return nil, fmt.Errorf("%w: %s (uid %d): %d %s", ErrUnreachable, c.Hotkey, c.UID, res.StatusCode, res.StatusMessage)
+	}
+	out := res.Synapse.Output
+	if !out.Status || out.Info == "" {
+		return nil, fmt.Errorf("%w: %s (uid %d) did not grant the lease", ErrRefused, c.Hotkey, c.UID)
+	}
+	creds, err := container.DecryptCredentials(key.priv, out.Info)
+	if err != nil {
+		// The miner holds a lease we cannot use: give it back.
+		r.giveBack(ctx, c, key)
+		return nil, fmt.Errorf("%s (uid %d) sent credentials that do not decrypt: %w", c.Hotkey, c.UID, err)
+	}
+	if creds.Port < 1 || creds.Port > 65535 || creds.Username == "" || !plainText(creds.Username) {
+		r.giveBack(ctx, c, key)
+		return nil, fmt.Errorf("%s (uid %d) sent unusable credentials (user %q, port %d)", c.Hotkey, c.UID, truncate(creds.Username, 32), creds.Port)
+	}
+	now := r.cfg.Now()
+	a := &Allocation{
+		Hotkey:      c.Hotkey,
+		UID:         c.UID,
+		IP:          c.Target.IP,
+		Port:        creds.Port,
+		Username:    creds.Username,
+		KeyOnly:     req.SSHKey != "",
+		Requirement: req.Requirement,
+		Timeline:    req.Timeline,
+		Score:       c.Score,
+		KeyFile:     keyFile,
+		Fingerprint: key.fingerprint,
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(time.Duration(req.Timeline) * 24 * time.Hour),
+	}
+	if !a.KeyOnly {
+		a.Password = creds.Password
+	}
+	if err := r.record(ctx, a); err != nil {
+		// The lease is real; say so rather than losing it.
+		return a, fmt.Errorf("allocated %s but could not record it (release it with the key %s): %w", c.Hotkey, keyFile, err)
+	}
+	r.log.Info("allocated", "hotkey", a.Hotkey, "uid", a.UID, "ip", a.IP, "port", a.Port, "expires", a.ExpiresAt.Format(time.RFC3339))
+	return a, nil
+}
+
+func (r *Renter) record(ctx context.Context, a *Allocation) error {
+	details, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode allocation: %w", err)
+	}
+	// A stale record of the same miner (an expired lease) is replaced; its key goes too.
+	if old, ok, err := r.lookup(ctx, a.Hotkey); err == nil && ok && old.KeyFile != a.KeyFile {
+		if err := removeKey(r.cfg.DataDir, old.KeyFile); err != nil {
+			r.log.Warn("old allocation key left behind", "file", old.KeyFile, "err", err)
+		}
+	}
+	return r.store.SaveAllocation(ctx, store.Allocation{Hotkey: a.Hotkey, Details: details, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt})
+}
+
+// giveBack releases a lease that cannot be used, logging the outcome.
+func (r *Renter) giveBack(ctx context.Context, c Candidate, key *allocationKey) {
+	ok, err := r.release(ctx, c.Target, key)
+	r.log.Warn("gave back an unusable lease", "hotkey", c.Hotkey, "uid", c.UID, "confirmed", ok, "err", err)
+}
+
+// release sends a deallocation with key and reports whether the miner confirmed it.
+func (r *Renter) release(ctx context.Context, t wire.Target, key *allocationKey) (bool, error) {
+	syn := &AllocateSynapse{}
+	syn.Timeline = 0
+	syn.Checking = false
+	syn.PublicKey = key.publicPEM
+	res := wire.Call(ctx, r.dendrite, t, syn, r.cfg.AllocateTimeout)
+	if !res.OK() {
+		return false, fmt.Errorf("%w: %s (uid %d): %d %s", ErrUnreachable, t.Hotkey, t.UID, res.StatusCode, res.StatusMessage)
+	}
+	return res.Synapse.Output.Status, nil
+}
+
+// ReleaseOptions change how Release treats a miner that cannot confirm.
+type ReleaseOptions struct {
+	// Force forgets the local record (and key) even when the miner cannot
+	// be reached or does not confirm, e.g. after the lease expired.
+	Force bool
+}
+
+// Release ends the lease recorded for hotkey: it sends Allocate with
+// timeline 0 and the allocation's public key, and on the miner's
+// confirmation forgets the record and deletes the key.
+func (r *Renter) Release(ctx context.Context, hotkey string, opts ReleaseOptions) error {
+	a, ok, err := r.lookup(ctx, hotkey)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: %s (see `compute allocate list`)", ErrNotRecorded, hotkey)
+	}
+	relErr := func() error {
+		key, err := loadKey(a.KeyFile)
+		if err != nil {
+			return err
+		}
+		n, err := r.neuron(ctx, hotkey)
+		if err != nil {
+			return err
+		}
+		t := wire.Target{UID: int(n.UID), Hotkey: n.Hotkey, IP: n.Axon.IP, Port: int(n.Axon.Port)}
+		confirmed, err := r.release(ctx, t, key)
+		if err != nil {
+			return err
+		}
+		if !confirmed {
+			return fmt.Errorf("%w: %s (uid %d) holds no lease for this allocation's key (it may have expired)", ErrRefused, hotkey, n.UID)
+		}
+		return nil
+	}()
+	if relErr != nil && !opts.Force {
+		return fmt.Errorf("release %s: %w (use --force to forget the local record anyway)", hotkey, relErr)
+	}
+	if relErr != nil {
+		r.log.Warn("miner did not confirm the release; forgetting the record anyway", "hotkey", hotkey, "err", relErr)
+	}
+	if _, err := r.store.DeleteAllocation(ctx, hotkey); err != nil {
+		return err
+	}
+	if err := removeKey(r.cfg.DataDir, a.KeyFile); err != nil {
+		r.log.Warn("allocation key left behind", "file", a.KeyFile, "err", err)
+	}
+	r.log.Info("released", "hotkey", hotkey, "confirmed", relErr == nil)
+	return nil
+}
+
+// List returns the recorded allocations, oldest first.
+func (r *Renter) List(ctx context.Context) ([]Allocation, error) {
+	recs, err := r.store.Allocations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Records(recs), nil
+}
+
+// Records decodes stored allocation records. A record whose details cannot
+// be read keeps its hotkey and dates.
+func Records(recs []store.Allocation) []Allocation {
+	out := make([]Allocation, 0, len(recs))
+	for _, rec := range recs {
+		out = append(out, decodeRecord(rec))
+	}
+	return out
+}
+
+func (r *Renter) lookup(ctx context.Context, hotkey string) (Allocation, bool, error) {
+	recs, err := r.store.Allocations(ctx)
+	if err != nil {
+		return Allocation{}, false, err
+	}
+	for _, rec := range recs {
+		if rec.Hotkey == hotkey {
+			return decodeRecord(rec), true, nil
+		}
+	}
+	return Allocation{}, false, nil
+}
+
+func decodeRecord(rec store.Allocation) Allocation {
+	var a Allocation
+	_ = json.Unmarshal(rec.Details, &a)
+	a.Hotkey = rec.Hotkey
+	a.CreatedAt = rec.CreatedAt
+	a.ExpiresAt = rec.ExpiresAt
+	return a
+}
+
+// plainText allows printable ASCII without spaces (a user name to print and pass to ssh).
+func plainText(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}
