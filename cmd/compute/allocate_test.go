@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/chain/devchain"
+	"github.com/sn27/compute/internal/container"
+	"github.com/sn27/compute/internal/renter"
+	"github.com/sn27/compute/internal/store"
+	"github.com/sn27/compute/internal/wire"
+)
+
+// runAllocate runs `compute allocate ...` in process and returns stdout and the error.
+func runAllocate(t *testing.T, ctx context.Context, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCommand()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(append([]string{"allocate"}, args...))
+	err := root.ExecuteContext(ctx)
+	return out.String(), err
+}
+
+func TestAllocateFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	priv := filepath.Join(dir, "id_ed25519")
+	if err := os.WriteFile(priv, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nxx\n-----END OPENSSH PRIVATE KEY-----\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.pub")
+	if err := os.WriteFile(bad, []byte("ssh-ed25519 notbase64 x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--timeline", "90"}, "between 1 and 60 days"},
+		{[]string{"--timeline", "0"}, "between 1 and 60 days"},
+		{[]string{"--requirement", `{"cpu":{"count":1}`}, "flag 'requirement'"},
+		{[]string{"--requirement", `{"cpu":{"count":1},"ram":{"capacity":1073741824}}`, "--ram", "2GiB"}, "either --requirement or --ram"},
+		{[]string{"--requirement", `{"cpu":{"count":1},"ram":{"capacity":1073741824},"gpus":{}}`}, `unknown key "gpus"`},
+		{[]string{"--ram", "lots"}, "flag 'ram'"},
+		{[]string{"--disk", "5XB"}, "unknown unit"},
+		{[]string{"--cpu.count", "0"}, "cpu.count"},
+		{[]string{"--gpu.type", "$(reboot)"}, "gpu.type"},
+		{[]string{"--ssh-key", filepath.Join(dir, "missing.pub")}, "no such file"},
+		{[]string{"--ssh-key", priv}, "is a private key"},
+		{[]string{"--ssh-key", bad}, "flag 'ssh-key'"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := runAllocate(t, context.Background(), append(tc.args, "--validator.data_dir", dir)...)
+			var ec exitCoder
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &ec) || ec.ExitCode() != exitUsage {
+				t.Fatalf("got %v, want a usage error containing %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := runAllocate(t, context.Background(), "release", "--validator.data_dir", dir); err == nil || !strings.Contains(err.Error(), "flag 'hotkey' is required") {
+		t.Fatalf("release without --hotkey: %v", err)
+	}
+}
+
+// cliMiner is a small Allocate-only axon for the command test.
+type cliMiner struct {
+	mu    sync.Mutex
+	owner string
+}
+
+func (m *cliMiner) forward(_ context.Context, syn *renter.AllocateSynapse) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key, err := container.ParseRequesterKey(syn.PublicKey)
+	if err != nil {
+		return wire.Errorf(400, "%v", err)
+	}
+	switch {
+	case syn.Checking:
+		syn.Output.Status = m.owner == ""
+	case syn.Timeline > 0 && m.owner == "":
+		m.owner = key.Fingerprint
+		syn.Output.Info, err = container.EncryptCredentials(key.Key, container.Credentials{Username: "root", Password: "s3cret-pw", Port: 4444})
+		syn.Output.Status = err == nil
+	case syn.Timeline == 0 && m.owner == key.Fingerprint:
+		m.owner = ""
+		syn.Output.Status = true
+	}
+	return nil
+}
+
+// TestAllocateCommand runs allocate, list and release through the CLI
+// against a localnet and a miner axon on loopback.
+func TestAllocateCommand(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	url := startLocalnet(t, filepath.Join(t.TempDir(), "localnet.db"))
+	ep := "--subtensor.chain_endpoint=" + url
+	runCLI(t, ctx, "register", ep, "--netuid", "1", "--coldkey-uri", "//Bob", "--hotkey-uri", "//Bob//validator")
+	runCLI(t, ctx, "register", ep, "--netuid", "1", "--coldkey-uri", "//Bob", "--hotkey-uri", "//Bob//m1")
+
+	minerKey := mustKey(t, "//Bob//m1")
+	m := &cliMiner{}
+	ax, err := wire.NewAxon(wire.AxonConfig{Hotkey: minerKey.SS58Address(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := wire.Attach(ax, wire.Handler[renter.AllocateSynapse]{Forward: m.forward}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	axCtx, stopAxon := context.WithCancel(ctx)
+	axDone := make(chan struct{})
+	go func() { defer close(axDone); _ = ax.Serve(axCtx, ln) }()
+	defer func() { stopAxon(); <-axDone }()
+	c, err := devchain.Dial(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	if err := c.ServeAxon(ctx, 1, minerKey, chain.AxonInfo{Version: 142, IP: "127.0.0.1", Port: port, IPType: 4, Protocol: 4}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The validator's store knows the miner's specs.
+	dir := t.TempDir()
+	st, err := store.OpenValidator(ctx, filepath.Join(dir, renter.StoreFile), store.DefaultValidatorConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveSpecs(ctx, minerKey.SS58Address(), []byte(`{"cpu":{"count":4,"frequency":3000},"gpu":{"count":0,"capacity":0,"details":[]},`+
+		`"hard_disk":{"total":107374182400,"free":53687091200,"used":0,"read_speed":0,"write_speed":0},`+
+		`"ram":{"total":17179869184,"free":8589934592,"used":0,"available":8589934592,"swap_total":0,"swap_free":0,"swap_used":0},"has_docker":true}`), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	common := []string{ep, "--netuid", "1", "--hotkey-uri", "//Bob//validator", "--validator.data_dir", dir}
+	if _, err := runAllocate(t, ctx, append([]string{"--cpu.count", "8"}, common...)...); !errors.Is(err, renter.ErrNoCandidate) {
+		t.Fatalf("8 CPUs: %v, want ErrNoCandidate", err)
+	}
+	out, err := runAllocate(t, ctx, append([]string{"--cpu.count", "2", "--ram", "2GiB", "--disk", "10GiB", "--timeline", "5"}, common...)...)
+	if err != nil {
+		t.Fatalf("allocate: %v\n%s", err, out)
+	}
+	t.Logf("\n%s", out)
+	for _, want := range []string{minerKey.SS58Address(), "2 CPU, 2GiB RAM, 10GiB disk", "s3cret-pw", "ssh root@127.0.0.1 -p 4444", "(5 days)"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("allocate output lacks %q", want)
+		}
+	}
+	keys, _ := filepath.Glob(filepath.Join(dir, "renter-keys", "*.pem"))
+	if len(keys) != 1 {
+		t.Fatalf("key files %v", keys)
+	}
+	out, err = runAllocate(t, ctx, "list", "--validator.data_dir", dir)
+	if err != nil || !strings.Contains(out, minerKey.SS58Address()) || !strings.Contains(out, "ssh root@127.0.0.1 -p 4444") || strings.Contains(out, "s3cret") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	out, err = runAllocate(t, ctx, append([]string{"release", "--hotkey", minerKey.SS58Address()}, common...)...)
+	if err != nil || !strings.Contains(out, "released") {
+		t.Fatalf("release: %v\n%s", err, out)
+	}
+	out, _ = runAllocate(t, ctx, "list", "--validator.data_dir", dir)
+	if !strings.Contains(out, "no allocations recorded") {
+		t.Fatalf("list after release:\n%s", out)
+	}
+	if keys, _ := filepath.Glob(filepath.Join(dir, "renter-keys", "*.pem")); len(keys) != 0 {
+		t.Fatalf("key files left: %v", keys)
+	}
+}
