@@ -179,7 +179,7 @@ func recordHistory(t *testing.T, st *store.Validator, uid uint16, hotkey string,
 func newTestRenter(t *testing.T, dir string, meta Metagraph, st Store) *Renter {
 	t.Helper()
 	r, err := New(Config{Netuid: 27, DataDir: dir, KeyBits: 2048, CheckTimeout: 5 * time.Second,
-		AllocateTimeout: 5 * time.Second, Logger: quiet()}, meta, st, keypair(t, "//Alice"))
+		AllocateTimeout: 5 * time.Second, Logger: e2eLogger()}, meta, st, keypair(t, "//Alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
