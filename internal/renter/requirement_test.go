@@ -161,7 +161,9 @@ func TestParseRequirementErrors(t *testing.T) {
 	}
 }
 
-func gpu(name string, mb int64) specs.GPUDetail { return specs.GPUDetail{Name: name, Capacity: mb} }
+func gpuDetail(name string, mb int64) specs.GPUDetail {
+	return specs.GPUDetail{Name: name, Capacity: mb}
+}
 
 func TestMeets(t *testing.T) {
 	parse := func(raw json.RawMessage) specs.Specs {
@@ -171,7 +173,7 @@ func TestMeets(t *testing.T) {
 		}
 		return s
 	}
-	box := parse(machine(8, 32, 500, gpu("NVIDIA GeForce RTX 4090", 24564), gpu("NVIDIA GeForce RTX 4090", 24564), gpu("NVIDIA A100-SXM4-80GB", 81920)))
+	box := parse(machine(8, 32, 500, gpuDetail("NVIDIA GeForce RTX 4090", 24564), gpuDetail("NVIDIA GeForce RTX 4090", 24564), gpuDetail("NVIDIA A100-SXM4-80GB", 81920)))
 	cpuOnly := parse(machine(2, 4, 50))
 	tests := []struct {
 		name string
@@ -231,7 +233,7 @@ func TestParseSpecsStringForm(t *testing.T) {
 // verdict for every readable pair.
 func FuzzMeets(f *testing.F) {
 	f.Add([]byte(machine(2, 4, 50)), `{"cpu":{"count":1},"ram":{"capacity":1073741824}}`)
-	f.Add([]byte(machine(8, 32, 500, gpu("RTX 4090", 24564))), `{"cpu":{"count":1},"gpu":{"count":1,"type":"4090","capacity":24576},"ram":{"capacity":1073741824}}`)
+	f.Add([]byte(machine(8, 32, 500, gpuDetail("RTX 4090", 24564))), `{"cpu":{"count":1},"gpu":{"count":1,"type":"4090","capacity":24576},"ram":{"capacity":1073741824}}`)
 	f.Add([]byte(`"{\"cpu\":{\"count\":3}}"`), `{}`)
 	f.Add([]byte(`{"gpu":{"count":1,"capacity":5,"details":[{"name":"x","capacity":5}]}}`), `{"cpu":{"count":1},"gpu":{"count":9999999}}`)
 	f.Fuzz(func(t *testing.T, specsJSON []byte, reqJSON string) {
