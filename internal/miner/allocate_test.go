@@ -188,7 +188,7 @@ func TestMinerAllocateEndToEnd(t *testing.T) {
 	if cred.Port != cfg.SSHPort || cred.Username != "root" {
 		t.Fatalf("credentials %+v", cred)
 	}
-	out, err := sshRun(t, cred.Port, cred.Password, "nproc; cat /sys/fs/cgroup/memory.max")
+	out, err := sshRun(t, cred.Port, cred.Password, "nproc; cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
 	if err != nil {
 		t.Fatalf("ssh: %v: %s", err, out)
 	}

@@ -1,6 +1,7 @@
 package miner
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,9 +11,11 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/sn27/compute/internal/chain"
@@ -454,4 +457,50 @@ func TestMinerStartChecks(t *testing.T) {
 		}
 		r.stop(t)
 	})
+}
+
+func TestMinerDockerUnavailable(t *testing.T) {
+	n := newNetwork(t)
+	dead, err := client.New(client.WithHost("unix://" + t.TempDir() + "/no-docker.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	t.Run("allocation disabled, said plainly", func(t *testing.T) {
+		var logs bytes.Buffer
+		cfg := testConfig(t, t.TempDir())
+		cfg.Allocation = true
+		cfg.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+		r := startMiner(t, n, cfg, Deps{Docker: dead})
+		if r.m.AllocationEnabled() {
+			t.Fatal("allocation enabled without Docker")
+		}
+		r.stop(t)
+		if !strings.Contains(logs.String(), "ALLOCATION DISABLED") {
+			t.Fatalf("no plain warning in the logs:\n%s", logs.String())
+		}
+	})
+	t.Run("fatal when required", func(t *testing.T) {
+		cfg := testConfig(t, t.TempDir())
+		cfg.Allocation, cfg.AllocationRequired = true, true
+		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: n.miner, GPUs: noGPUs, Docker: dead})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "allocation required") {
+			t.Fatalf("Run: %v", err)
+		}
+	})
+}
+
+// syncWriter serialises writes to a buffer shared with the logger.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
