@@ -205,7 +205,8 @@ func (o JSONObject) MarshalJSON() ([]byte, error) {
 	return json.RawMessage(o).MarshalJSON()
 }
 
-// UnmarshalJSON keeps a copy of an object; null becomes empty.
+// UnmarshalJSON keeps a fresh copy of an object (never reusing the old bytes,
+// which a shallow copy of the synapse may still share); null becomes empty.
 func (o *JSONObject) UnmarshalJSON(b []byte) error {
 	t := bytes.TrimSpace(b)
 	if bytes.Equal(t, []byte("null")) {
@@ -215,7 +216,7 @@ func (o *JSONObject) UnmarshalJSON(b []byte) error {
 	if len(t) == 0 || t[0] != '{' {
 		return fmt.Errorf("wire: expected a JSON object")
 	}
-	*o = append((*o)[:0], t...)
+	*o = append(JSONObject(nil), t...)
 	return nil
 }
 
