@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -503,4 +504,32 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// TestMinerHashcatSolver: with --miner.solver hashcat the version is checked and logged at
+// start and challenges are answered by hashcat.
+func TestMinerHashcatSolver(t *testing.T) {
+	if _, err := exec.LookPath("hashcat"); err != nil {
+		skipOrFail(t, "hashcat not installed (scripts/provision.sh installs it)")
+	}
+	n := newNetwork(t)
+	var logs bytes.Buffer
+	cfg := testConfig(t, t.TempDir())
+	cfg.Solver = "hashcat"
+	cfg.SolveTimeout = 60 * time.Second
+	cfg.Hashcat.TempDir = t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	r := startMiner(t, n, cfg, Deps{})
+	if !strings.Contains(grepLines(logs.String(), "msg=hashcat "), " version=") {
+		t.Fatalf("hashcat version not logged:\n%s", logs.String())
+	}
+	ch, password, err := pow.New(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := wire.Call(context.Background(), dendrite(t, n.validator), r.target(), wire.NewChallenge(ch), 60*time.Second)
+	if !res.OK() || res.Synapse.Output.Password == nil || *res.Synapse.Output.Password != password {
+		t.Fatalf("hashcat answer: %d %+v", res.StatusCode, res.Synapse.Output)
+	}
+	r.stop(t)
 }
