@@ -81,6 +81,8 @@ type Miner struct {
 	axonAddr net.Addr
 	metAddr  net.Addr
 	announce chain.AxonInfo
+	// ownDocker is the Docker client start dialled itself (closed by stop).
+	ownDocker *client.Client
 
 	ready   chan struct{}
 	started atomic.Bool
@@ -330,7 +332,7 @@ func (m *Miner) startAllocation(ctx context.Context, inv gpu.Inventory) error {
 		if err != nil {
 			return disable(err)
 		}
-		m.deps.Docker = c
+		m.ownDocker = c
 		cli = c
 	}
 	if err := probeDocker(ctx, cli, m.cfg.Image); err != nil {
@@ -372,6 +374,9 @@ func (m *Miner) stop() {
 	}
 	if m.leases != nil {
 		m.leases.Close()
+	}
+	if m.ownDocker != nil {
+		m.ownDocker.Close()
 	}
 }
 
