@@ -81,7 +81,7 @@ type cliMiner struct {
 	owner string
 }
 
-func (m *cliMiner) forward(_ context.Context, syn *renter.AllocateSynapse) error {
+func (m *cliMiner) forward(_ context.Context, syn *wire.Allocate) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	key, err := container.ParseRequesterKey(syn.PublicKey)
@@ -118,7 +118,7 @@ func TestAllocateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := wire.Attach(ax, wire.Handler[renter.AllocateSynapse]{Forward: m.forward}); err != nil {
+	if err := wire.Attach(ax, wire.Handler[wire.Allocate]{Forward: m.forward}); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

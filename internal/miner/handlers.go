@@ -151,6 +151,7 @@ func (m *Miner) forwardAllocate(ctx context.Context, syn *wire.Allocate) error {
 		DeviceRequirement: []byte(syn.DeviceRequirement),
 		Checking:          syn.Checking,
 		PublicKey:         syn.PublicKey,
+		SSHPublicKey:      syn.SSHKey(),
 		ValidatorHotkey:   hotkey,
 	})
 	if resp.Err != nil && invalidRequest(resp.Err) {

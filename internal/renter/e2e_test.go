@@ -404,3 +404,52 @@ func e2eLogger() *slog.Logger {
 	}
 	return quiet()
 }
+
+// TestEndToEndDockerSSHKey allocates with the renter's SSH key: the miner
+// installs it, the key logs in, the password is neither shown nor accepted.
+func TestEndToEndDockerSSHKey(t *testing.T) {
+	docker := realDocker(t)
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("ssh-keygen not installed")
+	}
+	n := newE2ENet(t)
+	m := n.startMiner(keypair(t, "//Bob//keyonly"), 1, 2, docker)
+	n.collectSpecs(m)
+	r := n.renter()
+	ctx := context.Background()
+
+	keyPath := filepath.Join(t.TempDir(), "id_ed25519")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyPath).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	pub, err := os.ReadFile(keyPath + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := need(1, 1)
+	req.RAM.Capacity = 256 << 20
+	a, err := r.Allocate(ctx, Request{Requirement: req, Timeline: 1, SSHKey: strings.TrimSpace(string(pub))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Password != "" {
+		t.Fatal("the password is handed out although the lease is key-only")
+	}
+	c := exec.Command("ssh", "-p", strconv.Itoa(a.Port), "-F", "/dev/null", "-i", keyPath,
+		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+		"-o", "ConnectTimeout=5", a.Username+"@127.0.0.1", "echo key-login-ok")
+	out, err := c.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "key-login-ok" {
+		t.Fatalf("key login: %v\n%s", err, out)
+	}
+	if out, err := sshPassword(t, a.Port, a.Username, "not-the-password", "true"); err == nil {
+		t.Fatalf("password login accepted on a key-only lease:\n%s", out)
+	}
+	if err := r.Release(ctx, a.Hotkey, ReleaseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if leaseCount(t, docker, m.owner) != 0 {
+		t.Fatal("the container is still there after the release")
+	}
+}

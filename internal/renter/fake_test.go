@@ -57,7 +57,7 @@ func startFakeMiner(t *testing.T, uri string) *fakeMiner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := wire.Attach(ax, wire.Handler[AllocateSynapse]{Forward: m.forward}); err != nil {
+	if err := wire.Attach(ax, wire.Handler[wire.Allocate]{Forward: m.forward}); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -73,7 +73,7 @@ func startFakeMiner(t *testing.T, uri string) *fakeMiner {
 	return m
 }
 
-func (m *fakeMiner) forward(ctx context.Context, syn *AllocateSynapse) error {
+func (m *fakeMiner) forward(ctx context.Context, syn *wire.Allocate) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	key, keyErr := container.ParseRequesterKey(syn.PublicKey)

@@ -348,8 +348,8 @@ func (r *Renter) neuron(ctx context.Context, hotkey string) (*chain.Neuron, erro
 	return n, nil
 }
 
-func (r *Renter) synapse(req Request, publicPEM string, checking bool) (*AllocateSynapse, error) {
-	syn := &AllocateSynapse{}
+func (r *Renter) synapse(req Request, publicPEM string, checking bool) (*wire.Allocate, error) {
+	syn := &wire.Allocate{}
 	syn.Timeline = int64(req.Timeline)
 	syn.Checking = checking
 	syn.PublicKey = publicPEM
@@ -359,17 +359,17 @@ func (r *Renter) synapse(req Request, publicPEM string, checking bool) (*Allocat
 	}
 	syn.DeviceRequirement = b
 	if req.SSHKey != "" {
-		syn.DockerRequirement = &DockerRequirement{SSHKey: req.SSHKey}
+		syn.DockerRequirement = &wire.DockerRequirement{SSHKey: req.SSHKey}
 	}
 	return syn, nil
 }
 
 // check asks every candidate concurrently whether it could take the lease
 // and returns the willing ones in the candidates' order.
-func (r *Renter) check(ctx context.Context, cands []Candidate, syn *AllocateSynapse) []Candidate {
-	reqs := make([]wire.Request[AllocateSynapse], len(cands))
+func (r *Renter) check(ctx context.Context, cands []Candidate, syn *wire.Allocate) []Candidate {
+	reqs := make([]wire.Request[wire.Allocate], len(cands))
 	for i, c := range cands {
-		reqs[i] = wire.Request[AllocateSynapse]{Target: c.Target, Synapse: syn.clone()}
+		reqs[i] = wire.Request[wire.Allocate]{Target: c.Target, Synapse: syn.Clone()}
 	}
 	res := wire.Query(ctx, r.dendrite, reqs, r.cfg.CheckTimeout)
 	var out []Candidate
@@ -387,8 +387,8 @@ func (r *Renter) check(ctx context.Context, cands []Candidate, syn *AllocateSyna
 	return out
 }
 
-func (r *Renter) allocateOne(ctx context.Context, c Candidate, syn *AllocateSynapse, req Request, key *allocationKey, keyFile string) (*Allocation, error) {
-	res := wire.Call(ctx, r.dendrite, c.Target, syn.clone(), r.cfg.AllocateTimeout)
+func (r *Renter) allocateOne(ctx context.Context, c Candidate, syn *wire.Allocate, req Request, key *allocationKey, keyFile string) (*Allocation, error) {
+	res := wire.Call(ctx, r.dendrite, c.Target, syn.Clone(), r.cfg.AllocateTimeout)
 	if !res.OK() {
 		if res.StatusCode == http.StatusRequestTimeout && ctx.Err() == nil {
 			// The miner may still finish the lease after we stopped waiting:
@@ -460,7 +460,7 @@ func (r *Renter) giveBack(ctx context.Context, c Candidate, key *allocationKey) 
 
 // release sends a deallocation with key and reports whether the miner confirmed it.
 func (r *Renter) release(ctx context.Context, t wire.Target, key *allocationKey) (bool, error) {
-	syn := &AllocateSynapse{}
+	syn := &wire.Allocate{}
 	syn.Timeline = 0
 	syn.Checking = false
 	syn.PublicKey = key.publicPEM

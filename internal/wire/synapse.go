@@ -315,10 +315,39 @@ type Allocate struct {
 	Checking          bool           `json:"checking"`
 	PublicKey         string         `json:"public_key"`
 	Output            AllocateOutput `json:"output"`
+	// DockerRequirement is the optional docker_requirement object of later
+	// versions of the original subnet; only its ssh_key is read. Miners that do
+	// not know the field ignore it, and it is omitted when empty.
+	DockerRequirement *DockerRequirement `json:"docker_requirement,omitempty"`
+}
+
+// DockerRequirement carries the renter's wishes for the container; today only
+// the SSH public key that makes the lease key-only.
+type DockerRequirement struct {
+	SSHKey string `json:"ssh_key,omitempty"`
 }
 
 // SynapseName is "Allocate".
 func (*Allocate) SynapseName() string { return "Allocate" }
+
+// SSHKey returns the renter's SSH public key carried by the synapse ("" if none).
+func (a *Allocate) SSHKey() string {
+	if a.DockerRequirement == nil {
+		return ""
+	}
+	return a.DockerRequirement.SSHKey
+}
+
+// Clone returns a deep copy, for requests sent to several axons at once.
+func (a *Allocate) Clone() *Allocate {
+	c := *a
+	c.DeviceRequirement = append(JSONObject(nil), a.DeviceRequirement...)
+	if a.DockerRequirement != nil {
+		d := *a.DockerRequirement
+		c.DockerRequirement = &d
+	}
+	return &c
+}
 
 // Requirement decodes DeviceRequirement into its typed form.
 func (a *Allocate) Requirement() (DeviceRequirement, error) {
