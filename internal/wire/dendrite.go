@@ -61,6 +61,47 @@ type Dendrite struct {
 	sem    chan struct{}
 	client *http.Client
 	log    *slog.Logger
+
+	// Calls to one axon are sent one after another: an axon accepts only
+	// increasing nonces per dendrite, so two calls in flight to the same axon
+	// could reach it out of order and the later nonce would be refused.
+	targetsMu sync.Mutex
+	targets   map[string]*targetLock
+}
+
+type targetLock struct {
+	ch   chan struct{}
+	refs int
+}
+
+// lockTarget waits until no other call of this dendrite is in flight to the
+// axon at key, or ctx ends. The returned function releases it.
+func (d *Dendrite) lockTarget(ctx context.Context, key string) (func(), error) {
+	d.targetsMu.Lock()
+	if d.targets == nil {
+		d.targets = make(map[string]*targetLock)
+	}
+	l := d.targets[key]
+	if l == nil {
+		l = &targetLock{ch: make(chan struct{}, 1)}
+		d.targets[key] = l
+	}
+	l.refs++
+	d.targetsMu.Unlock()
+	drop := func() {
+		d.targetsMu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(d.targets, key)
+		}
+		d.targetsMu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; drop() }, nil
+	case <-ctx.Done():
+		drop()
+		return nil, ctx.Err()
+	}
 }
 
 // NewDendrite validates cfg and returns a dendrite.
@@ -226,6 +267,11 @@ func Call[S any, P interface {
 	start = time.Now()
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	unlock, err := d.lockTarget(rctx, fmt.Sprintf("%s|%s|%d", t.Hotkey, t.IP, t.Port))
+	if err != nil {
+		return finish(classify(rctx, err, "", secs))
+	}
+	defer unlock()
 
 	req, url, err := d.build(rctx, P(local), t, timeout)
 	if err != nil {

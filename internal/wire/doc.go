@@ -49,10 +49,10 @@
 // elapsed time and error; local failures use Bittensor's codes (503 connect,
 // 408 timeout, 422 unparsable answer).
 //
-// Nonces are per dendrite and strictly increasing, so concurrent calls from
-// one Dendrite to the same axon may reach it out of order and the later one
-// is refused (401 "Nonce is too old"), exactly as with Python peers; send one
-// call per axon at a time, or use a Dendrite per concurrent stream.
+// Nonces are per dendrite and strictly increasing, and an axon (ours or a
+// Python one) refuses a nonce older than the last it accepted. A Dendrite
+// therefore sends its calls to one axon one after another (calls to different
+// axons still run concurrently), so they can never arrive out of order.
 //
 // Axon and Dendrite are safe for concurrent use. The protocol is described in
 // the project's bittensor-wire notes (sections 1, 2 and 6).
