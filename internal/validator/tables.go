@@ -1,0 +1,65 @@
+package validator
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// shortKey abbreviates an SS58 address for tables.
+func shortKey(k string) string {
+	if len(k) <= 12 {
+		return k
+	}
+	return k[:6] + "…" + k[len(k)-4:]
+}
+
+// writeRoundTable writes the per-round summary: one line per miner.
+func (v *Validator) writeRoundTable(rep RoundReport) {
+	if v.tables == nil {
+		for _, o := range rep.Outcomes {
+			v.log.Info("round result", "block", rep.Block, "uid", o.UID, "hotkey", o.Hotkey, "difficulty", o.Difficulty,
+				"result", o.Result, "elapsed", o.Elapsed.Round(time.Millisecond), "detail", o.Detail)
+		}
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "challenge round at block %d: %d miners, %d solved, %v\n", rep.Block, len(rep.Outcomes),
+		rep.Successes(), rep.Duration.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "UID\tHOTKEY\tDIFFICULTY\tRESULT\tTIME\tDETAIL")
+	for _, o := range rep.Outcomes {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%.3fs\t%s\n", o.UID, shortKey(o.Hotkey), o.Difficulty, o.Result,
+			o.Elapsed.Seconds(), o.Detail)
+	}
+	tw.Flush()
+	_, _ = v.tables.Write([]byte(b.String()))
+}
+
+// writeWeightsTable writes the weights just set: uid, hotkey, score, weight.
+func (v *Validator) writeWeightsTable(block uint64, rows []WeightRow) {
+	if v.tables == nil {
+		for _, r := range rows {
+			v.log.Info("weight", "block", block, "uid", r.UID, "hotkey", r.Hotkey, "score", r.Score.Total,
+				"normalized", r.Score.Normalized, "weight", r.Weight, "skipped", string(r.Skipped))
+		}
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "weights set at block %d\n", block)
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "UID\tHOTKEY\tSCORE\tNORMALIZED\tWEIGHT\tNOTE")
+	for _, r := range rows {
+		note := string(r.Skipped)
+		if note == "" && r.Score.Zero != "" {
+			note = string(r.Score.Zero)
+		}
+		if r.Score.Allocated {
+			note = "allocated"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%.4f\t%.4f\t%s\n", r.UID, shortKey(r.Hotkey), r.Score.Total, r.Score.Normalized, r.Weight, note)
+	}
+	tw.Flush()
+	_, _ = v.tables.Write([]byte(b.String()))
+}
