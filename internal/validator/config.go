@@ -3,6 +3,8 @@ package validator
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/sn27/compute/internal/score"
@@ -160,3 +162,27 @@ func (c Config) specsDeadline(miners int) time.Duration {
 	batches := (miners + c.SpecsBatchSize - 1) / c.SpecsBatchSize
 	return time.Duration(max(batches, 1))*(c.SpecsTimeout+5*time.Second) + 30*time.Second
 }
+
+// StoreFile is the validator database's name inside its data directory;
+// `compute allocate` records its allocations there too.
+const StoreFile = "validator.db"
+
+// DefaultMetricsAddr is where `compute validator` serves /metrics.
+const DefaultMetricsAddr = "127.0.0.1:9101"
+
+// DefaultDataDir is ~/.bittensor/compute/validator/<wallet>/<hotkey>/netuid<N>.
+func DefaultDataDir(walletName, hotkey string, netuid uint16) (string, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("find the home directory for the validator data (set --validator.data_dir): %w", err)
+	}
+	return filepath.Join(home, ".bittensor", "compute", "validator", walletName, hotkey, fmt.Sprintf("netuid%d", netuid)), nil
+}
+
+// builtinExploiters is the list --blacklist.exploiters enables: hotkeys seen
+// abusing the subnet. It is empty until such hotkeys are known; operators
+// extend it with --blacklist.hotkeys.
+func builtinExploiters() []string { return nil }
+
+// Exploiters returns the built-in suspected exploiter hotkeys.
+func Exploiters() []string { return builtinExploiters() }
