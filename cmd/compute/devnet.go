@@ -1,8 +1,68 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/sn27/compute/internal/devnet"
+)
 
 func newDevnetCommand(g *globalOptions) *cobra.Command {
-	_ = g
-	return stub("devnet", "Run a whole local network: dev chain, validator and miners")
+	var (
+		cfg      devnet.Config
+		duration time.Duration
+		logs     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "devnet",
+		Short: "Run a whole local network: dev chain, validator and miners",
+		Long: `devnet starts, in this process, the embedded dev chain (fast blocks, short tempo), one
+validator staked above 1024 TAO and --miners miners of different speeds (each answers a
+--step later than the previous one; --bad adds one that answers wrong passwords), all on
+127.0.0.1 with real axon and dendrite traffic. Dev keys (//Validator, //Miner1..N) are
+written unencrypted under --data (a temporary directory by default), never to
+~/.bittensor. A summary is redrawn every --refresh; Ctrl-C or --duration stops it and
+prints the final leaderboard with the weights the dev chain accepted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if duration > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, duration)
+				defer cancel()
+			}
+			cfg.Out = cmd.OutOrStdout()
+			if f, ok := cfg.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				cfg.Terminal = true
+			}
+			if logs || g.Debug || g.Trace {
+				cfg.Log = g.Logger(cmd.ErrOrStderr())
+			}
+			_, err := devnet.Run(ctx, cfg)
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&cfg.Dir, "data", "", "directory for the chain state, stores and dev wallets (default: a temporary one, removed at the end)")
+	fs.IntVar(&cfg.Miners, "miners", 3, "number of honest miners")
+	fs.DurationVar(&cfg.Step, "step", time.Second, "extra answer delay of each miner over the previous one")
+	fs.BoolVar(&cfg.Bad, "bad", false, "add a miner that answers wrong passwords")
+	fs.DurationVar(&cfg.BlockTime, "block-time", 500*time.Millisecond, "dev chain block interval")
+	fs.Uint16Var(&cfg.Tempo, "tempo", 10, "blocks between Yuma epochs (incentive updates)")
+	fs.IntVar(&cfg.MinDifficulty, "difficulty.min", 4, "minimum challenge difficulty")
+	fs.IntVar(&cfg.MaxDifficulty, "difficulty.max", 6, "maximum challenge difficulty")
+	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "challenge timeout")
+	fs.BoolVar(&cfg.Allocation, "allocation", true, "let miners offer Docker leases when dockerd is reachable")
+	fs.DurationVar(&cfg.Refresh, "refresh", 2*time.Second, "summary refresh interval")
+	fs.DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
+	fs.BoolVar(&logs, "logs", false, "write the components' logs to stderr")
+	return cmd
 }

@@ -1,0 +1,453 @@
+package devnet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/chain/devchain"
+	"github.com/sn27/compute/internal/miner"
+	"github.com/sn27/compute/internal/pow"
+	"github.com/sn27/compute/internal/pow/cpu"
+	"github.com/sn27/compute/internal/store"
+	"github.com/sn27/compute/internal/validator"
+	"github.com/sn27/compute/internal/wallet"
+)
+
+// Netuid is the devnet's subnet.
+const Netuid = 1
+
+// Config sizes the devnet.
+type Config struct {
+	// Dir holds the chain state, the validator store, miner data and the dev
+	// wallets ("" : a temporary directory removed at the end).
+	Dir string
+	// Miners is the number of honest miners (default 3); miner i answers
+	// after (i-1)*Step on top of its solve time.
+	Miners int
+	Step   time.Duration
+	// Bad adds a miner that answers wrong passwords.
+	Bad bool
+	// BlockTime (500 ms) and Tempo (10 blocks) of the dev chain.
+	BlockTime time.Duration
+	Tempo     uint16
+	// MinDifficulty..MaxDifficulty bound the challenges (4..6).
+	MinDifficulty, MaxDifficulty int
+	// Timeout is the challenge timeout (5 s).
+	Timeout time.Duration
+	// Allocation lets miners offer Docker leases when dockerd is reachable.
+	Allocation bool
+	// Refresh is the summary interval (2 s); Terminal redraws in place.
+	Refresh  time.Duration
+	Terminal bool
+	// Out receives the summary and the leaderboard; Log the components' logs.
+	Out io.Writer
+	Log *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if c.Miners == 0 {
+		c.Miners = 3
+	}
+	if c.Miners < 1 || c.Miners > 64 {
+		return fmt.Errorf("flag 'miners' must be between 1 and 64, got %d", c.Miners)
+	}
+	if c.Step == 0 {
+		c.Step = time.Second
+	}
+	if c.BlockTime == 0 {
+		c.BlockTime = 500 * time.Millisecond
+	}
+	if c.Tempo == 0 {
+		c.Tempo = 10
+	}
+	if c.MinDifficulty == 0 {
+		c.MinDifficulty = 4
+	}
+	if c.MaxDifficulty == 0 {
+		c.MaxDifficulty = 6
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.Refresh == 0 {
+		c.Refresh = 2 * time.Second
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// node is a registered participant.
+type node struct {
+	name       string
+	cold, hot  *wallet.Keypair
+	delay      time.Duration
+	bad        bool
+	m          *miner.Miner
+	allocation bool
+}
+
+// Result is the end state: the leaderboard rows in rank order.
+type Result struct {
+	Rows         []Row
+	WeightsBlock uint64
+	Rounds       int
+	Allocation   bool
+}
+
+// Row is one miner on the leaderboard.
+type Row struct {
+	Name      string
+	UID       uint16
+	Hotkey    string
+	Score     float64
+	Weight    float64 // last weight the validator computed
+	OnChain   uint16  // u16 weight last accepted by the dev chain (0: none)
+	Incentive float64
+	Result    string
+	Diff      int
+	Elapsed   time.Duration
+	Successes int
+	Attempts  int
+}
+
+// recorder remembers the weights the chain accepted.
+type recorder struct {
+	chain.Chain
+	mu      sync.Mutex
+	weights map[uint16]uint16
+}
+
+func (r *recorder) SetWeights(ctx context.Context, netuid uint16, hk chain.Signer, uids, ws []uint16, key uint64) error {
+	err := r.Chain.SetWeights(ctx, netuid, hk, uids, ws, key)
+	if err == nil {
+		m := make(map[uint16]uint16, len(uids))
+		for i, u := range uids {
+			m[u] = ws[i]
+		}
+		r.mu.Lock()
+		r.weights = m
+		r.mu.Unlock()
+	}
+	return err
+}
+
+func (r *recorder) last() map[uint16]uint16 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.weights
+}
+
+// Run builds the devnet, runs it until ctx ends, prints the final
+// leaderboard and returns it.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	dir := cfg.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "compute-devnet-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("devnet directory: %w", err)
+	}
+	log := cfg.Log
+
+	// Setup runs even when ctx is about to end; it is short.
+	setup := context.WithoutCancel(ctx)
+	c, err := devchain.Open(setup, devchain.Config{Path: filepath.Join(dir, "devchain.db"), BlockTime: cfg.BlockTime, Log: log.With("component", "devchain")})
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	p := devchain.DefaultParams()
+	p.Tempo, p.WeightsRateLimit, p.ServingRateLimit = cfg.Tempo, uint64(cfg.Tempo)/2, 0
+	p.ImmunityPeriod, p.ActivityCutoff = 10000, 10000
+	p.BurnRao = devchain.RaoPerTAO / 100
+	sudo, err := wallet.FromURI(devchain.SudoURI)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.CreateSubnet(setup, sudo, Netuid, &p); err != nil && !errors.Is(err, devchain.ErrSubnetExists) {
+		return nil, fmt.Errorf("create netuid %d: %w", Netuid, err)
+	}
+
+	val, err := newNode(dir, "Validator", 0, false)
+	if err != nil {
+		return nil, err
+	}
+	nodes := []*node{}
+	for i := 1; i <= cfg.Miners; i++ {
+		n, err := newNode(dir, fmt.Sprintf("Miner%d", i), time.Duration(i-1)*cfg.Step, false)
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, n)
+	}
+	if cfg.Bad {
+		n, err := newNode(dir, "Bad", 0, true)
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, n)
+	}
+	for _, n := range append([]*node{val}, nodes...) {
+		if err := register(setup, c, n); err != nil {
+			return nil, err
+		}
+	}
+	if st, err := c.Stake(setup, val.hot.SS58Address()); err != nil {
+		return nil, err
+	} else if st < 2000*devchain.RaoPerTAO {
+		if err := c.AddStake(setup, val.cold, val.hot.SS58Address(), 2000*devchain.RaoPerTAO-st); err != nil {
+			return nil, fmt.Errorf("stake the validator: %w", err)
+		}
+	}
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(nodes)+2)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := c.Run(runCtx); err != nil {
+			errs <- fmt.Errorf("dev chain: %w", err)
+		}
+	}()
+	// Stop order: validator and miners first (they use the chain), then the chain.
+	var roles sync.WaitGroup
+	defer func() {
+		stop()
+		roles.Wait()
+		wg.Wait()
+	}()
+
+	for i, n := range nodes {
+		solver, err := newSolver(n)
+		if err != nil {
+			return nil, err
+		}
+		mcfg := miner.Config{
+			Netuid: Netuid, AxonIP: "127.0.0.1", AxonPort: 0, ExternalIP: "127.0.0.1",
+			Solver: "cpu", Allocation: cfg.Allocation, SSHPort: 4444 + i, SSHBindIP: "127.0.0.1",
+			DataDir: filepath.Join(dir, "miners", n.name), SyncInterval: 5 * time.Second,
+			SpecsProbeBytes: -1, Policy: miner.PolicyConfig{UpdatedThreshold: 60},
+			Logger: log.With("miner", n.name),
+		}
+		m, err := miner.New(mcfg, miner.Deps{Chain: c, Hotkey: n.hot, Solver: solver})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", n.name, err)
+		}
+		n.m = m
+		roles.Add(1)
+		go func() {
+			defer roles.Done()
+			if err := m.Run(runCtx); err != nil && runCtx.Err() == nil {
+				errs <- fmt.Errorf("%s: %w", n.name, err)
+			}
+		}()
+		select {
+		case <-m.Ready():
+			n.allocation = m.AllocationEnabled()
+		case err := <-errs:
+			return nil, err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+
+	if err := os.MkdirAll(filepath.Join(dir, "validator"), 0o700); err != nil {
+		return nil, err
+	}
+	vst, err := store.OpenValidator(setup, filepath.Join(dir, "validator", validator.StoreFile), store.DefaultValidatorConfig())
+	if err != nil {
+		return nil, err
+	}
+	defer vst.Close()
+	vcfg := validator.DefaultConfig()
+	vcfg.Netuid = Netuid
+	vcfg.Score.MinDifficulty, vcfg.Score.MaxDifficulty, vcfg.Score.Timeout = cfg.MinDifficulty, cfg.MaxDifficulty, cfg.Timeout
+	vcfg.ChallengeMinBlocks, vcfg.ChallengeMaxBlocks = 4, 6
+	vcfg.SpecsEvery, vcfg.StatusEvery, vcfg.WeightsEvery, vcfg.PruneEvery = 30, 10, uint64(cfg.Tempo), 100
+	vcfg.ChainTimeout = 10 * time.Second
+	vcfg.WeightsBackoff = 200 * time.Millisecond
+	vcfg.Filter.OnePerIP = false // every miner listens on 127.0.0.1
+	rec := &recorder{Chain: c}
+	v, err := validator.New(vcfg, validator.Deps{Chain: rec, Hotkey: val.hot, Store: vst, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	roles.Add(1)
+	go func() {
+		defer roles.Done()
+		if err := v.Run(runCtx); err != nil && runCtx.Err() == nil {
+			errs <- fmt.Errorf("validator: %w", err)
+		}
+	}()
+
+	allocation := len(nodes) > 0 && nodes[0].allocation
+	mode := "off (dockerd not reachable or no lease image)"
+	if !cfg.Allocation {
+		mode = "off (--allocation=false)"
+	} else if allocation {
+		mode = "on (dockerd reachable)"
+	}
+	fmt.Fprintf(cfg.Out, "devnet: dev chain %s blocks, tempo %d, netuid %d; validator %s; %d miners; allocation %s; data in %s\n",
+		cfg.BlockTime, cfg.Tempo, Netuid, val.hot.SS58Address(), len(nodes), mode, dir)
+
+	tick := time.NewTicker(cfg.Refresh)
+	defer tick.Stop()
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case runErr = <-errs:
+			break loop
+		case <-tick.C:
+			res := snapshot(setup, c, v, rec, nodes, allocation)
+			if cfg.Terminal {
+				fmt.Fprint(cfg.Out, "\033[H\033[2J")
+				fmt.Fprintf(cfg.Out, "devnet (Ctrl-C to stop) - allocation %s\n", mode)
+			}
+			b, _ := c.Block(setup)
+			printTable(cfg.Out, fmt.Sprintf("block %d, %d rounds, weights at block %d", b, res.Rounds, res.WeightsBlock), res, !cfg.Terminal)
+		}
+	}
+	stop()
+	roles.Wait()
+	res := snapshot(setup, c, v, rec, nodes, allocation)
+	fmt.Fprintln(cfg.Out)
+	printTable(cfg.Out, fmt.Sprintf("final leaderboard after %d rounds (weights on the dev chain set at block %d)", res.Rounds, res.WeightsBlock), res, false)
+	return res, runErr
+}
+
+func newNode(dir, name string, delay time.Duration, bad bool) (*node, error) {
+	cold, err := wallet.FromURI("//" + name)
+	if err != nil {
+		return nil, err
+	}
+	hot, err := wallet.FromURI("//" + name + "//hotkey")
+	if err != nil {
+		return nil, err
+	}
+	w := wallet.New(filepath.Join(dir, "wallets"), strings.ToLower(name), "default")
+	if err := w.WriteColdkey(cold, "", true); err != nil {
+		return nil, fmt.Errorf("dev wallet %s: %w", name, err)
+	}
+	if err := w.WriteHotkey(hot, true); err != nil {
+		return nil, fmt.Errorf("dev wallet %s: %w", name, err)
+	}
+	return &node{name: name, cold: cold, hot: hot, delay: delay, bad: bad}, nil
+}
+
+func register(ctx context.Context, c *devchain.Chain, n *node) error {
+	if ok, err := c.IsRegistered(ctx, Netuid, n.hot.SS58Address()); err != nil {
+		return err
+	} else if ok {
+		return nil
+	}
+	if err := c.Fund(ctx, n.cold.SS58Address(), 3000*devchain.RaoPerTAO); err != nil {
+		return fmt.Errorf("fund %s: %w", n.name, err)
+	}
+	if _, err := c.Register(ctx, Netuid, n.cold, n.hot.SS58Address()); err != nil {
+		return fmt.Errorf("register %s: %w", n.name, err)
+	}
+	return nil
+}
+
+// throttled answers after a fixed delay on top of the CPU solve; a bad
+// one returns a wrong password of the right length.
+type throttled struct {
+	pow.Solver
+	delay time.Duration
+	bad   bool
+}
+
+func newSolver(n *node) (pow.Solver, error) {
+	s, err := cpu.New(cpu.Options{Workers: 1})
+	if err != nil {
+		return nil, err
+	}
+	return &throttled{Solver: s, delay: n.delay, bad: n.bad}, nil
+}
+
+func (t *throttled) Solve(ctx context.Context, job *pow.Job) (string, error) {
+	if t.bad {
+		return strings.Repeat("?", len(job.Charsets)), nil
+	}
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-time.After(t.delay):
+	}
+	return t.Solver.Solve(ctx, job)
+}
+
+func snapshot(ctx context.Context, c *devchain.Chain, v *validator.Validator, rec *recorder, nodes []*node, allocation bool) *Result {
+	st := v.State()
+	res := &Result{WeightsBlock: st.WeightsBlock, Rounds: st.Rounds, Allocation: allocation}
+	byHot := map[string]validator.MinerState{}
+	for _, m := range st.Miners {
+		byHot[m.Hotkey] = m
+	}
+	inc := map[string]float64{}
+	uid := map[string]uint16{}
+	if mg, err := c.Metagraph(ctx, Netuid); err == nil {
+		for _, n := range mg.Neurons {
+			inc[n.Hotkey], uid[n.Hotkey] = n.Incentive, n.UID
+		}
+	}
+	onChain := rec.last()
+	for _, n := range nodes {
+		hk := n.hot.SS58Address()
+		m := byHot[hk]
+		res.Rows = append(res.Rows, Row{Name: n.name, UID: uid[hk], Hotkey: hk, Score: m.Score, Weight: m.Weight,
+			OnChain: onChain[uid[hk]], Incentive: inc[hk], Result: m.Result, Diff: m.Difficulty, Elapsed: m.Elapsed,
+			Successes: m.Successes, Attempts: m.Attempts})
+	}
+	sort.SliceStable(res.Rows, func(i, j int) bool { return res.Rows[i].Score > res.Rows[j].Score })
+	return res
+}
+
+func printTable(w io.Writer, title string, res *Result, compact bool) {
+	if compact {
+		var parts []string
+		for _, r := range res.Rows {
+			parts = append(parts, fmt.Sprintf("%s(uid %d) d=%d %s %.2fs score=%.3f w=%.3f inc=%.3f",
+				r.Name, r.UID, r.Diff, r.Result, r.Elapsed.Seconds(), r.Score, r.Weight, r.Incentive))
+		}
+		fmt.Fprintf(w, "%s: %s\n", title, strings.Join(parts, "; "))
+		return
+	}
+	fmt.Fprintln(w, title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RANK\tMINER\tUID\tDIFFICULTY\tLAST\tTIME\tSOLVED\tSCORE\tWEIGHT\tON-CHAIN\tINCENTIVE")
+	for i, r := range res.Rows {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%.2fs\t%d/%d\t%.4f\t%.4f\t%d\t%.4f\n", i+1, r.Name, r.UID, r.Diff, r.Result,
+			r.Elapsed.Seconds(), r.Successes, r.Attempts, r.Score, r.Weight, r.OnChain, r.Incentive)
+	}
+	tw.Flush()
+}
