@@ -14,5 +14,12 @@ go vet ./...
 echo "== gofmt"
 bad=$(gofmt -l $(git ls-files '*.go'))
 [ -z "$bad" ] || { echo "not gofmt-formatted:"; echo "$bad"; exit 1; }
+echo "== build (default, and fully static with -tags nogpu)"
+go build -o /dev/null ./cmd/compute
+CGO_ENABLED=0 go build -tags nogpu -o /tmp/compute-static-check ./cmd/compute
+if command -v file >/dev/null && ! file /tmp/compute-static-check | grep -q "statically linked"; then
+	echo "the nogpu build is not statically linked"; exit 1
+fi
+rm -f /tmp/compute-static-check
 echo "== go test -race"
 go test -race -count=1 -timeout 40m ./... 2>&1 | tee /tmp/compute-test.log

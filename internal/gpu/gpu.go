@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/ebitengine/purego"
+	"github.com/sn27/compute/internal/dl"
 )
 
 // ReasonNoNVML is the Reason of an inventory taken where NVML is missing.
@@ -84,51 +84,28 @@ type nvml struct {
 var errNoNVML = errors.New(ReasonNoNVML)
 
 func loadNVML(names []string) (*nvml, error) {
-	var lib uintptr
-	var first error
-	for _, n := range names {
-		h, err := purego.Dlopen(n, purego.RTLD_NOW|purego.RTLD_GLOBAL)
-		if err == nil {
-			lib = h
-			break
-		}
-		if first == nil {
-			first = err
-		}
-	}
-	if lib == 0 {
-		return nil, fmt.Errorf("%w (%v)", errNoNVML, first)
+	lib, _, err := dl.Open(names)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%v)", errNoNVML, err)
 	}
 	n := &nvml{}
-	for _, b := range []struct {
-		fptr  any
-		names []string
-	}{
-		{&n.nvmlInit, []string{"nvmlInit_v2", "nvmlInit"}},
-		{&n.nvmlShutdown, []string{"nvmlShutdown"}},
-		{&n.nvmlErrorString, []string{"nvmlErrorString"}},
-		{&n.nvmlSystemGetDriverVer, []string{"nvmlSystemGetDriverVersion"}},
-		{&n.nvmlSystemGetCudaDriver, []string{"nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion"}},
-		{&n.nvmlDeviceGetCount, []string{"nvmlDeviceGetCount_v2", "nvmlDeviceGetCount"}},
-		{&n.nvmlDeviceGetHandle, []string{"nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex"}},
-		{&n.nvmlDeviceGetName, []string{"nvmlDeviceGetName"}},
-		{&n.nvmlDeviceGetUUID, []string{"nvmlDeviceGetUUID"}},
-		{&n.nvmlDeviceGetMemoryInfo, []string{"nvmlDeviceGetMemoryInfo"}},
-		{&n.nvmlDeviceGetClockInfo, []string{"nvmlDeviceGetClockInfo"}},
-		{&n.nvmlDeviceGetMaxClockInfo, []string{"nvmlDeviceGetMaxClockInfo"}},
-		{&n.nvmlDeviceGetCudaCC, []string{"nvmlDeviceGetCudaComputeCapability"}},
-	} {
-		var sym uintptr
-		for _, name := range b.names {
-			if s, err := purego.Dlsym(lib, name); err == nil && s != 0 {
-				sym = s
-				break
-			}
-		}
-		if sym == 0 {
-			return nil, fmt.Errorf("%w: NVML lacks %s (driver too old)", errNoNVML, b.names[0])
-		}
-		purego.RegisterFunc(b.fptr, sym)
+	err = dl.Resolve(lib, []dl.Binding{
+		dl.Bind(&n.nvmlInit, "nvmlInit_v2", "nvmlInit"),
+		dl.Bind(&n.nvmlShutdown, "nvmlShutdown"),
+		dl.Bind(&n.nvmlErrorString, "nvmlErrorString"),
+		dl.Bind(&n.nvmlSystemGetDriverVer, "nvmlSystemGetDriverVersion"),
+		dl.Bind(&n.nvmlSystemGetCudaDriver, "nvmlSystemGetCudaDriverVersion_v2", "nvmlSystemGetCudaDriverVersion"),
+		dl.Bind(&n.nvmlDeviceGetCount, "nvmlDeviceGetCount_v2", "nvmlDeviceGetCount"),
+		dl.Bind(&n.nvmlDeviceGetHandle, "nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex"),
+		dl.Bind(&n.nvmlDeviceGetName, "nvmlDeviceGetName"),
+		dl.Bind(&n.nvmlDeviceGetUUID, "nvmlDeviceGetUUID"),
+		dl.Bind(&n.nvmlDeviceGetMemoryInfo, "nvmlDeviceGetMemoryInfo"),
+		dl.Bind(&n.nvmlDeviceGetClockInfo, "nvmlDeviceGetClockInfo"),
+		dl.Bind(&n.nvmlDeviceGetMaxClockInfo, "nvmlDeviceGetMaxClockInfo"),
+		dl.Bind(&n.nvmlDeviceGetCudaCC, "nvmlDeviceGetCudaComputeCapability"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v (driver too old)", errNoNVML, err)
 	}
 	return n, nil
 }

@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"github.com/sn27/compute/internal/dl"
 	"unsafe"
 
 	"github.com/sn27/compute/internal/pow"
@@ -51,36 +52,36 @@ type driver struct {
 
 // loadDriver opens libcuda.so.1 and initialises the driver API.
 func loadDriver() (*driver, error) {
-	lib, _, err := openFirst([]string{"libcuda.so.1", "libcuda.so"})
+	lib, _, err := dl.Open([]string{"libcuda.so.1", "libcuda.so"})
 	if err != nil {
 		return nil, fmt.Errorf("%w: no CUDA driver (libcuda.so.1 not found): %v", pow.ErrUnavailable, err)
 	}
 	d := &driver{}
-	err = resolve(lib, []binding{
-		bind(&d.cuInit, "cuInit"),
-		bind(&d.cuDriverGetVersion, "cuDriverGetVersion"),
-		bind(&d.cuGetErrorName, "cuGetErrorName"),
-		bind(&d.cuGetErrorString, "cuGetErrorString"),
-		bind(&d.cuDeviceGetCount, "cuDeviceGetCount"),
-		bind(&d.cuDeviceGet, "cuDeviceGet"),
-		bind(&d.cuDeviceGetName, "cuDeviceGetName"),
-		bind(&d.cuDeviceGetAttribute, "cuDeviceGetAttribute"),
-		bind(&d.cuPrimaryCtxRetain, "cuDevicePrimaryCtxRetain"),
-		bind(&d.cuPrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"),
-		bind(&d.cuCtxSetCurrent, "cuCtxSetCurrent"),
-		bind(&d.cuCtxSynchronize, "cuCtxSynchronize"),
-		bind(&d.cuModuleLoadData, "cuModuleLoadData"),
-		bind(&d.cuModuleUnload, "cuModuleUnload"),
-		bind(&d.cuModuleGetFunction, "cuModuleGetFunction"),
-		bind(&d.cuModuleGetGlobal, "cuModuleGetGlobal_v2"),
-		bind(&d.cuMemAlloc, "cuMemAlloc_v2"),
-		bind(&d.cuMemFree, "cuMemFree_v2"),
-		bind(&d.cuMemcpyHtoD, "cuMemcpyHtoD_v2"),
-		bind(&d.cuMemcpyDtoH, "cuMemcpyDtoH_v2"),
-		bind(&d.cuMemsetD32, "cuMemsetD32_v2"),
-		bind(&d.cuLaunchKernel, "cuLaunchKernel"),
-		bind(&d.cuFuncGetAttribute, "cuFuncGetAttribute"),
-		bind(&d.cuOccupancy, "cuOccupancyMaxActiveBlocksPerMultiprocessor"),
+	err = dl.Resolve(lib, []dl.Binding{
+		dl.Bind(&d.cuInit, "cuInit"),
+		dl.Bind(&d.cuDriverGetVersion, "cuDriverGetVersion"),
+		dl.Bind(&d.cuGetErrorName, "cuGetErrorName"),
+		dl.Bind(&d.cuGetErrorString, "cuGetErrorString"),
+		dl.Bind(&d.cuDeviceGetCount, "cuDeviceGetCount"),
+		dl.Bind(&d.cuDeviceGet, "cuDeviceGet"),
+		dl.Bind(&d.cuDeviceGetName, "cuDeviceGetName"),
+		dl.Bind(&d.cuDeviceGetAttribute, "cuDeviceGetAttribute"),
+		dl.Bind(&d.cuPrimaryCtxRetain, "cuDevicePrimaryCtxRetain"),
+		dl.Bind(&d.cuPrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"),
+		dl.Bind(&d.cuCtxSetCurrent, "cuCtxSetCurrent"),
+		dl.Bind(&d.cuCtxSynchronize, "cuCtxSynchronize"),
+		dl.Bind(&d.cuModuleLoadData, "cuModuleLoadData"),
+		dl.Bind(&d.cuModuleUnload, "cuModuleUnload"),
+		dl.Bind(&d.cuModuleGetFunction, "cuModuleGetFunction"),
+		dl.Bind(&d.cuModuleGetGlobal, "cuModuleGetGlobal_v2"),
+		dl.Bind(&d.cuMemAlloc, "cuMemAlloc_v2"),
+		dl.Bind(&d.cuMemFree, "cuMemFree_v2"),
+		dl.Bind(&d.cuMemcpyHtoD, "cuMemcpyHtoD_v2"),
+		dl.Bind(&d.cuMemcpyDtoH, "cuMemcpyDtoH_v2"),
+		dl.Bind(&d.cuMemsetD32, "cuMemsetD32_v2"),
+		dl.Bind(&d.cuLaunchKernel, "cuLaunchKernel"),
+		dl.Bind(&d.cuFuncGetAttribute, "cuFuncGetAttribute"),
+		dl.Bind(&d.cuOccupancy, "cuOccupancyMaxActiveBlocksPerMultiprocessor"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: CUDA driver library too old or incomplete: %v", pow.ErrUnavailable, err)

@@ -2,6 +2,7 @@ package cuda
 
 import (
 	"fmt"
+	"github.com/sn27/compute/internal/dl"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -101,25 +102,25 @@ func loadNVRTC(driverMajor int) (*nvrtc, error) {
 }
 
 func openNVRTC(name string) (*nvrtc, error) {
-	lib, _, err := openFirst([]string{name})
+	lib, _, err := dl.Open([]string{name})
 	if err != nil {
 		return nil, err
 	}
 	n := &nvrtc{path: name}
-	err = resolve(lib, []binding{
-		bind(&n.nvrtcVersion, "nvrtcVersion"),
-		bind(&n.nvrtcGetErrorString, "nvrtcGetErrorString"),
-		bind(&n.nvrtcCreateProgram, "nvrtcCreateProgram"),
-		bind(&n.nvrtcCompileProgram, "nvrtcCompileProgram"),
-		bind(&n.nvrtcDestroyProgram, "nvrtcDestroyProgram"),
-		bind(&n.nvrtcGetProgramLogSize, "nvrtcGetProgramLogSize"),
-		bind(&n.nvrtcGetProgramLog, "nvrtcGetProgramLog"),
-		bind(&n.nvrtcGetPTXSize, "nvrtcGetPTXSize"),
-		bind(&n.nvrtcGetPTX, "nvrtcGetPTX"),
-		bind(&n.nvrtcGetCUBINSize, "nvrtcGetCUBINSize"),
-		bind(&n.nvrtcGetCUBIN, "nvrtcGetCUBIN"),
-		bind(&n.nvrtcGetNumSupportedArchs, "nvrtcGetNumSupportedArchs"),
-		bind(&n.nvrtcGetSupportedArchs, "nvrtcGetSupportedArchs"),
+	err = dl.Resolve(lib, []dl.Binding{
+		dl.Bind(&n.nvrtcVersion, "nvrtcVersion"),
+		dl.Bind(&n.nvrtcGetErrorString, "nvrtcGetErrorString"),
+		dl.Bind(&n.nvrtcCreateProgram, "nvrtcCreateProgram"),
+		dl.Bind(&n.nvrtcCompileProgram, "nvrtcCompileProgram"),
+		dl.Bind(&n.nvrtcDestroyProgram, "nvrtcDestroyProgram"),
+		dl.Bind(&n.nvrtcGetProgramLogSize, "nvrtcGetProgramLogSize"),
+		dl.Bind(&n.nvrtcGetProgramLog, "nvrtcGetProgramLog"),
+		dl.Bind(&n.nvrtcGetPTXSize, "nvrtcGetPTXSize"),
+		dl.Bind(&n.nvrtcGetPTX, "nvrtcGetPTX"),
+		dl.Bind(&n.nvrtcGetCUBINSize, "nvrtcGetCUBINSize"),
+		dl.Bind(&n.nvrtcGetCUBIN, "nvrtcGetCUBIN"),
+		dl.Bind(&n.nvrtcGetNumSupportedArchs, "nvrtcGetNumSupportedArchs"),
+		dl.Bind(&n.nvrtcGetSupportedArchs, "nvrtcGetSupportedArchs"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("NVRTC at %s is too old (CUDA 11.2 or newer needed): %w", name, err)
