@@ -368,8 +368,14 @@ func mapPoolError(err error) error {
 		// subtensor's transaction extension rejects with numbered custom errors
 		if i := strings.Index(msg, "custom error: "); i >= 0 {
 			var code int
-			if _, err := fmt.Sscanf(msg[i+len("custom error: "):], "%d", &code); err == nil {
-				target = customErrors[code]
+			if _, serr := fmt.Sscanf(msg[i+len("custom error: "):], "%d", &code); serr == nil {
+				name, t := customError(code)
+				switch {
+				case t != nil:
+					return fmt.Errorf("%w (%s): %w", t, name, err)
+				case name != "":
+					return fmt.Errorf("chain refused the transaction: %s: %w", name, err)
+				}
 			}
 		}
 	}
@@ -379,12 +385,37 @@ func mapPoolError(err error) error {
 	return fmt.Errorf("%w: %w", target, err)
 }
 
-// customErrors maps subtensor's CustomTransactionError codes onto chain errors.
-var customErrors = map[int]error{
-	2:  chain.ErrInsufficientBalance, // BalanceTooLow
-	3:  chain.ErrSubnetNotFound,      // SubnetDoesntExist
-	4:  chain.ErrUnknownKey,          // HotkeyAccountDoesntExist
-	6:  chain.ErrRateLimited,         // RateLimitExceeded
-	10: chain.ErrNotRegistered,       // HotKeyNotRegisteredInNetwork
-	12: chain.ErrRateLimited,         // ServingRateLimitExceeded
+// customError names subtensor's CustomTransactionError code (common/src/
+// transaction_error.rs) and maps it onto a chain error where one fits; an
+// unknown code gives "" and nil.
+func customError(code int) (string, error) {
+	switch code {
+	case 1:
+		return "StakeAmountTooLow", chain.ErrInsufficientBalance
+	case 2:
+		return "BalanceTooLow", chain.ErrInsufficientBalance
+	case 3:
+		return "SubnetNotExists", chain.ErrSubnetNotFound
+	case 4:
+		return "HotkeyAccountDoesntExist", chain.ErrUnknownKey
+	case 5:
+		return "NotEnoughStakeToWithdraw", chain.ErrInsufficientBalance
+	case 6:
+		return "RateLimitExceeded", chain.ErrRateLimited
+	case 10:
+		return "HotKeyNotRegisteredInNetwork", chain.ErrNotRegistered
+	case 11:
+		return "InvalidIpAddress", nil
+	case 12:
+		return "ServingRateLimitExceeded", chain.ErrRateLimited
+	case 13:
+		return "InvalidPort", nil
+	case 18:
+		return "InputLengthsUnequal", chain.ErrInvalidWeights
+	case 19:
+		return "UidNotFound", chain.ErrNotFound
+	case 255:
+		return "BadRequest", nil
+	}
+	return "", nil
 }

@@ -167,9 +167,16 @@ func TestPoolErrors(t *testing.T) {
 		{"node error 1010: Invalid Transaction: Inability to pay some fees (e.g. account balance too low)", chain.ErrInsufficientBalance},
 		{"node error 1010: Invalid Transaction: Custom error: 6", chain.ErrRateLimited},
 		{"node error 1010: Invalid Transaction: Custom error: 10", chain.ErrNotRegistered},
+		{"node error 1010: Invalid Transaction: Custom error: 12", chain.ErrRateLimited},
+		{"node error 1010: Invalid Transaction: Custom error: 3", chain.ErrSubnetNotFound},
+		{"node error 1010: Invalid Transaction: Custom error: 18", chain.ErrInvalidWeights},
 	} {
 		if err := mapPoolError(errors.New(tc.msg)); !errors.Is(err, tc.want) {
 			t.Errorf("%q -> %v, want %v", tc.msg, err, tc.want)
 		}
+	}
+	// A code without a chain error still names the rejection for the operator.
+	if err := mapPoolError(errors.New("Invalid Transaction: Custom error: 13")); !strings.Contains(err.Error(), "InvalidPort") {
+		t.Errorf("custom error 13 -> %v, want it named InvalidPort", err)
 	}
 }
