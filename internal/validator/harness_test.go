@@ -57,8 +57,18 @@ func mustKey(t testing.TB, uri string) *wallet.Keypair {
 // when 0) with a short tempo, and registers and stakes the validator.
 func newTestNet(t *testing.T, blockTime time.Duration, tempo uint16) *testNet {
 	t.Helper()
+	return newTestNetAt(t, blockTime, tempo, filepath.Join(t.TempDir(), "validator.db"))
+}
+
+// newTestNetAt is newTestNet with the validator store at storePath.
+func newTestNetAt(t *testing.T, blockTime time.Duration, tempo uint16, storePath string) *testNet {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	c, err := devchain.Open(ctx, devchain.Config{Path: ":memory:", BlockTime: max(blockTime, time.Second)})
+	bt := blockTime
+	if bt <= 0 {
+		bt = time.Second // Run is not started: any valid interval
+	}
+	c, err := devchain.Open(ctx, devchain.Config{Path: ":memory:", BlockTime: bt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +90,7 @@ func newTestNet(t *testing.T, blockTime time.Duration, tempo uint16) *testNet {
 	if err := c.AddStake(ctx, cold, n.val.SS58Address(), 2000*devchain.RaoPerTAO); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.OpenValidator(ctx, filepath.Join(t.TempDir(), "validator.db"), store.DefaultValidatorConfig())
+	st, err := store.OpenValidator(ctx, storePath, store.DefaultValidatorConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
