@@ -14,11 +14,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sn27/compute/internal/testutil"
 	"golang.org/x/crypto/ssh"
 )
 
 func TestParseRequesterKey(t *testing.T) {
-	priv, spki := rsaKey(t)
+	priv, spki := testutil.RSAKey(t)
 	pkcs1 := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&priv.PublicKey)}))
 	small, _ := rsa.GenerateKey(rand.Reader, 1024)
 	smallDER, _ := x509.MarshalPKIXPublicKey(&small.PublicKey)
@@ -69,7 +70,7 @@ func TestParseRequesterKey(t *testing.T) {
 }
 
 func TestCredentialsRoundTrip(t *testing.T) {
-	priv, pub := rsaKey(t)
+	priv, pub := testutil.RSAKey(t)
 	k, err := ParseRequesterKey(pub)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +84,7 @@ func TestCredentialsRoundTrip(t *testing.T) {
 	if err != nil || out != in {
 		t.Fatalf("round trip: %+v %v", out, err)
 	}
-	other, _ := rsaKey(t)
+	other, _ := testutil.RSAKey(t)
 	if _, err := DecryptCredentials(other, info); err == nil {
 		t.Fatal("decrypted with another key")
 	}
@@ -92,10 +93,8 @@ func TestCredentialsRoundTrip(t *testing.T) {
 // TestCredentialsPythonCompat decrypts with python cryptography's
 // OAEP(MGF1(SHA256), SHA256, None), as the original renter does.
 func TestCredentialsPythonCompat(t *testing.T) {
-	if exec.Command("python3", "-c", "import cryptography").Run() != nil {
-		t.Skip("python3 with the cryptography package is not installed")
-	}
-	priv, pub := rsaKey(t)
+	python := testutil.Python(t, "cryptography")
+	priv, pub := testutil.RSAKey(t)
 	k, _ := ParseRequesterKey(pub)
 	info, err := EncryptCredentials(k.Key, Credentials{Username: "root", Password: "Zx9", Port: 4444})
 	if err != nil {
@@ -103,8 +102,13 @@ func TestCredentialsPythonCompat(t *testing.T) {
 	}
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "key.pem")
-	der, _ := x509.MarshalPKCS8PrivateKey(priv)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	script := `
 import base64, sys
 from cryptography.hazmat.primitives import hashes, serialization
@@ -113,7 +117,7 @@ key = serialization.load_pem_private_key(open(sys.argv[1], "rb").read(), passwor
 pt = key.decrypt(base64.b64decode(sys.argv[2]), padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
 sys.stdout.write(pt.decode())
 `
-	out, err := exec.Command("python3", "-c", script, keyFile, info).CombinedOutput()
+	out, err := exec.Command(python, "-c", script, keyFile, info).CombinedOutput()
 	if err != nil {
 		t.Fatalf("python: %v %s", err, out)
 	}
@@ -174,7 +178,7 @@ func TestNormalizeSSHKey(t *testing.T) {
 }
 
 func FuzzParseRequesterKey(f *testing.F) {
-	_, spki := rsaKey(f)
+	_, spki := testutil.RSAKey(f)
 	f.Add(spki)
 	f.Add("-----BEGIN RSA PUBLIC KEY-----\nMAA=\n-----END RSA PUBLIC KEY-----\n")
 	f.Add("-----BEGIN PUBLIC KEY-----\n\n-----END PUBLIC KEY-----")

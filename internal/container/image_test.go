@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/sn27/compute/docker"
+	"github.com/sn27/compute/internal/testutil"
 )
 
 func TestEmbeddedBuildContext(t *testing.T) {
@@ -53,7 +54,7 @@ func TestReadJSONMessages(t *testing.T) {
 }
 
 func TestRealBuildAndImport(t *testing.T) {
-	c := realDocker(t)
+	c := testutil.Docker(t)
 	ctx := context.Background()
 	b := make([]byte, 4)
 	rand.Read(b)
@@ -67,14 +68,14 @@ func TestRealBuildAndImport(t *testing.T) {
 	// A build from a context whose base is the local test image needs no registry.
 	fsys := fstest.MapFS{"Dockerfile": {Data: []byte("ARG BASE\nFROM ${BASE}\nLABEL org.sn27.compute.test=built\n")}}
 	var progress bytes.Buffer
-	if err := BuildImage(ctx, c, fsys, built, map[string]string{"BASE": testImage()}, &progress); err != nil {
+	if err := BuildImage(ctx, c, fsys, built, map[string]string{"BASE": testutil.SSHImage()}, &progress); err != nil {
 		t.Fatalf("build: %v\n%s", err, progress.String())
 	}
 	insp, err := c.ImageInspect(ctx, built)
 	if err != nil || insp.Config.Labels["org.sn27.compute.test"] != "built" {
 		t.Fatalf("built image: %v", err)
 	}
-	bad := fstest.MapFS{"Dockerfile": {Data: []byte("FROM " + testImage() + "\nRUN exit 3\n")}}
+	bad := fstest.MapFS{"Dockerfile": {Data: []byte("FROM " + testutil.SSHImage() + "\nRUN exit 3\n")}}
 	if err := BuildImage(ctx, c, bad, built+"-bad", nil, nil); err == nil {
 		t.Fatal("failing build reported success")
 	}

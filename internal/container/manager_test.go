@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sn27/compute/internal/testutil"
 )
 
 func fakeManager(t *testing.T, f *fakeEngine, dir string) *Manager {
@@ -36,8 +38,8 @@ func TestManagerAllocateFake(t *testing.T) {
 	dir := t.TempDir()
 	m := fakeManager(t, f, dir)
 	ctx := context.Background()
-	priv, pub := rsaKey(t)
-	_, other := rsaKey(t)
+	priv, pub := testutil.RSAKey(t)
+	_, other := testutil.RSAKey(t)
 
 	res, err := m.Allocate(ctx, AllocateRequest{Timeline: 60, DeviceRequirement: unitReq, PublicKey: pub})
 	if err != nil {
@@ -125,8 +127,8 @@ func TestManagerHandleModes(t *testing.T) {
 	f := newFakeEngine()
 	m := fakeManager(t, f, t.TempDir())
 	ctx := context.Background()
-	_, pub := rsaKey(t)
-	_, other := rsaKey(t)
+	_, pub := testutil.RSAKey(t)
+	_, other := testutil.RSAKey(t)
 
 	steps := []struct {
 		name string
@@ -160,7 +162,7 @@ func TestManagerCreateFailureStoresNothing(t *testing.T) {
 	f := newFakeEngine()
 	dir := t.TempDir()
 	m := fakeManager(t, f, dir)
-	_, pub := rsaKey(t)
+	_, pub := testutil.RSAKey(t)
 	f.createErr = errors.New("Error response from daemon: no space left on device")
 	if _, err := m.Allocate(context.Background(), AllocateRequest{Timeline: 1, DeviceRequirement: unitReq, PublicKey: pub}); !errors.Is(err, ErrDiskFull) {
 		t.Fatal(err)
@@ -182,7 +184,7 @@ func TestManagerStartAdoptsAndRemovesStrays(t *testing.T) {
 	f := newFakeEngine()
 	dir := t.TempDir()
 	m := fakeManager(t, f, dir)
-	_, pub := rsaKey(t)
+	_, pub := testutil.RSAKey(t)
 	res, err := m.Allocate(context.Background(), AllocateRequest{Timeline: 1, DeviceRequirement: unitReq, PublicKey: pub})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +228,7 @@ func TestManagerExpiry(t *testing.T) {
 	}
 	m.ready = func(context.Context, string) error { return nil }
 	defer m.Close()
-	_, pub := rsaKey(t)
+	_, pub := testutil.RSAKey(t)
 	if _, err := m.Allocate(context.Background(), AllocateRequest{Timeline: 1, DeviceRequirement: unitReq, PublicKey: pub}); err != nil {
 		t.Fatal(err)
 	}

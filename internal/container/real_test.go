@@ -1,19 +1,14 @@
 package container
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,56 +17,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+	"github.com/sn27/compute/internal/testutil"
 )
-
-// testImage is the SSH image the real tests run (scripts/build-test-image.sh builds it).
-func testImage() string {
-	if s := os.Getenv("COMPUTE_SSH_IMAGE"); s != "" {
-		return s
-	}
-	return "compute-ssh:test"
-}
-
-// skipOrFail skips a test needing a real component, or fails it when CI demands one.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("COMPUTE_REQUIRE_REAL") == "1" {
-		t.Fatalf(format+" (COMPUTE_REQUIRE_REAL=1)", args...)
-	}
-	t.Skipf(format, args...)
-}
-
-// realDocker returns a client of the real daemon with the test image present, or skips.
-func realDocker(t testing.TB) *client.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := Dial(ctx)
-	if err != nil {
-		skipOrFail(t, "no Docker daemon: %v (scripts/provision.sh starts one)", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := c.ImageInspect(ctx, testImage()); err != nil {
-		skipOrFail(t, "image %s missing: %v (run scripts/build-test-image.sh)", testImage(), err)
-	}
-	for _, tool := range []string{"ssh", "ssh-keygen"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			skipOrFail(t, "%s not installed (apt-get install openssh-client)", tool)
-		}
-	}
-	return c
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // realConfig is a Config with a unique owner, name prefix and port, whose containers are
 // removed when the test ends, even on failure.
@@ -80,72 +27,16 @@ func realConfig(t testing.TB, c *client.Client) Config {
 	b := make([]byte, 4)
 	rand.Read(b)
 	owner := "test-" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		list, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", LabelOwner+"="+owner)})
-		if err != nil {
-			t.Logf("cleanup: %v", err)
-			return
-		}
-		for _, it := range list.Items {
-			c.ContainerRemove(ctx, it.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-		}
-	})
+	testutil.RemoveAtCleanup(t, c, LabelOwner, owner)
 	return Config{
 		DataDir:      t.TempDir(),
-		Image:        testImage(),
-		SSHPort:      freePort(t),
+		Image:        testutil.SSHImage(),
+		SSHPort:      testutil.FreePort(t),
 		BindAddress:  netip.MustParseAddr("127.0.0.1"),
 		Owner:        owner,
 		NamePrefix:   "compute-" + owner,
 		ReadyTimeout: 15 * time.Second,
 	}
-}
-
-func rsaKey(t testing.TB) (*rsa.PrivateKey, string) {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	return k, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-}
-
-// sshRun logs in with the OpenSSH client and runs cmd. With a password it answers the
-// prompt through SSH_ASKPASS (the password travels in the environment, never in argv);
-// with identity it uses that key file only.
-func sshRun(t testing.TB, port int, password, identity, cmd string) (string, error) {
-	t.Helper()
-	dir := t.TempDir()
-	args := []string{"-p", strconv.Itoa(port),
-		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-		"-o", "ConnectTimeout=5", "-o", "NumberOfPasswordPrompts=1", "-F", "/dev/null"}
-	env := append(os.Environ(), "SSH_ASKPASS_REQUIRE=force", "DISPLAY=:0")
-	if identity != "" {
-		args = append(args, "-i", identity, "-o", "IdentitiesOnly=yes", "-o", "PreferredAuthentications=publickey")
-	} else {
-		askpass := filepath.Join(dir, "askpass")
-		if err := os.WriteFile(askpass, []byte("#!/bin/sh\nprintf '%s\\n' \"$COMPUTE_TEST_PASSWORD\"\n"), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, "-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no")
-		env = append(env, "SSH_ASKPASS="+askpass, "COMPUTE_TEST_PASSWORD="+password)
-	}
-	args = append(args, "root@127.0.0.1", cmd)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c := exec.CommandContext(ctx, "ssh", args...)
-	c.Env = env
-	c.Stdin = nil
-	var out, errb bytes.Buffer
-	c.Stdout, c.Stderr = &out, &errb
-	err := c.Run()
-	if err != nil {
-		return out.String(), errors.New(strings.TrimSpace(err.Error() + ": " + errb.String()))
-	}
-	return out.String(), nil
 }
 
 // memoryLimitCmd prints the container's memory limit on cgroup v2 or v1.
@@ -157,11 +48,11 @@ func requirementJSON(cpus int, ram, disk int64) json.RawMessage {
 }
 
 func TestRealAllocatePasswordLoginRestartDeallocate(t *testing.T) {
-	c := realDocker(t)
+	c := testutil.Docker(t)
 	cfg := realConfig(t, c)
 	ctx := context.Background()
-	priv, pub := rsaKey(t)
-	_, otherPub := rsaKey(t)
+	priv, pub := testutil.RSAKey(t)
+	_, otherPub := testutil.RSAKey(t)
 
 	m, err := NewManager(cfg, c)
 	if err != nil {
@@ -189,7 +80,7 @@ func TestRealAllocatePasswordLoginRestartDeallocate(t *testing.T) {
 	if creds.Username != "root" || creds.Port != cfg.SSHPort || len(creds.Password) != passwordLength {
 		t.Fatalf("credentials %+v", Credentials{Username: creds.Username, Port: creds.Port})
 	}
-	out, err := sshRun(t, creds.Port, creds.Password, "", memoryLimitCmd)
+	out, err := testutil.SSH(t, testutil.Login{Port: creds.Port, Password: creds.Password}, memoryLimitCmd)
 	if err != nil {
 		t.Fatalf("ssh login with the password: %v", err)
 	}
@@ -198,7 +89,7 @@ func TestRealAllocatePasswordLoginRestartDeallocate(t *testing.T) {
 	if len(lines) != 2 || lines[0] != "1" || lines[1] != strconv.Itoa(256<<20) {
 		t.Fatalf("inside the container nproc and memory limit = %q, want 1 and %d", out, 256<<20)
 	}
-	if _, err := sshRun(t, creds.Port, "wrong-password", "", "true"); err == nil {
+	if _, err := testutil.SSH(t, testutil.Login{Port: creds.Port, Password: "wrong-password"}, "true"); err == nil {
 		t.Fatal("login with a wrong password succeeded")
 	}
 	if len(res.Lease.Warnings) == 0 {
@@ -252,7 +143,7 @@ func TestRealAllocatePasswordLoginRestartDeallocate(t *testing.T) {
 	if !ok || l.ID != res.Lease.ID || l.ContainerID != res.Lease.ContainerID {
 		t.Fatalf("after restart lease = %+v, %v", l, ok)
 	}
-	if _, err := sshRun(t, creds.Port, creds.Password, "", "true"); err != nil {
+	if _, err := testutil.SSH(t, testutil.Login{Port: creds.Port, Password: creds.Password}, "true"); err != nil {
 		t.Fatalf("ssh after restart: %v", err)
 	}
 
@@ -271,19 +162,11 @@ func TestRealAllocatePasswordLoginRestartDeallocate(t *testing.T) {
 }
 
 func TestRealKeyOnlyLogin(t *testing.T) {
-	c := realDocker(t)
+	c := testutil.Docker(t)
 	cfg := realConfig(t, c)
 	ctx := context.Background()
-	priv, pub := rsaKey(t)
-	dir := t.TempDir()
-	keyPath := filepath.Join(dir, "id_ed25519")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyPath).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v %s", err, out)
-	}
-	sshPub, err := os.ReadFile(keyPath + ".pub")
-	if err != nil {
-		t.Fatal(err)
-	}
+	priv, pub := testutil.RSAKey(t)
+	keyPath, sshPub := testutil.SSHKey(t)
 	m, err := NewManager(cfg, c)
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +176,7 @@ func TestRealKeyOnlyLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	res, err := m.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: requirementJSON(1, 128<<20, 0), PublicKey: pub, SSHPublicKey: string(sshPub)})
+	res, err := m.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: requirementJSON(1, 128<<20, 0), PublicKey: pub, SSHPublicKey: sshPub})
 	if err != nil {
 		t.Fatalf("allocate: %v", err)
 	}
@@ -301,12 +184,12 @@ func TestRealKeyOnlyLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := sshRun(t, creds.Port, "", keyPath, "echo ok")
+	out, err := testutil.SSH(t, testutil.Login{Port: creds.Port, Identity: keyPath}, "echo ok")
 	if err != nil || strings.TrimSpace(out) != "ok" {
 		t.Fatalf("key login: %q %v", out, err)
 	}
 	t.Logf("allocate to working SSH login (key) took %v", time.Since(start).Round(time.Millisecond))
-	if _, err := sshRun(t, creds.Port, creds.Password, "", "true"); err == nil {
+	if _, err := testutil.SSH(t, testutil.Login{Port: creds.Port, Password: creds.Password}, "true"); err == nil {
 		t.Fatal("password login works although a key was given (want key-only)")
 	}
 	if err := m.Deallocate(ctx, pub); err != nil {
@@ -315,14 +198,14 @@ func TestRealKeyOnlyLogin(t *testing.T) {
 }
 
 func TestRealExpiryAndStrays(t *testing.T) {
-	c := realDocker(t)
+	c := testutil.Docker(t)
 	cfg := realConfig(t, c)
 	cfg.TimelineUnit = 2 * time.Second
 	ctx := context.Background()
-	_, pub := rsaKey(t)
+	_, pub := testutil.RSAKey(t)
 
 	// A container of this owner without a lease is a stray: Start removes it.
-	stray := ContainerSpec(Config{Image: cfg.Image, Owner: cfg.Owner}, &Lease{ID: "stray", ContainerName: cfg.NamePrefix + "-stray", Port: freePort(t), Expiry: time.Now()},
+	stray := ContainerSpec(Config{Image: cfg.Image, Owner: cfg.Owner}, &Lease{ID: "stray", ContainerName: cfg.NamePrefix + "-stray", Port: testutil.FreePort(t), Expiry: time.Now()},
 		Limits{CPUSet: "0", MemoryBytes: 64 << 20, MemorySwapBytes: 64 << 20, PidsLimit: 64})
 	stray.HostConfig.PortBindings = nil
 	sres, err := c.ContainerCreate(ctx, stray)
@@ -360,10 +243,10 @@ func TestRealExpiryAndStrays(t *testing.T) {
 }
 
 func TestRealBadRequestsChangeNothing(t *testing.T) {
-	c := realDocker(t)
+	c := testutil.Docker(t)
 	cfg := realConfig(t, c)
 	ctx := context.Background()
-	_, pub := rsaKey(t)
+	_, pub := testutil.RSAKey(t)
 	m, err := NewManager(cfg, c)
 	if err != nil {
 		t.Fatal(err)
@@ -438,10 +321,10 @@ func TestRealBadRequestsChangeNothing(t *testing.T) {
 
 // BenchmarkAllocateToSSH measures Allocate until a password SSH login runs a command.
 func BenchmarkAllocateToSSH(b *testing.B) {
-	c := realDocker(b)
+	c := testutil.Docker(b)
 	cfg := realConfig(b, c)
 	ctx := context.Background()
-	priv, pub := rsaKey(b)
+	priv, pub := testutil.RSAKey(b)
 	m, err := NewManager(cfg, c)
 	if err != nil {
 		b.Fatal(err)
@@ -461,7 +344,7 @@ func BenchmarkAllocateToSSH(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := sshRun(b, creds.Port, creds.Password, "", "true"); err != nil {
+		if _, err := testutil.SSH(b, testutil.Login{Port: creds.Port, Password: creds.Password}, "true"); err != nil {
 			b.Fatal(err)
 		}
 		total += time.Since(start)

@@ -3,16 +3,9 @@ package miner
 import (
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,59 +14,9 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/sn27/compute/internal/container"
+	"github.com/sn27/compute/internal/testutil"
 	"github.com/sn27/compute/internal/wire"
 )
-
-func rsaKey(t testing.TB) (*rsa.PrivateKey, string) {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-}
-
-// skipOrFail skips a test that needs a real component, or fails it under
-// COMPUTE_REQUIRE_REAL=1.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("COMPUTE_REQUIRE_REAL") == "1" {
-		t.Fatalf(format+" (COMPUTE_REQUIRE_REAL=1)", args...)
-	}
-	t.Skipf(format, args...)
-}
-
-// testImage is the SSH image scripts/build-test-image.sh builds.
-func testImage() string {
-	if s := os.Getenv("COMPUTE_SSH_IMAGE"); s != "" {
-		return s
-	}
-	return "compute-ssh:test"
-}
-
-// realDocker returns a client of the real daemon with the test image and the OpenSSH
-// client present, or skips.
-func realDocker(t testing.TB) *client.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := container.Dial(ctx)
-	if err != nil {
-		skipOrFail(t, "no Docker daemon: %v (scripts/provision.sh starts one)", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := c.ImageInspect(ctx, testImage()); err != nil {
-		skipOrFail(t, "image %s missing: %v (run scripts/build-test-image.sh)", testImage(), err)
-	}
-	if _, err := exec.LookPath("ssh"); err != nil {
-		skipOrFail(t, "ssh not installed (apt-get install openssh-client)")
-	}
-	return c
-}
 
 // allocConfig is testConfig with allocation on the real daemon, a unique owner (its
 // containers are removed when the test ends) and a free SSH port.
@@ -85,52 +28,10 @@ func allocConfig(t testing.TB, c *client.Client, dataDir string) Config {
 	cfg.LeaseOwner = "test-miner-" + hex.EncodeToString(b)
 	cfg.Allocation = true
 	cfg.AllocationRequired = true
-	cfg.Image = testImage()
-	cfg.SSHPort = freePort(t)
-	owner := cfg.LeaseOwner
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		list, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", container.LabelOwner+"="+owner)})
-		if err != nil {
-			return
-		}
-		for _, it := range list.Items {
-			c.ContainerRemove(ctx, it.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-		}
-	})
+	cfg.Image = testutil.SSHImage()
+	cfg.SSHPort = testutil.FreePort(t)
+	testutil.RemoveAtCleanup(t, c, container.LabelOwner, cfg.LeaseOwner)
 	return cfg
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// sshRun logs in as root with the OpenSSH client, answering the password prompt through
-// SSH_ASKPASS (the password stays out of argv), and runs cmd.
-func sshRun(t testing.TB, port int, password, cmd string) (string, error) {
-	t.Helper()
-	dir := t.TempDir()
-	askpass := filepath.Join(dir, "askpass")
-	if err := os.WriteFile(askpass, []byte("#!/bin/sh\nprintf '%s\\n' \"$MINER_TEST_PASSWORD\"\n"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c := exec.CommandContext(ctx, "ssh", "-p", strconv.Itoa(port), "-F", "/dev/null",
-		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-		"-o", "ConnectTimeout=5", "-o", "NumberOfPasswordPrompts=1",
-		"-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no",
-		"root@127.0.0.1", cmd)
-	c.Env = append(os.Environ(), "SSH_ASKPASS_REQUIRE=force", "DISPLAY=:0", "SSH_ASKPASS="+askpass, "MINER_TEST_PASSWORD="+password)
-	out, err := c.CombinedOutput()
-	return string(out), err
 }
 
 func requirement(t testing.TB, cpus int, ram int64) wire.JSONObject {
@@ -142,20 +43,11 @@ func requirement(t testing.TB, cpus int, ram int64) wire.JSONObject {
 	return wire.JSONObject(b)
 }
 
-func leaseContainers(t testing.TB, c *client.Client, owner string) int {
-	t.Helper()
-	list, err := c.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", container.LabelOwner+"="+owner)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(list.Items)
-}
-
 // TestMinerAllocateEndToEnd: allocate through the dendrite, log in with OpenSSH, see the
 // limits, restart the miner on the same data directory, find the lease again, refuse bad
 // requests without changing anything, deallocate, and find the container gone.
 func TestMinerAllocateEndToEnd(t *testing.T) {
-	docker := realDocker(t)
+	docker := testutil.Docker(t)
 	n := newNetwork(t)
 	dataDir := t.TempDir()
 	cfg := allocConfig(t, docker, dataDir)
@@ -165,8 +57,8 @@ func TestMinerAllocateEndToEnd(t *testing.T) {
 	}
 	ctx := context.Background()
 	d := dendrite(t, n.validator)
-	priv, pub := rsaKey(t)
-	_, otherPub := rsaKey(t)
+	priv, pub := testutil.RSAKey(t)
+	_, otherPub := testutil.RSAKey(t)
 	const ram = 256 << 20
 	call := func(r *running, a *wire.Allocate) wire.Result[wire.Allocate] {
 		t.Helper()
@@ -188,7 +80,7 @@ func TestMinerAllocateEndToEnd(t *testing.T) {
 	if cred.Port != cfg.SSHPort || cred.Username != "root" {
 		t.Fatalf("credentials %+v", cred)
 	}
-	out, err := sshRun(t, cred.Port, cred.Password, "nproc; cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
+	out, err := testutil.SSH(t, testutil.Login{Port: cred.Port, Password: cred.Password}, "nproc; cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")
 	if err != nil {
 		t.Fatalf("ssh: %v: %s", err, out)
 	}
@@ -247,7 +139,7 @@ func TestMinerAllocateEndToEnd(t *testing.T) {
 			}
 		})
 	}
-	if got := leaseContainers(t, docker, cfg.LeaseOwner); got != 1 {
+	if got := testutil.Containers(t, docker, container.LabelOwner, cfg.LeaseOwner); got != 1 {
 		t.Fatalf("%d lease containers after bad requests, want 1", got)
 	}
 
@@ -255,7 +147,7 @@ func TestMinerAllocateEndToEnd(t *testing.T) {
 	if res := call(r, &wire.Allocate{Timeline: 0, PublicKey: pub}); !res.OK() || !res.Synapse.Output.Status {
 		t.Fatalf("deallocate: %d %s %+v", res.StatusCode, res.StatusMessage, res.Synapse.Output)
 	}
-	if got := leaseContainers(t, docker, cfg.LeaseOwner); got != 0 {
+	if got := testutil.Containers(t, docker, container.LabelOwner, cfg.LeaseOwner); got != 0 {
 		t.Fatalf("%d lease containers after deallocation", got)
 	}
 	if res := call(r, &wire.Allocate{Timeline: 0, Checking: true, PublicKey: pub}); !res.OK() || res.Synapse.Output.Status {
@@ -267,13 +159,13 @@ func TestMinerAllocateEndToEnd(t *testing.T) {
 // BenchmarkAllocateToSSH measures the time from the Allocate request (through the
 // dendrite) to a working SSH login, with the image present; each iteration deallocates.
 func BenchmarkAllocateToSSH(b *testing.B) {
-	docker := realDocker(b)
+	docker := testutil.Docker(b)
 	n := newNetwork(b)
 	cfg := allocConfig(b, docker, b.TempDir())
 	r := startMiner(b, n, cfg, Deps{})
 	ctx := context.Background()
 	d := dendrite(b, n.validator)
-	priv, pub := rsaKey(b)
+	priv, pub := testutil.RSAKey(b)
 	var total time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -286,7 +178,7 @@ func BenchmarkAllocateToSSH(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if out, err := sshRun(b, cred.Port, cred.Password, "true"); err != nil {
+		if out, err := testutil.SSH(b, testutil.Login{Port: cred.Port, Password: cred.Password}, "true"); err != nil {
 			b.Fatalf("ssh: %v %s", err, out)
 		}
 		total += time.Since(start)

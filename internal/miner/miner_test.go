@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"github.com/sn27/compute/internal/gpu"
 	"github.com/sn27/compute/internal/pow"
 	"github.com/sn27/compute/internal/specs"
+	"github.com/sn27/compute/internal/testutil"
 	"github.com/sn27/compute/internal/version"
 	"github.com/sn27/compute/internal/wallet"
 	"github.com/sn27/compute/internal/wire"
@@ -301,7 +301,7 @@ func TestMinerServesSynapses(t *testing.T) {
 	})
 
 	t.Run("allocate disabled", func(t *testing.T) {
-		_, pub := rsaKey(t)
+		_, pub := testutil.RSAKey(t)
 		a := &wire.Allocate{Timeline: 1, Checking: true, PublicKey: pub}
 		res := wire.Call(ctx, d, r.target(), a, 10*time.Second)
 		if !res.OK() || res.Synapse.Output.Status {
@@ -509,9 +509,7 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 // TestMinerHashcatSolver: with --miner.solver hashcat the version is checked and logged at
 // start and challenges are answered by hashcat.
 func TestMinerHashcatSolver(t *testing.T) {
-	if _, err := exec.LookPath("hashcat"); err != nil {
-		skipOrFail(t, "hashcat not installed (scripts/provision.sh installs it)")
-	}
+	testutil.Tools(t, "hashcat")
 	n := newNetwork(t)
 	var logs bytes.Buffer
 	cfg := testConfig(t, t.TempDir())

@@ -7,11 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,49 +20,12 @@ import (
 	"github.com/sn27/compute/internal/miner"
 	"github.com/sn27/compute/internal/specs"
 	"github.com/sn27/compute/internal/store"
+	"github.com/sn27/compute/internal/testutil"
 	"github.com/sn27/compute/internal/wallet"
 	"github.com/sn27/compute/internal/wire"
 )
 
 const e2eNetuid = 1
-
-// skipOrFail skips a test that needs a real component, or fails it under
-// COMPUTE_REQUIRE_REAL=1.
-func skipOrFail(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("COMPUTE_REQUIRE_REAL") == "1" {
-		t.Fatalf(format+" (COMPUTE_REQUIRE_REAL=1)", args...)
-	}
-	t.Skipf(format, args...)
-}
-
-// sshImage is the SSH image scripts/build-test-image.sh builds.
-func sshImage() string {
-	if s := os.Getenv("COMPUTE_SSH_IMAGE"); s != "" {
-		return s
-	}
-	return "compute-ssh:test"
-}
-
-// realDocker returns a client of the real daemon with the SSH image and the
-// OpenSSH client present, or skips.
-func realDocker(t testing.TB) *client.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := container.Dial(ctx)
-	if err != nil {
-		skipOrFail(t, "no Docker daemon: %v (scripts/provision.sh starts one)", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := c.ImageInspect(ctx, sshImage()); err != nil {
-		skipOrFail(t, "image %s missing: %v (run scripts/build-test-image.sh)", sshImage(), err)
-	}
-	if _, err := exec.LookPath("ssh"); err != nil {
-		skipOrFail(t, "ssh not installed (apt-get install openssh-client)")
-	}
-	return c
-}
 
 // e2eNet is an in-process dev chain with a validator (2000 TAO) and miners
 // running the real miner role on loopback.
@@ -144,7 +103,7 @@ func (n *e2eNet) startMiner(hk *wallet.Keypair, cpus int, ramGiB int64, docker *
 	}
 	b := make([]byte, 4)
 	rand.Read(b)
-	rm := &realMiner{hotkey: hk, owner: "test-renter-" + hex.EncodeToString(b), port: freePort(t)}
+	rm := &realMiner{hotkey: hk, owner: "test-renter-" + hex.EncodeToString(b), port: testutil.FreePort(t)}
 	cfg := miner.Config{
 		Netuid:          e2eNetuid,
 		AxonIP:          "127.0.0.1",
@@ -158,13 +117,13 @@ func (n *e2eNet) startMiner(hk *wallet.Keypair, cpus int, ramGiB int64, docker *
 		SSHBindIP:       "127.0.0.1",
 		SSHPort:         rm.port,
 		LeaseOwner:      rm.owner,
-		Image:           sshImage(),
+		Image:           testutil.SSHImage(),
 	}
 	deps := miner.Deps{Chain: n.chain, Hotkey: hk, GPUs: noGPUs, Specs: fixedSpecs{rep}}
 	if docker != nil {
 		cfg.Allocation, cfg.AllocationRequired = true, true
 		deps.Docker = docker
-		t.Cleanup(func() { removeLeases(docker, rm.owner) })
+		testutil.RemoveAtCleanup(t, docker, container.LabelOwner, rm.owner)
 	}
 	m, err := miner.New(cfg, deps)
 	if err != nil {
@@ -190,37 +149,6 @@ func (n *e2eNet) startMiner(hk *wallet.Keypair, cpus int, ramGiB int64, docker *
 	}
 	rm.m = m
 	return rm
-}
-
-func removeLeases(c *client.Client, owner string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	list, err := c.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", container.LabelOwner+"="+owner)})
-	if err != nil {
-		return
-	}
-	for _, it := range list.Items {
-		c.ContainerRemove(ctx, it.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-	}
-}
-
-func leaseCount(t *testing.T, c *client.Client, owner string) int {
-	t.Helper()
-	list, err := c.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", container.LabelOwner+"="+owner)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(list.Items)
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // collectSpecs does what the validator does: query each miner's Specs and store them.
@@ -310,7 +238,7 @@ func TestEndToEndWithoutDocker(t *testing.T) {
 // wrong key is refused and changes nothing, and the right key ends the
 // lease and removes the container.
 func TestEndToEndDocker(t *testing.T) {
-	docker := realDocker(t)
+	docker := testutil.Docker(t)
 	n := newE2ENet(t)
 	big := n.startMiner(keypair(t, "//Bob//big"), 8, 32, docker)
 	small := n.startMiner(keypair(t, "//Bob//small"), 1, 2, docker)
@@ -329,10 +257,10 @@ func TestEndToEndDocker(t *testing.T) {
 	if a.Hotkey != small.hotkey.SS58Address() || a.Port != small.port || a.Password == "" {
 		t.Fatalf("allocation %+v: want the better scored miner on port %d with a password", a, small.port)
 	}
-	if leaseCount(t, docker, small.owner) != 1 || leaseCount(t, docker, big.owner) != 0 {
+	if testutil.Containers(t, docker, container.LabelOwner, small.owner) != 1 || testutil.Containers(t, docker, container.LabelOwner, big.owner) != 0 {
 		t.Fatal("lease containers are not where they should be")
 	}
-	out, err := sshPassword(t, a.Port, a.Username, a.Password, "nproc")
+	out, err := testutil.SSH(t, testutil.Login{Port: a.Port, User: a.Username, Password: a.Password}, "nproc")
 	if err != nil || strings.TrimSpace(out) != "1" {
 		t.Fatalf("ssh login: %v\n%s", err, out)
 	}
@@ -358,7 +286,7 @@ func TestEndToEndDocker(t *testing.T) {
 	if err := r.Release(ctx, a.Hotkey, ReleaseOptions{}); !errors.Is(err, ErrRefused) {
 		t.Fatalf("release with a wrong key: %v, want ErrRefused", err)
 	}
-	if leaseCount(t, docker, small.owner) != 1 {
+	if testutil.Containers(t, docker, container.LabelOwner, small.owner) != 1 {
 		t.Fatal("a wrong key removed the lease")
 	}
 	// The right key ends it.
@@ -368,33 +296,13 @@ func TestEndToEndDocker(t *testing.T) {
 	if err := r.Release(ctx, a.Hotkey, ReleaseOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if leaseCount(t, docker, small.owner) != 0 {
+	if testutil.Containers(t, docker, container.LabelOwner, small.owner) != 0 {
 		t.Fatal("the container is still there after the release")
 	}
 	if list, _ := r.List(ctx); len(list) != 0 {
 		t.Fatalf("record kept: %+v", list)
 	}
 	assertKeyFiles(t, n.dir, 0)
-}
-
-// sshPassword logs in with the OpenSSH client, giving the password through
-// SSH_ASKPASS (it stays out of argv), and runs cmd.
-func sshPassword(t *testing.T, port int, user, password, cmd string) (string, error) {
-	t.Helper()
-	askpass := filepath.Join(t.TempDir(), "askpass")
-	if err := os.WriteFile(askpass, []byte("#!/bin/sh\nprintf '%s\\n' \"$RENTER_TEST_PASSWORD\"\n"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c := exec.CommandContext(ctx, "ssh", "-p", strconv.Itoa(port), "-F", "/dev/null",
-		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-		"-o", "ConnectTimeout=5", "-o", "NumberOfPasswordPrompts=1",
-		"-o", "PreferredAuthentications=password", "-o", "PubkeyAuthentication=no",
-		user+"@127.0.0.1", cmd)
-	c.Env = append(os.Environ(), "SSH_ASKPASS_REQUIRE=force", "DISPLAY=:0", "SSH_ASKPASS="+askpass, "RENTER_TEST_PASSWORD="+password)
-	out, err := c.CombinedOutput()
-	return string(out), err
 }
 
 // e2eLogger shows the miners' logs with RENTER_TEST_LOG=1.
@@ -408,48 +316,34 @@ func e2eLogger() *slog.Logger {
 // TestEndToEndDockerSSHKey allocates with the renter's SSH key: the miner
 // installs it, the key logs in, the password is neither shown nor accepted.
 func TestEndToEndDockerSSHKey(t *testing.T) {
-	docker := realDocker(t)
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen not installed")
-	}
+	docker := testutil.Docker(t)
 	n := newE2ENet(t)
 	m := n.startMiner(keypair(t, "//Bob//keyonly"), 1, 2, docker)
 	n.collectSpecs(m)
 	r := n.renter()
 	ctx := context.Background()
 
-	keyPath := filepath.Join(t.TempDir(), "id_ed25519")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyPath).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v\n%s", err, out)
-	}
-	pub, err := os.ReadFile(keyPath + ".pub")
-	if err != nil {
-		t.Fatal(err)
-	}
+	keyPath, pub := testutil.SSHKey(t)
 	req := need(1, 1)
 	req.RAM.Capacity = 256 << 20
-	a, err := r.Allocate(ctx, Request{Requirement: req, Timeline: 1, SSHKey: strings.TrimSpace(string(pub))})
+	a, err := r.Allocate(ctx, Request{Requirement: req, Timeline: 1, SSHKey: pub})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Password != "" {
 		t.Fatal("the password is handed out although the lease is key-only")
 	}
-	c := exec.Command("ssh", "-p", strconv.Itoa(a.Port), "-F", "/dev/null", "-i", keyPath,
-		"-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-		"-o", "ConnectTimeout=5", a.Username+"@127.0.0.1", "echo key-login-ok")
-	out, err := c.CombinedOutput()
-	if err != nil || strings.TrimSpace(string(out)) != "key-login-ok" {
+	out, err := testutil.SSH(t, testutil.Login{Port: a.Port, User: a.Username, Identity: keyPath}, "echo key-login-ok")
+	if err != nil || strings.TrimSpace(out) != "key-login-ok" {
 		t.Fatalf("key login: %v\n%s", err, out)
 	}
-	if out, err := sshPassword(t, a.Port, a.Username, "not-the-password", "true"); err == nil {
+	if out, err := testutil.SSH(t, testutil.Login{Port: a.Port, User: a.Username, Password: "not-the-password"}, "true"); err == nil {
 		t.Fatalf("password login accepted on a key-only lease:\n%s", out)
 	}
 	if err := r.Release(ctx, a.Hotkey, ReleaseOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if leaseCount(t, docker, m.owner) != 0 {
+	if testutil.Containers(t, docker, container.LabelOwner, m.owner) != 0 {
 		t.Fatal("the container is still there after the release")
 	}
 }
