@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # Installs and starts what the test suite needs on a Debian machine (run as root):
 # Docker Engine (docker.io) with a running dockerd, Debian's hashcat with PoCL for
-# CPU OpenCL, debootstrap, the OpenSSH client, and the SSH test image built from
-# Debian packages. Idempotent: re-running skips what is already there.
+# CPU OpenCL, debootstrap, the OpenSSH client (ssh, ssh-keygen), Debian's python3 with
+# the cryptography package (the OAEP compatibility test decrypts with it), and the SSH
+# test image built from Debian packages. Idempotent: re-running skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in dockerd:docker.io hashcat:hashcat debootstrap:debootstrap ssh:openssh-client; do
+for pair in dockerd:docker.io hashcat:hashcat debootstrap:debootstrap ssh:openssh-client ssh-keygen:openssh-client; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ -e /etc/OpenCL/vendors/pocl.icd ] || need+=(pocl-opencl-icd)
+# The tests look for cryptography in python3 on PATH (a pyenv python, say) and then in
+# Debian's /usr/bin/python3; Debian's package serves the second.
+if ! { command -v python3 >/dev/null 2>&1 && python3 -c 'import cryptography' 2>/dev/null; } &&
+	! /usr/bin/python3 -c 'import cryptography' 2>/dev/null; then
+	need+=(python3-cryptography)
+fi
 if [ ${#need[@]} -gt 0 ]; then
 	echo "provision: installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
+	mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
 	apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
@@ -22,7 +30,7 @@ fi
 if ! docker info >/dev/null 2>&1; then
 	echo "provision: starting dockerd"
 	mkdir -p /var/log
-	nohup dockerd >/var/log/compute-dockerd.log 2>&1 &
+	setsid nohup dockerd >/var/log/compute-dockerd.log 2>&1 </dev/null &
 	for _ in $(seq 1 60); do
 		docker info >/dev/null 2>&1 && break
 		sleep 1
