@@ -9,10 +9,36 @@ import (
 	"github.com/sn27/compute/internal/chain"
 )
 
-// epochDue reports whether netuid runs its epoch at block, with subtensor's
-// schedule: (block + netuid + 1) mod (tempo + 1) == 0.
+// epochDue reports whether netuid runs its epoch at block: once every tempo+1
+// blocks, staggered by netuid ((block + netuid + 1) mod (tempo + 1) == 0);
+// a tempo of 0 never runs, as on subtensor.
 func epochDue(block uint64, netuid, tempo uint16) bool {
-	return (block+uint64(netuid)+1)%(uint64(tempo)+1) == 0
+	return tempo > 0 && (block+uint64(netuid)+1)%(uint64(tempo)+1) == 0
+}
+
+// colMaxUpscale returns a copy of m with every column scaled so that its
+// largest entry is 1 (all-zero columns stay zero).
+func colMaxUpscale(m [][]float64) [][]float64 {
+	out := make([][]float64, len(m))
+	for i := range m {
+		out[i] = append([]float64(nil), m[i]...)
+	}
+	if len(m) == 0 {
+		return out
+	}
+	for j := range m[0] {
+		top := 0.0
+		for i := range m {
+			top = math.Max(top, m[i][j])
+		}
+		if top == 0 {
+			continue
+		}
+		for i := range out {
+			out[i][j] /= top
+		}
+	}
+	return out
 }
 
 // runEpochs runs the epoch of every subnet due at block, inside tx.
@@ -56,6 +82,7 @@ func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, block uint64, netuid uint
 	}
 	in := EpochInput{
 		Block:              block,
+		Tempo:              uint64(p.Tempo),
 		Stake:              make([]float64, n),
 		LastUpdate:         make([]uint64, n),
 		RegisteredAt:       make([]uint64, n),
@@ -149,9 +176,12 @@ func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, block uint64, netuid uint
 	if _, err := tx.ExecContext(ctx, `DELETE FROM bonds WHERE netuid = ?`, netuid); err != nil {
 		return err
 	}
+	// Stored like subtensor's: each column max-upscaled to 1, which keeps the
+	// most u16 precision; the next epoch column-normalises them again.
+	bonds := colMaxUpscale(out.Bonds)
 	for i := 0; i < n; i++ {
 		for j := 0; j < n; j++ {
-			if v := u16(out.Bonds[i][j]); v > 0 {
+			if v := u16(bonds[i][j]); v > 0 {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO bonds (netuid, uid, dest, value) VALUES (?, ?, ?, ?)`, netuid, i, j, v); err != nil {
 					return err
 				}

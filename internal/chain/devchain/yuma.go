@@ -10,6 +10,7 @@ import (
 // row-major (row = validator, column = miner), as u16 proportions in [0, 1].
 type EpochInput struct {
 	Block           uint64
+	Tempo           uint64    // blocks per epoch; bonds to uids registered within the last tempo are reset
 	Stake           []float64 // stake of each hotkey (any unit; normalised inside)
 	LastUpdate      []uint64  // block of each uid's last set_weights (0 = never)
 	RegisteredAt    []uint64  // block at which each uid was registered
@@ -21,14 +22,14 @@ type EpochInput struct {
 	BondsMovingAverage float64 // EMA weight of past bonds, 0.9 on subtensor (900_000 / 1e6)
 	ActivityCutoff     uint64  // blocks after which a validator without weights is inactive
 	MaxValidators      int     // validator permits are given to the top-k stake
-	MinValidatorStake  float64 // and only to hotkeys with at least this stake (same unit as Stake)
+	MinValidatorStake  float64 // stake below this counts as 0 everywhere (same unit as Stake)
 	Emission           float64 // emission of this epoch to split (rao)
 }
 
 // EpochOutput is what one epoch writes back, indexed by uid.
 type EpochOutput struct {
 	Active          []bool
-	Rank            []float64
+	Rank            []float64 // normalised, equal to Incentive as on subtensor
 	Trust           []float64
 	Consensus       []float64
 	Incentive       []float64
@@ -40,13 +41,18 @@ type EpochOutput struct {
 	Bonds           [][]float64
 }
 
-// Epoch runs Yuma Consensus the way subtensor's epoch does (dense form):
-// weights of permitted validators, minus self-weights and weights older than
-// the target's registration, row-normalised; a stake-weighted median per miner
-// (kappa) as consensus; weights clipped at consensus; ranks, trust and
-// incentive from the clipped weights; bonds as an exponential moving average
-// of stake-weighted clipped weights; dividends from bonds and incentive; and
-// the epoch's emission split half to incentive and half to dividends.
+// Epoch runs Yuma Consensus the way subtensor's (non-liquid-alpha) epoch does,
+// in dense form: stake below the minimum is zeroed and the rest normalised;
+// new permits go to the top-k non-zero stakes; the stake that votes is that of
+// active uids holding a permit from the previous epoch; weights of permitted
+// validators, minus self-weights and weights set before the target
+// registered, are row-normalised; a stake-weighted median per miner (kappa) is
+// the consensus and weights are clipped at it; ranks (normalised, = incentive)
+// and trust come from the clipped weights; bonds are an exponential moving
+// average of stake-weighted clipped weights (bonds penalty 1, subtensor's
+// default), with columns of uids registered within the last tempo reset;
+// dividends come from bonds and incentive; and the epoch's emission is split
+// in proportion to incentive + dividends.
 func Epoch(in EpochInput) EpochOutput {
 	n := len(in.Stake)
 	out := EpochOutput{
@@ -62,17 +68,26 @@ func Epoch(in EpochInput) EpochOutput {
 		out.Active[i] = at(in.LastUpdate, i)+in.ActivityCutoff >= in.Block
 	}
 
-	stake := normalize(clampNonNeg(in.Stake))
+	// Stake under the threshold counts as nothing, for permits and votes alike.
+	filtered := clampNonNeg(in.Stake)
+	for i, s := range filtered {
+		if s < in.MinValidatorStake {
+			filtered[i] = 0
+		}
+	}
+	stake := normalize(filtered)
+
+	// New permits: top-k of the non-zero stakes.
+	out.ValidatorPermit = topKNonZero(stake, in.MaxValidators)
+
+	// Voting stake: active uids that held a permit in the previous epoch.
 	activeStake := make([]float64, n)
 	for i := range activeStake {
-		if out.Active[i] {
+		if out.Active[i] && atBool(in.ValidatorPermit, i) {
 			activeStake[i] = stake[i]
 		}
 	}
 	activeStake = normalize(activeStake)
-
-	// New permits: top-k by stake among those above the minimum stake.
-	out.ValidatorPermit = topK(in.Stake, in.MaxValidators, in.MinValidatorStake)
 
 	// Weights: only rows of validators holding a permit (from the previous
 	// epoch), no self-weight, nothing set before the target registered.
@@ -106,21 +121,27 @@ func Epoch(in EpochInput) EpochOutput {
 			out.ValidatorTrust[i] += clipped[i][j]
 		}
 	}
-	out.Rank = matVec(clipped, activeStake)
+	ranks := matVec(clipped, activeStake)
 	out.Trust = make([]float64, n)
 	for j := range out.Trust {
 		if preranks[j] > 0 {
-			out.Trust[j] = out.Rank[j] / preranks[j]
+			out.Trust[j] = ranks[j] / preranks[j]
 		}
 	}
-	out.Incentive = normalize(out.Rank)
+	out.Incentive = normalize(ranks)
+	out.Rank = append([]float64(nil), out.Incentive...)
 
-	// Bonds: previous bonds (minus those older than the target's registration),
-	// column-normalised, moved towards this epoch's stake-weighted clipped weights.
+	// Bonds: previous bonds, minus columns of uids registered since the last
+	// tempo, column-normalised, moved towards this epoch's stake-weighted
+	// clipped weights.
+	lastTempo := uint64(0)
+	if in.Block > in.Tempo {
+		lastTempo = in.Block - in.Tempo
+	}
 	prev := newMatrix(n)
 	for i := 0; i < n && i < len(in.Bonds); i++ {
 		for j := 0; j < n && j < len(in.Bonds[i]); j++ {
-			if at(in.LastUpdate, i) <= at(in.RegisteredAt, j) {
+			if lastTempo <= at(in.RegisteredAt, j) {
 				continue
 			}
 			prev[i][j] = in.Bonds[i][j]
@@ -151,28 +172,29 @@ func Epoch(in EpochInput) EpochOutput {
 	}
 	out.Dividends = normalize(out.Dividends)
 
-	// Emission: half by incentive, half by dividends; with neither, by stake.
+	// Emission: in proportion to incentive + dividends; with neither, by the
+	// voting stake (or, without any, by all stake).
 	out.Emission = make([]float64, n)
 	combined := make([]float64, n)
-	sumInc, sumDiv := sum(out.Incentive), sum(out.Dividends)
-	if sumInc == 0 && sumDiv == 0 {
+	for i := range combined {
+		combined[i] = out.Incentive[i] + out.Dividends[i]
+	}
+	if sum(combined) == 0 {
 		byStake := activeStake
 		if sum(byStake) == 0 {
 			byStake = stake
 		}
-		for i := range combined {
-			combined[i] = byStake[i]
-			out.Emission[i] = byStake[i] * in.Emission
-		}
+		copy(combined, byStake)
 	} else {
-		for i := range combined {
-			combined[i] = out.Incentive[i]/2 + out.Dividends[i]/2
-			out.Emission[i] = combined[i] * in.Emission
-		}
+		combined = normalize(combined)
+	}
+	for i := range combined {
+		out.Emission[i] = combined[i] * in.Emission
 	}
 	out.PruningScore = maxUpscale(combined)
 
-	// Bonds persist only for validators that keep a permit.
+	// Bonds persist only for validators that keep a permit (a uid without a
+	// permit in either epoch has no bonds to keep).
 	out.Bonds = ema
 	for i := 0; i < n; i++ {
 		if !out.ValidatorPermit[i] {
@@ -215,24 +237,27 @@ func weightedMedianCol(stake []float64, w [][]float64, j int, kappa float64) flo
 	return 0
 }
 
-func topK(stake []float64, k int, minStake float64) []bool {
-	n := len(stake)
-	permit := make([]bool, n)
-	idx := make([]int, 0, n)
-	for i, s := range stake {
-		if s > 0 && s >= minStake {
-			idx = append(idx, i)
-		}
+// topKNonZero marks the k largest non-zero entries. As on subtensor, every
+// non-zero entry is marked when there are fewer than k entries, and among
+// equal values the higher uid wins.
+func topKNonZero(v []float64, k int) []bool {
+	n := len(v)
+	marked := make([]bool, n)
+	for i, x := range v {
+		marked[i] = x != 0
 	}
-	// Higher stake first; ties go to the lower uid.
-	sort.SliceStable(idx, func(a, b int) bool { return stake[idx[a]] > stake[idx[b]] })
-	for r, i := range idx {
-		if r >= k {
-			break
-		}
-		permit[i] = true
+	if n < k {
+		return marked
 	}
-	return permit
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
+	for _, i := range idx[:n-k] {
+		marked[i] = false
+	}
+	return marked
 }
 
 func newMatrix(n int) [][]float64 {

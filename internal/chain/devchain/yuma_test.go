@@ -103,7 +103,8 @@ func TestEpochHandComputed(t *testing.T) {
 			permit:    []bool{true, false, false},
 		},
 	}, {
-		// No weights at all: emission follows stake; permits need MinValidatorStake.
+		// No weights at all: emission follows stake; stake under
+		// MinValidatorStake counts as zero (no permit, no share), as on subtensor.
 		name: "no weights: emission by stake, permit needs min stake",
 		input: func() EpochInput {
 			in := base([]float64{3, 1}, 1)
@@ -114,9 +115,45 @@ func TestEpochHandComputed(t *testing.T) {
 			incentive: []float64{0, 0, 0},
 			dividends: []float64{0, 0, 0},
 			consensus: []float64{0, 0, 0},
-			emission:  []float64{750, 250, 0},
+			emission:  []float64{1000, 0, 0},
 			vtrust:    []float64{0, 0, 0},
 			permit:    []bool{true, false, false},
+		},
+	}, {
+		// Uid 1 has stake but held no permit last epoch: its (zero) weights do
+		// not vote, so it cannot pull the consensus on miner 2 down to 0.
+		name: "stake without a permit does not vote",
+		input: func() EpochInput {
+			in := base([]float64{1, 3}, 1)
+			in.ValidatorPermit[1] = false
+			in.Weights[0][2] = 1
+			return in
+		},
+		want: want{
+			incentive: []float64{0, 0, 1},
+			dividends: []float64{1, 0, 0},
+			consensus: []float64{0, 0, 1},
+			emission:  []float64{500, 0, 500},
+			vtrust:    []float64{1, 0, 0},
+			permit:    []bool{true, true, false},
+		},
+	}, {
+		// Incentive and dividends share one normalisation: two validators
+		// split 3:1, miner 2 at 0.6, miner 3 at 0.4.
+		name: "emission split on incentive plus dividends",
+		input: func() EpochInput {
+			in := base([]float64{3, 1}, 2)
+			in.Weights[0][2], in.Weights[0][3] = 0.6, 0.4
+			in.Weights[1][2], in.Weights[1][3] = 0.6, 0.4
+			return in
+		},
+		want: want{
+			incentive: []float64{0, 0, 0.6, 0.4},
+			dividends: []float64{0.75, 0.25, 0, 0},
+			consensus: []float64{0, 0, 0.6, 0.4},
+			emission:  []float64{375, 125, 300, 200},
+			vtrust:    []float64{1, 1, 0, 0},
+			permit:    []bool{true, true, false, false},
 		},
 	}}
 	for _, tc := range tests {
@@ -138,6 +175,7 @@ func TestEpochHandComputed(t *testing.T) {
 			check("consensus", out.Consensus, tc.want.consensus)
 			check("emission", out.Emission, tc.want.emission)
 			check("validator_trust", out.ValidatorTrust, tc.want.vtrust)
+			check("rank (= incentive)", out.Rank, tc.want.incentive)
 			for i, p := range tc.want.permit {
 				if out.ValidatorPermit[i] != p {
 					t.Errorf("permit[%d] = %v, want %v", i, out.ValidatorPermit[i], p)
@@ -167,6 +205,51 @@ func TestEpochBondsEMA(t *testing.T) {
 	}
 	if !near(out.Dividends[0], 0.95) {
 		t.Fatalf("dividends = %v, want 0.95 for the older bond holder", out.Dividends)
+	}
+}
+
+func TestEpochBondsResetForNewcomers(t *testing.T) {
+	// Miner 1 re-registered within the last tempo: the old bond on its column
+	// is dropped, so the bond is this epoch's delta alone.
+	in := base([]float64{1, 1}, 1)
+	in.Tempo = 10
+	in.RegisteredAt[2] = 95 // block 100 - tempo 10 = 90 <= 95
+	in.LastUpdate[0], in.LastUpdate[1] = 99, 99
+	in.Weights[0][2], in.Weights[1][2] = 1, 1
+	in.Bonds[0][2] = 1
+	out := Epoch(in)
+	if !near(out.Bonds[0][2], 0.5) || !near(out.Bonds[1][2], 0.5) {
+		t.Fatalf("bonds = %v, %v; want 0.5, 0.5 after the reset", out.Bonds[0][2], out.Bonds[1][2])
+	}
+	// Registered before the last tempo: the old bond is kept in the EMA.
+	in.RegisteredAt[2] = 80
+	out = Epoch(in)
+	if !near(out.Bonds[0][2], 0.95) {
+		t.Fatalf("bond = %v, want 0.95 with the old bond kept", out.Bonds[0][2])
+	}
+}
+
+func TestTopKNonZero(t *testing.T) {
+	tests := []struct {
+		name string
+		v    []float64
+		k    int
+		want []bool
+	}{
+		{"fewer than k: all non-zero", []float64{0.5, 0, 0.5}, 4, []bool{true, false, true}},
+		{"top two", []float64{0.1, 0.5, 0.4}, 2, []bool{false, true, true}},
+		{"tie goes to the higher uid", []float64{0.5, 0.5}, 1, []bool{false, true}},
+		{"zero never marked", []float64{1, 0}, 2, []bool{true, false}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := topKNonZero(tc.v, tc.k)
+			for i := range tc.want {
+				if got[i] != tc.want[i] {
+					t.Fatalf("got %v, want %v", got, tc.want)
+				}
+			}
+		})
 	}
 }
 
