@@ -38,6 +38,10 @@ type GPU struct {
 	Count    int         `json:"count"`
 	Capacity int64       `json:"capacity"`
 	Details  []GPUDetail `json:"details"`
+	// GraphicsSpeed and MemorySpeed are the first GPU's clocks in MHz, where the
+	// original report put them (next to count and capacity); absent without GPUs.
+	GraphicsSpeed uint32 `json:"graphics_speed,omitempty"`
+	MemorySpeed   uint32 `json:"memory_speed,omitempty"`
 	// Reason says why there is no GPU ("" when there are GPUs).
 	Reason string `json:"reason,omitempty"`
 }
@@ -182,6 +186,9 @@ func gpuSummary(details []GPUDetail, reason string) GPU {
 	}
 	for _, d := range details {
 		g.Capacity += d.Capacity
+	}
+	if len(details) > 0 {
+		g.GraphicsSpeed, g.MemorySpeed = details[0].GraphicsSpeed, details[0].MemorySpeed
 	}
 	if len(details) == 0 {
 		if reason == "" {

@@ -73,7 +73,7 @@ func (f fakeGPUs) GPUs(context.Context) ([]GPUDetail, string, error) { return f.
 
 func TestCollect(t *testing.T) {
 	dir := t.TempDir()
-	c, err := New(Config{DataDir: dir, ProbeBytes: 4 << 20, GPUs: fakeGPUs{d: []GPUDetail{{Name: "NVIDIA GeForce RTX 4090", Capacity: 24564}, {Name: "NVIDIA GeForce RTX 4090", Capacity: 24564}}},
+	c, err := New(Config{DataDir: dir, ProbeBytes: 4 << 20, GPUs: fakeGPUs{d: []GPUDetail{{Name: "NVIDIA GeForce RTX 4090", Capacity: 24564, GraphicsSpeed: 3105, MemorySpeed: 10501}, {Name: "NVIDIA GeForce RTX 4090", Capacity: 24564, GraphicsSpeed: 3105, MemorySpeed: 10501}}},
 		HasDocker: func(context.Context) bool { return true }})
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestCollect(t *testing.T) {
 	// The JSON keys are the original's.
 	var raw map[string]map[string]any
 	json.Unmarshal(data, &raw)
-	for section, keys := range map[string][]string{"cpu": {"count", "frequency"}, "gpu": {"count", "capacity", "details"},
+	for section, keys := range map[string][]string{"cpu": {"count", "frequency"}, "gpu": {"count", "capacity", "details", "graphics_speed", "memory_speed"},
 		"hard_disk": {"total", "free", "used", "read_speed", "write_speed"}, "ram": {"total", "free", "used", "available"}} {
 		for _, k := range keys {
 			if _, ok := raw[section][k]; !ok {
