@@ -111,6 +111,9 @@ func TestSubprocessSeesRegistration(t *testing.T) {
 	if cm, err := c.Commitment(f.ctx, 1, nr.Hotkey); err != nil || string(cm.Data) != "from child" {
 		t.Fatalf("child's commitment %v, %v", cm, err)
 	}
+	if nr.LastUpdate == 0 {
+		t.Fatalf("child's weights not recorded: %+v", nr)
+	}
 }
 
 // TestChildProcess is the client half of TestSubprocessSeesRegistration.
@@ -121,9 +124,17 @@ func TestChildProcess(t *testing.T) {
 	}
 	ctx := context.Background()
 	cl := dial(t, url)
+	// The parent's registrations are visible here.
+	if ok, err := cl.IsRegistered(ctx, 1, key(t, "//Bob//val").SS58Address()); err != nil || !ok {
+		t.Fatalf("parent's validator registered: %v, %v", ok, err)
+	}
 	hk := key(t, "//Bob//child")
 	uid, err := cl.Register(ctx, 1, key(t, "//Bob"), hk.SS58Address())
 	if err != nil {
+		t.Fatal(err)
+	}
+	// A self-weight needs no permit; the parent sees its last_update.
+	if err := cl.SetWeights(ctx, 1, hk, []uint16{uid}, []uint16{65535}, 100); err != nil {
 		t.Fatal(err)
 	}
 	if err := cl.ServeAxon(ctx, 1, hk, chain.AxonInfo{IP: "127.0.0.1", Port: 9999, IPType: 4, Protocol: 4}); err != nil {
