@@ -159,14 +159,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	dir := cfg.Dir
+	dir, dirNote := cfg.Dir, ""
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "compute-devnet-")
 		if err != nil {
 			return nil, err
 		}
 		defer os.RemoveAll(tmp)
-		dir = tmp
+		dir, dirNote = tmp, " (removed at the end; --data DIR keeps it)"
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("devnet directory: %w", err)
@@ -313,12 +313,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	} else if allocation {
 		mode = "on (dockerd reachable)"
 	}
-	fmt.Fprintf(cfg.Out, "devnet: dev chain %s blocks, tempo %d, netuid %d; validator %s; %d miners; allocation %s; data in %s\n",
-		cfg.BlockTime, cfg.Tempo, Netuid, val.hot.SS58Address(), len(nodes), mode, dir)
+	fmt.Fprintf(cfg.Out, "devnet: dev chain %s blocks, tempo %d, netuid %d; validator %s; %d miners; allocation %s; data in %s%s\n",
+		cfg.BlockTime, cfg.Tempo, Netuid, val.hot.SS58Address(), len(nodes), mode, dir, dirNote)
+	fmt.Fprintf(cfg.Out, "devnet: a challenge round every %d-%d blocks, weights every %d blocks; %s\n",
+		vcfg.ChallengeMinBlocks, vcfg.ChallengeMaxBlocks, vcfg.WeightsEvery, stopHint(cfg.Terminal))
 
 	tick := time.NewTicker(cfg.Refresh)
 	defer tick.Stop()
 	var runErr error
+	lastRounds, lastWeights := -1, uint64(0)
 loop:
 	for {
 		select {
@@ -328,20 +331,43 @@ loop:
 			break loop
 		case <-tick.C:
 			res := snapshot(setup, c, v, rec, nodes, allocation)
+			b, _ := c.Block(setup)
 			if cfg.Terminal {
 				fmt.Fprint(cfg.Out, "\033[H\033[2J")
 				fmt.Fprintf(cfg.Out, "devnet (Ctrl-C to stop) - allocation %s\n", mode)
+			} else if res.Rounds == lastRounds && res.WeightsBlock == lastWeights {
+				continue // a log file gets a line only when something changed
 			}
-			b, _ := c.Block(setup)
-			printTable(cfg.Out, fmt.Sprintf("block %d, %d rounds, weights at block %d", b, res.Rounds, res.WeightsBlock), res, !cfg.Terminal)
+			lastRounds, lastWeights = res.Rounds, res.WeightsBlock
+			printTable(cfg.Out, fmt.Sprintf("block %d, %d rounds, %s", b, res.Rounds, weightsNote(res.WeightsBlock)), res, !cfg.Terminal)
 		}
 	}
 	stop()
 	roles.Wait()
 	res := snapshot(setup, c, v, rec, nodes, allocation)
 	fmt.Fprintln(cfg.Out)
-	printTable(cfg.Out, fmt.Sprintf("final leaderboard after %d rounds (weights on the dev chain set at block %d)", res.Rounds, res.WeightsBlock), res, false)
+	printTable(cfg.Out, fmt.Sprintf("final leaderboard after %d rounds (%s)", res.Rounds, weightsNote(res.WeightsBlock)), res, false)
+	if res.WeightsBlock == 0 {
+		fmt.Fprintln(cfg.Out, "no weights reached the dev chain yet: let it run longer (--duration)")
+	} else {
+		fmt.Fprintln(cfg.Out, "SCORE is the validator's normalised score, WEIGHT its L1 share, ON-CHAIN that weight as the u16 the dev chain accepted,")
+		fmt.Fprintln(cfg.Out, "and INCENTIVE what the dev chain's last epoch computed from the weights on chain.")
+	}
 	return res, runErr
+}
+
+func stopHint(terminal bool) string {
+	if terminal {
+		return "Ctrl-C stops it"
+	}
+	return "a line per change; Ctrl-C or --duration stops it"
+}
+
+func weightsNote(block uint64) string {
+	if block == 0 {
+		return "no weights on chain yet"
+	}
+	return fmt.Sprintf("weights on the dev chain set at block %d", block)
 }
 
 func newNode(dir, name string, delay time.Duration, bad bool) (*node, error) {
@@ -436,6 +462,10 @@ func printTable(w io.Writer, title string, res *Result, compact bool) {
 	if compact {
 		var parts []string
 		for _, r := range res.Rows {
+			if r.Attempts == 0 && r.Result == "" {
+				parts = append(parts, fmt.Sprintf("%s(uid %d) not challenged yet", r.Name, r.UID))
+				continue
+			}
 			parts = append(parts, fmt.Sprintf("%s(uid %d) d=%d %s %.2fs score=%.3f w=%.3f inc=%.3f",
 				r.Name, r.UID, r.Diff, r.Result, r.Elapsed.Seconds(), r.Score, r.Weight, r.Incentive))
 		}
