@@ -39,6 +39,20 @@ func realConfig(t testing.TB, c *client.Client) Config {
 	}
 }
 
+// startManager starts a lease manager on the real daemon, closed when the test ends.
+func startManager(t testing.TB, c *client.Client, cfg Config) *Manager {
+	t.Helper()
+	m, err := NewManager(cfg, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // memoryLimitCmd prints the container's memory limit on cgroup v2 or v1.
 const memoryLimitCmd = "nproc; cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes"
 
@@ -54,14 +68,7 @@ func TestRealAllocatePasswordLoginRestartDeallocate(t *testing.T) {
 	priv, pub := testutil.RSAKey(t)
 	_, otherPub := testutil.RSAKey(t)
 
-	m, err := NewManager(cfg, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := startManager(t, c, cfg)
 	if err := m.CanAllocate(ctx, 3, requirementJSON(1, 256<<20, 1<<30), pub); err != nil {
 		t.Fatalf("checking mode: %v", err)
 	}
@@ -131,14 +138,7 @@ func TestRealAllocatePasswordLoginRestartDeallocate(t *testing.T) {
 
 	// Restart: a new manager on the same data dir re-adopts the lease and its container.
 	m.Close()
-	m2, err := NewManager(cfg, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m2.Close()
-	if err := m2.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m2 := startManager(t, c, cfg)
 	l, ok := m2.Lease()
 	if !ok || l.ID != res.Lease.ID || l.ContainerID != res.Lease.ContainerID {
 		t.Fatalf("after restart lease = %+v, %v", l, ok)
@@ -167,14 +167,7 @@ func TestRealKeyOnlyLogin(t *testing.T) {
 	ctx := context.Background()
 	priv, pub := testutil.RSAKey(t)
 	keyPath, sshPub := testutil.SSHKey(t)
-	m, err := NewManager(cfg, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m := startManager(t, c, cfg)
 	start := time.Now()
 	res, err := m.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: requirementJSON(1, 128<<20, 0), PublicKey: pub, SSHPublicKey: sshPub})
 	if err != nil {
@@ -212,14 +205,7 @@ func TestRealExpiryAndStrays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewManager(cfg, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m := startManager(t, c, cfg)
 	if _, err := c.ContainerInspect(ctx, sres.ID, client.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
 		t.Fatalf("stray container survived Start: %v", err)
 	}
@@ -247,14 +233,7 @@ func TestRealBadRequestsChangeNothing(t *testing.T) {
 	cfg := realConfig(t, c)
 	ctx := context.Background()
 	_, pub := testutil.RSAKey(t)
-	m, err := NewManager(cfg, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m := startManager(t, c, cfg)
 	good := requirementJSON(1, 128<<20, 0)
 	cases := []struct {
 		name string
@@ -325,14 +304,7 @@ func BenchmarkAllocateToSSH(b *testing.B) {
 	cfg := realConfig(b, c)
 	ctx := context.Background()
 	priv, pub := testutil.RSAKey(b)
-	m, err := NewManager(cfg, c)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close()
-	if err := m.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
+	m := startManager(b, c, cfg)
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
