@@ -19,6 +19,7 @@ import (
 // Client is chain.Chain over a localnet's HTTP API. Calls are signed locally;
 // keys never leave the process. Safe for concurrent use.
 type Client struct {
+	signedCalls
 	base string
 	http *http.Client
 }
@@ -38,6 +39,7 @@ func Dial(ctx context.Context, endpoint string) (*Client, error) {
 		// No overall timeout: long polls run up to maxWait; each call has its ctx.
 		http: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	}
+	c.signedCalls = signedCalls{c}
 	if _, err := c.Block(ctx); err != nil {
 		return nil, fmt.Errorf("dial localnet %s: %w", endpoint, err)
 	}
@@ -223,46 +225,4 @@ func (c *Client) Submit(ctx context.Context, call *Call) (CallResult, error) {
 	var res CallResult
 	err := c.do(ctx, http.MethodPost, "/v1/call", nil, call, &res)
 	return res, err
-}
-
-// Register burns the registration cost from coldkey and registers hotkey.
-func (c *Client) Register(ctx context.Context, netuid uint16, coldkey chain.Signer, hotkey string) (uint16, error) {
-	res, err := send(ctx, c, coldkey, MethodRegister, RegisterArgs{Netuid: netuid, Hotkey: hotkey})
-	return res.UID, err
-}
-
-// ServeAxon announces the hotkey's axon endpoint.
-func (c *Client) ServeAxon(ctx context.Context, netuid uint16, hotkey chain.Signer, axon chain.AxonInfo) error {
-	_, err := send(ctx, c, hotkey, MethodServeAxon, axonArgs(netuid, axon))
-	return err
-}
-
-// SetWeights sets u16 weights for uids.
-func (c *Client) SetWeights(ctx context.Context, netuid uint16, hotkey chain.Signer, uids, weights []uint16, versionKey uint64) error {
-	_, err := send(ctx, c, hotkey, MethodSetWeights, SetWeightsArgs{Netuid: netuid, UIDs: uids, Weights: weights, VersionKey: versionKey})
-	return err
-}
-
-// Commit publishes data as the hotkey's commitment.
-func (c *Client) Commit(ctx context.Context, netuid uint16, hotkey chain.Signer, data []byte) error {
-	_, err := send(ctx, c, hotkey, MethodCommit, CommitArgs{Netuid: netuid, Data: data})
-	return err
-}
-
-// CreateSubnet creates netuid owned by the signer.
-func (c *Client) CreateSubnet(ctx context.Context, owner chain.Signer, netuid uint16, p *Params) error {
-	_, err := send(ctx, c, owner, MethodCreateSubnet, SubnetArgs{Netuid: netuid, Params: p})
-	return err
-}
-
-// SetParams replaces a subnet's settings.
-func (c *Client) SetParams(ctx context.Context, signer chain.Signer, netuid uint16, p Params) error {
-	_, err := send(ctx, c, signer, MethodSetParams, SubnetArgs{Netuid: netuid, Params: &p})
-	return err
-}
-
-// AddStake moves rao from coldkey's balance into stake on hotkey.
-func (c *Client) AddStake(ctx context.Context, coldkey chain.Signer, hotkey string, rao uint64) error {
-	_, err := send(ctx, c, coldkey, MethodAddStake, AddStakeArgs{Hotkey: hotkey, AmountRao: rao})
-	return err
 }

@@ -85,6 +85,7 @@ type Config struct {
 // Chain is the in-process dev chain. Create it with Open, produce blocks with
 // Run (or Step in tests) and Close it when done.
 type Chain struct {
+	signedCalls
 	db        *sql.DB
 	log       *slog.Logger
 	blockTime time.Duration
@@ -118,6 +119,7 @@ func Open(ctx context.Context, cfg Config) (*Chain, error) {
 		return nil, err
 	}
 	c := &Chain{db: db, log: log, blockTime: cfg.BlockTime, sudo: sudo.SS58Address(), newBlock: make(chan struct{})}
+	c.signedCalls = signedCalls{c}
 	if err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'block'`).Scan(&c.block); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("read dev chain block: %w", err)

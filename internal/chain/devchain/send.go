@@ -63,45 +63,49 @@ func send(ctx context.Context, s submitter, signer chain.Signer, method string, 
 	return CallResult{}, lastErr
 }
 
+// signedCalls implements the signed state-changing calls once for both
+// transports; *Chain and *Client embed it with themselves as the submitter.
+type signedCalls struct{ s submitter }
+
 // Register burns the registration cost from coldkey and registers hotkey.
-func (c *Chain) Register(ctx context.Context, netuid uint16, coldkey chain.Signer, hotkey string) (uint16, error) {
-	res, err := send(ctx, c, coldkey, MethodRegister, RegisterArgs{Netuid: netuid, Hotkey: hotkey})
+func (c signedCalls) Register(ctx context.Context, netuid uint16, coldkey chain.Signer, hotkey string) (uint16, error) {
+	res, err := send(ctx, c.s, coldkey, MethodRegister, RegisterArgs{Netuid: netuid, Hotkey: hotkey})
 	return res.UID, err
 }
 
 // ServeAxon announces the hotkey's axon endpoint.
-func (c *Chain) ServeAxon(ctx context.Context, netuid uint16, hotkey chain.Signer, axon chain.AxonInfo) error {
-	_, err := send(ctx, c, hotkey, MethodServeAxon, axonArgs(netuid, axon))
+func (c signedCalls) ServeAxon(ctx context.Context, netuid uint16, hotkey chain.Signer, axon chain.AxonInfo) error {
+	_, err := send(ctx, c.s, hotkey, MethodServeAxon, axonArgs(netuid, axon))
 	return err
 }
 
 // SetWeights sets u16 weights for uids.
-func (c *Chain) SetWeights(ctx context.Context, netuid uint16, hotkey chain.Signer, uids, weights []uint16, versionKey uint64) error {
-	_, err := send(ctx, c, hotkey, MethodSetWeights, SetWeightsArgs{Netuid: netuid, UIDs: uids, Weights: weights, VersionKey: versionKey})
+func (c signedCalls) SetWeights(ctx context.Context, netuid uint16, hotkey chain.Signer, uids, weights []uint16, versionKey uint64) error {
+	_, err := send(ctx, c.s, hotkey, MethodSetWeights, SetWeightsArgs{Netuid: netuid, UIDs: uids, Weights: weights, VersionKey: versionKey})
 	return err
 }
 
 // Commit publishes data as the hotkey's commitment.
-func (c *Chain) Commit(ctx context.Context, netuid uint16, hotkey chain.Signer, data []byte) error {
-	_, err := send(ctx, c, hotkey, MethodCommit, CommitArgs{Netuid: netuid, Data: data})
+func (c signedCalls) Commit(ctx context.Context, netuid uint16, hotkey chain.Signer, data []byte) error {
+	_, err := send(ctx, c.s, hotkey, MethodCommit, CommitArgs{Netuid: netuid, Data: data})
 	return err
 }
 
 // CreateSubnet creates netuid owned by the signer.
-func (c *Chain) CreateSubnet(ctx context.Context, owner chain.Signer, netuid uint16, p *Params) error {
-	_, err := send(ctx, c, owner, MethodCreateSubnet, SubnetArgs{Netuid: netuid, Params: p})
+func (c signedCalls) CreateSubnet(ctx context.Context, owner chain.Signer, netuid uint16, p *Params) error {
+	_, err := send(ctx, c.s, owner, MethodCreateSubnet, SubnetArgs{Netuid: netuid, Params: p})
 	return err
 }
 
 // SetParams replaces a subnet's settings.
-func (c *Chain) SetParams(ctx context.Context, signer chain.Signer, netuid uint16, p Params) error {
-	_, err := send(ctx, c, signer, MethodSetParams, SubnetArgs{Netuid: netuid, Params: &p})
+func (c signedCalls) SetParams(ctx context.Context, signer chain.Signer, netuid uint16, p Params) error {
+	_, err := send(ctx, c.s, signer, MethodSetParams, SubnetArgs{Netuid: netuid, Params: &p})
 	return err
 }
 
 // AddStake moves rao from coldkey's balance into stake on hotkey.
-func (c *Chain) AddStake(ctx context.Context, coldkey chain.Signer, hotkey string, rao uint64) error {
-	_, err := send(ctx, c, coldkey, MethodAddStake, AddStakeArgs{Hotkey: hotkey, AmountRao: rao})
+func (c signedCalls) AddStake(ctx context.Context, coldkey chain.Signer, hotkey string, rao uint64) error {
+	_, err := send(ctx, c.s, coldkey, MethodAddStake, AddStakeArgs{Hotkey: hotkey, AmountRao: rao})
 	return err
 }
 
