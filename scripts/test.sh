@@ -17,8 +17,8 @@ bad=$(gofmt -l $(git ls-files '*.go'))
 echo "== build (default, and fully static with -tags nogpu)"
 go build -o /dev/null ./cmd/compute
 CGO_ENABLED=0 go build -tags nogpu -o /tmp/compute-static-check ./cmd/compute
-if command -v file >/dev/null && ! file /tmp/compute-static-check | grep -q "statically linked"; then
-	echo "the nogpu build is not statically linked"; exit 1
+if ldd /tmp/compute-static-check >/dev/null 2>&1; then
+	echo "the nogpu build is not statically linked:"; ldd /tmp/compute-static-check; exit 1
 fi
 rm -f /tmp/compute-static-check
 echo "== go test -race"

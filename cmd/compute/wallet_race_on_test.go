@@ -1,6 +1,0 @@
-//go:build race
-
-package main
-
-// raceEnabled: the race detector slows the real KDFs about tenfold.
-const walletRaceEnabled = true
