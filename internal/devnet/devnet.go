@@ -280,11 +280,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "validator"), 0o700); err != nil {
 		return nil, err
 	}
-	vst, err := store.OpenValidator(setup, filepath.Join(dir, "validator", validator.StoreFile), store.DefaultValidatorConfig())
-	if err != nil {
-		return nil, err
-	}
-	defer vst.Close()
 	vcfg := validator.DefaultConfig()
 	vcfg.Netuid = Netuid
 	vcfg.Score.MinDifficulty, vcfg.Score.MaxDifficulty, vcfg.Score.Timeout = cfg.MinDifficulty, cfg.MaxDifficulty, cfg.Timeout
@@ -293,6 +288,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	vcfg.ChainTimeout = 10 * time.Second
 	vcfg.WeightsBackoff = 200 * time.Millisecond
 	vcfg.Filter.OnePerIP = false // every miner listens on 127.0.0.1
+	vst, err := store.OpenValidator(setup, filepath.Join(dir, "validator", validator.StoreFile), vcfg.StoreConfig())
+	if err != nil {
+		return nil, err
+	}
+	defer vst.Close()
 	rec := &recorder{Chain: c}
 	v, err := validator.New(vcfg, validator.Deps{Chain: rec, Hotkey: val.hot, Store: vst, Log: log})
 	if err != nil {

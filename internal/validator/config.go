@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sn27/compute/internal/score"
+	"github.com/sn27/compute/internal/store"
 	"github.com/sn27/compute/internal/version"
 )
 
@@ -161,6 +162,19 @@ func (c Config) roundDeadline(miners int) time.Duration {
 func (c Config) specsDeadline(miners int) time.Duration {
 	batches := (miners + c.SpecsBatchSize - 1) / c.SpecsBatchSize
 	return time.Duration(max(batches, 1))*(c.SpecsTimeout+5*time.Second) + 30*time.Second
+}
+
+// StoreConfig is the store configuration matching c: failures and the
+// average difficulty are read over the score's failure window, so a
+// different --validator.failure.window changes both the penalty's divisor
+// and the challenges counted.
+func (c Config) StoreConfig() store.ValidatorConfig {
+	sc := store.DefaultValidatorConfig()
+	if c.Score.FailureWindow > 0 {
+		sc.RecentChallenges = c.Score.FailureWindow
+	}
+	sc.MaxPerMiner = max(sc.MaxPerMiner, sc.RecentChallenges)
+	return sc
 }
 
 // StoreFile is the validator database's name inside its data directory;
