@@ -73,3 +73,53 @@ func TestDeadbeefSignature(t *testing.T) {
 		t.Fatal("tampered vector verifies")
 	}
 }
+
+// TestWireSpecVectors asserts the remaining key vectors of the wire notes'
+// section 4: vector 1's mini secret and prefix-2 address, vector 6's 64-byte
+// secret (the notes give its first and last bytes) and vector 7, the
+// substrate-bip39 seed with the password "Substrate".
+func TestWireSpecVectors(t *testing.T) {
+	seed6, _ := hex.DecodeString("f30eb58ad9bde4a702da3c723709cbfaf7030b22d5e4d16bcbf733c9c09bf6bd")
+	tests := []struct {
+		name    string
+		key     func() (*Keypair, error)
+		seed    string // full mini secret, hex
+		ss58    string // address with prefix
+		prefix  uint16
+		privPre string // private key prefix and suffix, hex
+		privSuf string
+	}{
+		{name: "vector 1 //Alice", key: func() (*Keypair, error) { return FromURI("//Alice") },
+			seed: "e5be9a5092b81bca64be81d212e7f2f9eba183bb7a90954f7b76361f6edb5c0a",
+			ss58: "HNZata7iMYWmk5RvZRTiAsSDhV8366zq2YGb3tLH5Upf74F", prefix: 2},
+		{name: "vector 6 raw seed", key: func() (*Keypair, error) { return FromSeed(seed6) },
+			seed:    "f30eb58ad9bde4a702da3c723709cbfaf7030b22d5e4d16bcbf733c9c09bf6bd",
+			privPre: "1a470f5b", privSuf: "5edcff"},
+		{name: "vector 7 abandon x11 about, password Substrate", key: func() (*Keypair, error) {
+			return FromMnemonic("abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about", "Substrate")
+		}, seed: "44e9d125f037ac1d51f0a7d3649689d422c2af8b1ec8e00d71db4d7bf6d127e3"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kp, err := tc.key()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seed, ok := kp.Seed(); !ok || hex.EncodeToString(seed) != tc.seed {
+				t.Errorf("mini secret = %x (known %v), want %s", seed, ok, tc.seed)
+			}
+			if tc.ss58 != "" {
+				if got, err := kp.SS58(tc.prefix); err != nil || got != tc.ss58 {
+					t.Errorf("SS58/%d = %s, %v; want %s", tc.prefix, got, err, tc.ss58)
+				}
+			}
+			if tc.privPre != "" {
+				priv, _ := kp.PrivateKey()
+				h := hex.EncodeToString(priv)
+				if len(priv) != 64 || h[:len(tc.privPre)] != tc.privPre || h[len(h)-len(tc.privSuf):] != tc.privSuf {
+					t.Errorf("private key = %s, want %s...%s", h, tc.privPre, tc.privSuf)
+				}
+			}
+		})
+	}
+}
