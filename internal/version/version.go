@@ -1,8 +1,4 @@
-// Package version holds the release version of compute and its Bittensor
-// integer forms.
 package version
-
-import "fmt"
 
 // Major, Minor and Patch form the release version 1.4.2.
 const (
@@ -11,8 +7,8 @@ const (
 	Patch = 2
 )
 
-// String is the dotted release version.
-var String = fmt.Sprintf("%d.%d.%d", Major, Minor, Patch)
+// String is the dotted release version (Major.Minor.Patch).
+const String = "1.4.2"
 
 // Int is the version as the original subnet encodes it: 100*major + 10*minor + patch
 // (1.4.2 -> 142). It is the weights version_key and the axon version.

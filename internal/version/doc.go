@@ -1,0 +1,3 @@
+// Package version holds the release version of compute and its Bittensor
+// integer forms.
+package version
