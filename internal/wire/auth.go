@@ -31,6 +31,10 @@ const (
 // added to the request timeout.
 const AllowedNonceDelta = 4 * time.Second
 
+// MaxNonceWindowTimeout bounds the timeout CheckNonce adds to the freshness
+// window (the axon passes its own, smaller, capped timeout).
+const MaxNonceWindowTimeout = time.Hour
+
 // Signer signs the dendrite's messages; *wallet.Keypair implements it.
 type Signer interface {
 	SS58Address() string
@@ -116,8 +120,17 @@ func VerifySignature(h *HeaderInfo, ownHotkey string) error {
 //     forgetting old keys never opens a replay window.
 //   - Any stored nonce must be strictly exceeded. Older dendrites (version 693,
 //     monotonic nonces) get only this check.
+//
+// timeout is in seconds; values outside [0, MaxNonceWindowTimeout] are
+// clamped so that no header value can overflow or open the window.
 func CheckNonce(nonce int64, version int64, timeout float64, now time.Time, last int64, seen bool) error {
 	if version >= Version720 {
+		switch {
+		case !(timeout >= 0): // negative or NaN
+			timeout = 0
+		case timeout > MaxNonceWindowTimeout.Seconds():
+			timeout = MaxNonceWindowTimeout.Seconds()
+		}
 		delta := AllowedNonceDelta + time.Duration(timeout*float64(time.Second))
 		floor := now.UnixNano() - int64(delta)
 		if nonce <= floor {

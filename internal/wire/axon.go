@@ -375,12 +375,13 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, fmt.Sprintf("Request body too large: the limit is %d bytes", a.cfg.MaxBodyBytes), hi)
 		return
 	}
-	timeout := time.Duration(hi.Timeout * float64(time.Second))
-	if timeout <= 0 {
+	// The timeout header is not signed: cap it before converting (a huge
+	// value would overflow a Duration) and use the capped value everywhere.
+	timeout := a.cfg.MaxTimeout
+	if hi.Timeout <= 0 {
 		timeout = time.Duration(DefaultTimeout * float64(time.Second))
-	}
-	if timeout > a.cfg.MaxTimeout {
-		timeout = a.cfg.MaxTimeout
+	} else if hi.Timeout < a.cfg.MaxTimeout.Seconds() {
+		timeout = time.Duration(hi.Timeout * float64(time.Second))
 	}
 	deadline := start.Add(timeout)
 	ctx, cancel := context.WithDeadline(r.Context(), deadline)
@@ -398,7 +399,7 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// 4. Signature and nonce.
-	if err := a.verify(hi, start); err != nil {
+	if err := a.verify(hi, timeout, start); err != nil {
 		msg := err.Error()
 		var ve *VerifyError
 		if !errors.As(err, &ve) {
@@ -436,7 +437,7 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fctx := context.WithValue(ctx, callerKey{}, caller)
-	out, base, bodyHash, err := rt.serve(fctx, body, hi, start)
+	out, base, bodyHash, err := serveRecovered(fctx, rt, body, hi, start)
 	if err != nil {
 		var be *bodyError
 		var se *StatusError
@@ -463,8 +464,21 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev.Status, ev.Outcome = http.StatusOK, OutcomeSuccess
 }
 
+// serveRecovered runs a route and turns a panic in the attached handler into
+// an error (a generic 500 for the caller, logged with its id).
+func serveRecovered(ctx context.Context, rt *route, body []byte, hi *HeaderInfo, start time.Time) (out []byte, base *SynapseBase, bodyHash string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s handler panicked: %v", rt.name, p)
+		}
+	}()
+	return rt.serve(ctx, body, hi, start)
+}
+
 // verify checks the nonce rules and the signature, then records the nonce.
-func (a *Axon) verify(hi *HeaderInfo, now time.Time) error {
+// timeout is the request's capped timeout: the unsigned header must not widen
+// the freshness window beyond what the axon would serve.
+func (a *Axon) verify(hi *HeaderInfo, timeout time.Duration, now time.Time) error {
 	d := &hi.Dendrite
 	if d.Hotkey == nil || *d.Hotkey == "" {
 		return verifyErr("No SS58 formatted address or public key provided.")
@@ -482,7 +496,7 @@ func (a *Axon) verify(hi *HeaderInfo, now time.Time) error {
 	}
 	key := *d.Hotkey + ":" + uuid
 	last, seen := a.nonces.get(key)
-	if err := CheckNonce(*d.Nonce, ver, hi.Timeout, now, last, seen); err != nil {
+	if err := CheckNonce(*d.Nonce, ver, timeout.Seconds(), now, last, seen); err != nil {
 		return err
 	}
 	if err := VerifySignature(hi, a.cfg.Hotkey); err != nil {

@@ -99,6 +99,9 @@ func newEnv(t testing.TB, mutate func(*AxonConfig)) *env {
 			if c.Salt == "fail" {
 				return errors.New("solver exploded at /secret/path")
 			}
+			if c.Salt == "panic" {
+				panic("solver bug")
+			}
 			if c.Salt == "busy" {
 				return Errorf(http.StatusConflict, "busy")
 			}
@@ -331,23 +334,12 @@ func TestAxonRejections(t *testing.T) {
 			delete(r.Header, "bt_header_dendrite_nonce")
 			return r
 		}, 401, "Not Verified with error: Missing Nonce"},
-		{"stale nonce", func() *http.Request {
-			d := e.dendrite(StyleModern, e.callKP)
-			d.last.Store(time.Now().Add(-time.Hour).UnixNano())
-			old := time.Now().Add(-time.Minute).UnixNano()
-			d.last.Store(old - 1)
-			// nextNonce takes max(now, last+1); force an old one by building by hand.
-			s := &Specs{}
-			b := s.Base()
-			b.Name, b.Timeout = "Specs", 5
-			b.Dendrite = TerminalInfo{Version: ptr(Version720), Nonce: ptr(old), UUID: ptr(d.uuid), Hotkey: ptr(d.hotkey)}
-			sig, _ := SignMessage(e.callKP, SignatureMessage(old, d.hotkey, e.target.Hotkey, d.uuid, EmptyBodyHash))
-			b.Dendrite.Signature = &sig
-			body, _ := json.Marshal(s)
-			r, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/Specs", bytes.NewReader(body))
-			WriteHeaders(r.Header, b, EmptyBodyHash)
-			return r
-		}, 401, "Not Verified with error: Nonce is too old: acceptable delta is 9.00 seconds but request was 60"},
+		{"stale nonce", func() *http.Request { return e.staleRequest(time.Minute, 5) },
+			401, "Not Verified with error: Nonce is too old: acceptable delta is 9.00 seconds but request was 60"},
+		// The timeout header is not signed; it cannot widen the window past
+		// the axon's MaxTimeout (10 minutes by default).
+		{"stale nonce with an inflated timeout", func() *http.Request { return e.staleRequest(time.Hour, 1e12) },
+			401, "Not Verified with error: Nonce is too old: acceptable delta is 604.00 seconds but request was 3600"},
 		{"tampered body", func() *http.Request {
 			r := e.request(e.d, &hashed{A: 1, B: 2, D: []string{"x"}})
 			body, _ := json.Marshal(&hashed{A: 5, B: 2, D: []string{"x"}})
@@ -376,6 +368,11 @@ func TestAxonRejections(t *testing.T) {
 			c.Salt = "fail"
 			return e.request(e.d, c)
 		}, 500, "Internal Server Error #"},
+		{"forward panic", func() *http.Request {
+			c := NewChallenge(testChallenge())
+			c.Salt = "panic"
+			return e.request(e.d, c)
+		}, 500, "Internal Server Error #"},
 		{"forward status error", func() *http.Request {
 			c := NewChallenge(testChallenge())
 			c.Salt = "busy"
@@ -402,6 +399,27 @@ func TestAxonRejections(t *testing.T) {
 			e.stillServes()
 		})
 	}
+}
+
+// staleRequest builds a validly signed modern request whose nonce is age old,
+// with the given timeout header (seconds).
+func (e *env) staleRequest(age time.Duration, timeout float64) *http.Request {
+	d := e.dendrite(StyleModern, e.callKP)
+	old := time.Now().Add(-age).UnixNano()
+	// nextNonce never goes back in time; build the request by hand.
+	s := &Specs{}
+	b := s.Base()
+	b.Name, b.Timeout = "Specs", timeout
+	b.Dendrite = TerminalInfo{Version: ptr(Version720), Nonce: ptr(old), UUID: ptr(d.uuid), Hotkey: ptr(d.hotkey)}
+	sig, err := SignMessage(e.callKP, SignatureMessage(old, d.hotkey, e.target.Hotkey, d.uuid, EmptyBodyHash))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b.Dendrite.Signature = &sig
+	body, _ := json.Marshal(s)
+	r, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/Specs", bytes.NewReader(body))
+	WriteHeaders(r.Header, b, EmptyBodyHash)
+	return r
 }
 
 func TestReplayedNonce(t *testing.T) {

@@ -29,7 +29,10 @@
 // >= 7.2 callers, 503 for 6.x) -> body hash and decode (500) -> forward ->
 // 200 with the full synapse echoed. Every error is JSON {"message": ...}, and
 // response headers are written in lowercase, as Python dendrites require.
-// A forward function can answer a specific status with wire.Errorf(code, ...).
+// A forward function can answer a specific status with wire.Errorf(code, ...);
+// any other error, or a panic, becomes the generic 500. The unsigned timeout
+// header is capped at AxonConfig.MaxTimeout for the forward deadline and for
+// the >= 7.2 nonce freshness window alike.
 // AxonConfig.Observer receives one RequestEvent per request for metrics.
 //
 // # Validator: querying many axons

@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -249,6 +250,15 @@ func TestCheckNonce(t *testing.T) {
 				t.Fatalf("CheckNonce: %v, want ok=%v", err, tc.ok)
 			}
 		})
+	}
+	// Timeouts out of range are clamped, never overflow into a wider window.
+	for _, timeout := range []float64{1e12, 1e300, math.Inf(1), math.NaN(), -5} {
+		if err := CheckNonce(ns-2*3600*sec, Version720, timeout, now, 0, false); err == nil {
+			t.Errorf("timeout %v: a two-hour-old nonce was accepted", timeout)
+		}
+	}
+	if err := CheckNonce(ns-3*sec, Version720, math.NaN(), now, 0, false); err != nil {
+		t.Errorf("NaN timeout: a fresh nonce was refused: %v", err)
 	}
 }
 
