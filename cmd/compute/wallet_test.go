@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -224,5 +225,32 @@ func TestWalletNewEncrypted(t *testing.T) {
 	_, err = runWallet(t, append([]string{"inspect", "--unlock"}, flags...)...)
 	if !errors.Is(err, wallet.ErrNoPassword) {
 		t.Fatalf("no password: %v", err)
+	}
+}
+
+func TestWalletRegenSeed(t *testing.T) {
+	clearPasswordEnv(t)
+	dir := t.TempDir()
+	pub, _ := hex.DecodeString("0e563c7dcb4446c0ed7e7a9d9f0a3a3d41c8767a87f205bd48fb8ef5db066b6b") // wire notes vector 6
+	want, err := wallet.SS58Encode(pub, wallet.DefaultSS58Prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--wallet.path", dir, "--seed", "0xf30eb58ad9bde4a702da3c723709cbfaf7030b22d5e4d16bcbf733c9c09bf6bd"}
+	for _, args := range [][]string{{"regen", "--no-password"}, {"regen", "--hotkey"}} {
+		out, err := runWallet(t, append(args, flags...)...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	w := wallet.New(dir, "default", "default")
+	for name, load := range map[string]func() (*wallet.Keypair, error){
+		"coldkey": func() (*wallet.Keypair, error) { return w.Coldkey(nil) },
+		"hotkey":  w.Hotkey,
+	} {
+		kp, err := load()
+		if err != nil || kp.SS58Address() != want {
+			t.Errorf("%s read back: %v, %v", name, kp, err)
+		}
 	}
 }
