@@ -42,6 +42,10 @@ const (
 // or beyond the width are zero and their additions are left out.
 var widths = []int{3, 4, 6, 16}
 
+// avx2Group is how many G applications the AVX2 kernel interleaves (two
+// measured faster than one or four on the reference machine).
+const avx2Group = 2
+
 // stop tells a G application where to end (last round only needs part of it).
 type stop int
 
@@ -74,20 +78,20 @@ type ops struct {
 
 func (o ops) g(a, b, c, d Register, x, y int, s stop, first bool) {
 	if !first {
-		o.add(b, a)
 		if x < o.width {
 			o.addMsg(x, a)
 		}
+		o.add(b, a)
 	}
 	o.xor(a, d)
 	o.rotr(32, d)
 	o.add(d, c)
 	o.xor(c, b)
-	o.rotr(24, b)
-	o.add(b, a)
 	if y < o.width {
 		o.addMsg(y, a)
 	}
+	o.rotr(24, b)
+	o.add(b, a)
 	if s == untilA {
 		return
 	}
@@ -103,15 +107,17 @@ func (o ops) g(a, b, c, d Register, x, y int, s stop, first bool) {
 
 // rounds emits the twelve rounds, skipping what is precomputed in round 1 and
 // what the first digest word does not need in round 12.
-func rounds(emit func(k, x, y int, st stop, first bool)) {
+func rounds(emit func(r, k, x, y int, st stop, first bool)) {
 	for r := 0; r < 12; r++ {
 		s := sigma[r%10]
-		Comment(fmt.Sprintf("Round %d.", r+1))
 		for k := 0; k < 8; k++ {
 			if r == 0 && k >= 1 && k <= 3 {
 				continue // precomputed
 			}
 			st := full
+			if r == 11 && (k == 0 || k == 2) {
+				st = untilC // their b words are not read again
+			}
 			if r == 11 && k >= 4 {
 				switch k {
 				case 4:
@@ -122,7 +128,7 @@ func rounds(emit func(k, x, y int, st stop, first bool)) {
 					continue
 				}
 			}
-			emit(k, s[2*k], s[2*k+1], st, r == 0 && k == 0)
+			emit(r, k, s[2*k], s[2*k+1], st, r == 0 && k == 0)
 		}
 	}
 }
@@ -143,8 +149,76 @@ func shuffleMasks() (Mem, Mem) {
 	return r24, r16
 }
 
-// avx2 keeps the 16-word state of 4 lanes in a stack frame and works on two
-// G applications at a time in registers (16 YMM registers do not hold it all).
+// gApp is one G application of the schedule.
+type gApp struct {
+	k, x, y int
+	st      stop
+	first   bool
+}
+
+// schedule lists the kernel's G applications in groups that are emitted
+// interleaved: the G applications of one half round are independent, and the
+// AVX2 kernel takes them two at a time.
+func schedule(per int) [][]gApp {
+	var groups [][]gApp
+	var cur []gApp
+	half := -1
+	rounds(func(r, k, x, y int, st stop, first bool) {
+		h := 2*r + k/4
+		if h != half || len(cur) == per {
+			if len(cur) > 0 {
+				groups = append(groups, cur)
+			}
+			cur, half = nil, h
+		}
+		cur = append(cur, gApp{k, x, y, st, first})
+	})
+	return append(groups, cur)
+}
+
+// step is one operation of a G application on state words: dst op= src
+// (src < 0 for a rotation or a message addition).
+type step struct {
+	op       byte // '+', '^', 'r' (rotate right by n), 'm' (add message word n)
+	dst, src int
+	n        int
+}
+
+// gSteps lists one G application as steps on the state words a, b, c, d.
+func gSteps(a, b, c, d, x, y, width int, s stop, first bool) []step {
+	var st []step
+	// The message word goes in before b: a is ready long before b, so the
+	// message addition stays off the dependency chain.
+	if !first {
+		if x < width {
+			st = append(st, step{op: 'm', dst: a, src: -1, n: x})
+		}
+		st = append(st, step{op: '+', dst: a, src: b})
+	}
+	st = append(st, step{'^', d, a, 0}, step{'r', d, -1, 32}, step{'+', c, d, 0}, step{'^', b, c, 0})
+	if y < width {
+		st = append(st, step{op: 'm', dst: a, src: -1, n: y})
+	}
+	st = append(st, step{'r', b, -1, 24}, step{'+', a, b, 0})
+	if s == untilA {
+		return st
+	}
+	st = append(st, step{'^', d, a, 0}, step{'r', d, -1, 16}, step{'+', c, d, 0})
+	if s == untilC {
+		return st
+	}
+	return append(st, step{'^', b, c, 0}, step{'r', b, -1, 63})
+}
+
+// avx2 hashes 4 lanes per iteration with the state held in the 16 YMM
+// registers. The G applications of a half round are independent; they are
+// emitted step by step side by side (groups of avx2Group), so the core always
+// has independent work. The 63-bit rotate needs a temporary, the 17th
+// register: it takes the register of a word the current group no longer reads
+// (the one needed again last), which waits in a stack slot and is loaded back
+// just before its next use, about one store and one load per half round.
+// Rotations by 32, 24 and 16 are single shuffles (masks read from memory) and
+// message words are added from broadcast copies on the stack.
 func avx2(width int, r24, r16 Mem) {
 	name := fmt.Sprintf("scanAVX2w%d", width)
 	TEXT(name, 0, "func(p *[33]uint64, table *uint64, n int) int")
@@ -152,106 +226,152 @@ func avx2(width int, r24, r16 Mem) {
 	p := Load(Param("p"), GP64())
 	tbl := Load(Param("table"), GP64())
 	n := Load(Param("n"), GP64())
-	state := AllocLocal(16 * 32)
+	slots := AllocLocal(16 * 32)
 	msgs := AllocLocal(16 * 32)
+	want := AllocLocal(32)
 	for w := 1; w < width; w++ {
 		VPBROADCASTQ(Mem{Base: p, Disp: offMsg + 8*w}, Y0)
 		VMOVDQU(Y0, msgs.Offset(32*w))
 	}
-	m24, m16 := Y12, Y13
-	VMOVDQU(r24, m24)
-	VMOVDQU(r16, m16)
-	want := Y14
-	VPBROADCASTQ(Mem{Base: p, Disp: offWant}, want)
-	tmp := []Register{Y10, Y11}
+	VPBROADCASTQ(Mem{Base: p, Disp: offWant}, Y0)
+	VMOVDQU(Y0, want)
+
+	// The whole schedule as groups of interleaved steps.
+	groups := schedule(avx2Group)
+	seqs := make([][]step, len(groups))
+	for gi, grp := range groups {
+		lists := make([][]step, len(grp))
+		for j, a := range grp {
+			q := gIdx[a.k]
+			lists[j] = gSteps(q[0], q[1], q[2], q[3], a.x, a.y, width, a.st, a.first)
+		}
+		for s := 0; ; s++ {
+			more := false
+			for j := range lists {
+				if s < len(lists[j]) {
+					seqs[gi] = append(seqs[gi], lists[j][s])
+					more = true
+				}
+			}
+			if !more {
+				break
+			}
+		}
+	}
+	uses := func(st step, w int) bool { return st.dst == w || st.src == w }
+	// usedFrom reports whether word w is read or written at or after step s of group gi.
+	usedFrom := func(gi, s, w int) bool {
+		for _, st := range seqs[gi][s:] {
+			if uses(st, w) {
+				return true
+			}
+		}
+		return false
+	}
+	// nextUse is where word w is next used after group gi, as a position in
+	// the whole schedule (later is larger).
+	nextUse := func(gi, w int) int {
+		pos := 0
+		for i := range seqs {
+			for _, st := range seqs[i] {
+				if i > gi && uses(st, w) {
+					return pos
+				}
+				pos++
+			}
+		}
+		if w == 0 || w == 8 {
+			return pos // read by the final comparison
+		}
+		return pos + 1 // dead
+	}
+	end := nextUse(len(seqs), 0)
+
 	i := GP64()
 	XORQ(i, i)
-	cur := 0 // which temp the current rotate uses
-	o := ops{
-		add: func(src, dst Op) { VPADDQ(src, dst, dst) },
-		xor: func(src, dst Op) { VPXOR(src, dst, dst) },
-		rotr: func(n int, r Register) {
-			switch n {
-			case 32:
-				VPSHUFD(U8(0xb1), r, r)
-			case 24:
-				VPSHUFB(m24, r, r)
-			case 16:
-				VPSHUFB(m16, r, r)
-			case 63:
-				t := tmp[cur]
-				VPSRLQ(U8(63), r, t)
-				VPADDQ(r, r, r)
-				VPOR(t, r, r)
-			}
-		},
-		addMsg: func(w int, dst Register) { VPADDQ(msgs.Offset(32*w), dst, dst) },
-		width:  width,
-	}
 	Label(name + "_loop")
 	CMPQ(i, n)
 	JAE(LabelRef(name + "_none"))
-	VPBROADCASTQ(Mem{Base: p, Disp: offMsg}, Y0)
-	VPOR(Mem{Base: tbl, Index: i, Scale: 8}, Y0, Y0)
-	VMOVDQU(Y0, msgs.Offset(0))
-	VPBROADCASTQ(Mem{Base: p, Disp: offPre}, Y1)
-	VPADDQ(Y0, Y1, Y1)
-	VMOVDQU(Y1, state.Offset(0))
-	for k := 1; k < 16; k++ {
-		VPBROADCASTQ(Mem{Base: p, Disp: offPre + 8*k}, Y0)
-		VMOVDQU(Y0, state.Offset(32*k))
+
+	// Fresh state in Y0-Y15; word 0 gets the candidates' message word added.
+	var reg [16]Register
+	for w, r := range []Register{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15} {
+		reg[w] = r
 	}
-	regs := [2][4]Register{{Y0, Y1, Y2, Y3}, {Y4, Y5, Y6, Y7}}
-	for r := 0; r < 12; r++ {
-		s := sigma[r%10]
-		Comment(fmt.Sprintf("Round %d.", r+1))
-		for half := 0; half < 2; half++ {
-			var ks []int
-			for k := 4 * half; k < 4*half+4; k++ {
-				if r == 0 && k >= 1 && k <= 3 {
-					continue
-				}
-				if r == 11 && (k == 5 || k == 7) {
-					continue
-				}
-				ks = append(ks, k)
+	VPBROADCASTQ(Mem{Base: p, Disp: offMsg}, reg[0])
+	VPOR(Mem{Base: tbl, Index: i, Scale: 8}, reg[0], reg[0])
+	VMOVDQU(reg[0], msgs.Offset(0))
+	VPBROADCASTQ(Mem{Base: p, Disp: offPre}, reg[1])
+	VPADDQ(reg[1], reg[0], reg[0])
+	for w := 1; w < 16; w++ {
+		VPBROADCASTQ(Mem{Base: p, Disp: offPre + 8*w}, reg[w])
+	}
+	spilled := -1
+	var free Register
+
+	for gi, seq := range seqs {
+		Comment(fmt.Sprintf("G %v", groups[gi]))
+		for s, st := range seq {
+			if spilled >= 0 && uses(st, spilled) {
+				VMOVDQU(slots.Offset(32*spilled), free)
+				reg[spilled], free, spilled = free, nil, -1
 			}
-			for len(ks) > 0 {
-				pair := ks
-				if len(pair) > 2 {
-					pair = ks[:2]
-				}
-				ks = ks[len(pair):]
-				for j, k := range pair {
-					for x := 0; x < 4; x++ {
-						VMOVDQU(state.Offset(32*gIdx[k][x]), regs[j][x])
+			d := reg[st.dst]
+			switch st.op {
+			case '+':
+				VPADDQ(reg[st.src], d, d)
+			case '^':
+				VPXOR(reg[st.src], d, d)
+			case 'm':
+				VPADDQ(msgs.Offset(32*st.n), d, d)
+			case 'r':
+				switch st.n {
+				case 32:
+					VPSHUFD(U8(0xb1), d, d)
+				case 24:
+					VPSHUFB(r24, d, d)
+				case 16:
+					VPSHUFB(r16, d, d)
+				case 63:
+					if free == nil {
+						victim := -1
+						for w := 0; w < 16; w++ {
+							if usedFrom(gi, s, w) {
+								continue
+							}
+							if victim < 0 || nextUse(gi, w) > nextUse(gi, victim) {
+								victim = w
+							}
+						}
+						if victim < 0 {
+							panic("no register for the rotate's temporary")
+						}
+						if nextUse(gi, victim) <= end {
+							VMOVDQU(reg[victim], slots.Offset(32*victim))
+						}
+						free, reg[victim], spilled = reg[victim], nil, victim
 					}
-				}
-				for j, k := range pair {
-					cur = j
-					st := full
-					if r == 11 && k == 4 {
-						st = untilA
-					}
-					if r == 11 && k == 6 {
-						st = untilC
-					}
-					q := regs[j]
-					o.g(q[0], q[1], q[2], q[3], s[2*k], s[2*k+1], st, r == 0 && k == 0)
-				}
-				for j, k := range pair {
-					for x := 0; x < 4; x++ {
-						VMOVDQU(regs[j][x], state.Offset(32*gIdx[k][x]))
-					}
+					VPSRLQ(U8(63), d, free)
+					VPADDQ(d, d, d)
+					VPOR(free, d, d)
 				}
 			}
 		}
 	}
-	VMOVDQU(state.Offset(0), Y0)
-	VPXOR(state.Offset(32*8), Y0, Y0)
-	VPCMPEQQ(want, Y0, Y0)
+	// First digest word xor h0: v0 ^ v8.
+	r0 := reg[0]
+	if r0 == nil {
+		VMOVDQU(slots.Offset(0), free)
+		r0 = free
+	}
+	if reg[8] == nil {
+		VPXOR(slots.Offset(32*8), r0, r0)
+	} else {
+		VPXOR(reg[8], r0, r0)
+	}
+	VPCMPEQQ(want, r0, r0)
 	hit := GP64()
-	VMOVMSKPD(Y0, hit.As32())
+	VMOVMSKPD(r0, hit.As32())
 	TESTQ(hit, hit)
 	JNZ(LabelRef(name + "_hit"))
 	ADDQ(U8(4), i)
@@ -318,7 +438,12 @@ func avx512(width int) {
 		VPBROADCASTQ(Mem{Base: p, Disp: offPre + 8*k}, va[k])
 		VMOVDQA64(va[k], vb[k])
 	}
-	rounds(func(k int, x, y int, st stop, first bool) {
+	round := -1
+	rounds(func(r, k, x, y int, st stop, first bool) {
+		if r != round {
+			Comment(fmt.Sprintf("Round %d.", r+1))
+			round = r
+		}
 		q := gIdx[k]
 		oa.g(va[q[0]], va[q[1]], va[q[2]], va[q[3]], x, y, st, first)
 		ob.g(vb[q[0]], vb[q[1]], vb[q[2]], vb[q[3]], x, y, st, first)
