@@ -283,6 +283,10 @@ func TestAxonRejections(t *testing.T) {
 			r, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/no_such_path", nil)
 			return r
 		}, 404, "Synapse name 'no_such_path' not found. Available synapses ['Synapse', 'Specs', 'Challenge', 'Allocate', 'Hashed']"},
+		{"control bytes in the route", func() *http.Request {
+			r, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/%FF%00x%0D%0Ay%7F", nil)
+			return r
+		}, 404, "Synapse name '\uFFFD\x00x\r\ny\x7f' not found."}, // JSON turns the invalid UTF-8 into U+FFFD
 		{"ping without dendrite", func() *http.Request {
 			r, _ := http.NewRequest(http.MethodPost, "http://"+e.addr+"/Synapse", nil)
 			return r

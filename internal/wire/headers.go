@@ -150,8 +150,28 @@ func setTerminalField(t *TerminalInfo, field, v string) error {
 }
 
 // setHeader assigns a header without canonicalizing its name, so it goes out
-// in lowercase exactly as Python peers expect.
-func setHeader(h http.Header, k, v string) { h[k] = []string{v} }
+// in lowercase exactly as Python peers expect. Control characters in v (a
+// route name from the URL can carry any byte) become spaces, so the header
+// stays well-formed.
+func setHeader(h http.Header, k, v string) { h[k] = []string{headerValue(v)} }
+
+// headerValue replaces the bytes HTTP forbids in a header value (controls
+// other than tab, and DEL) with spaces.
+func headerValue(v string) string {
+	bad := func(c byte) bool { return (c < ' ' && c != '\t') || c == 0x7f }
+	for i := 0; i < len(v); i++ {
+		if bad(v[i]) {
+			b := []byte(v)
+			for j := i; j < len(b); j++ {
+				if bad(b[j]) {
+					b[j] = ' '
+				}
+			}
+			return string(b)
+		}
+	}
+	return v
+}
 
 // WriteHeaders writes the header form of a synapse (Bittensor's to_headers)
 // into h with lowercase names: name, timeout, one bt_header_axon_* and
