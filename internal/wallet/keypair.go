@@ -18,7 +18,7 @@ import (
 const DevPhrase = "bottom drive obey lake curtain smoke basket hold race lonely fit walk"
 
 // SigningContext is the schnorrkel signing context used by Substrate and Bittensor.
-var SigningContext = []byte("substrate")
+const SigningContext = "substrate"
 
 var (
 	// ErrNoSecret is returned when signing with a public-only keypair.
@@ -315,7 +315,7 @@ func (kp *Keypair) Sign(msg []byte) ([]byte, error) {
 	if !kp.hasSec {
 		return nil, ErrNoSecret
 	}
-	sig, err := kp.secret().Sign(schnorrkel.NewSigningContext(SigningContext, msg))
+	sig, err := kp.secret().Sign(schnorrkel.NewSigningContext([]byte(SigningContext), msg))
 	if err != nil {
 		return nil, fmt.Errorf("wallet: sign: %w", err)
 	}
@@ -342,11 +342,11 @@ func Verify(pub [32]byte, msg, sig []byte) bool {
 	if err := s.Decode(s64); err != nil {
 		return false
 	}
-	if ok, err := pk.Verify(&s, schnorrkel.NewSigningContext(SigningContext, msg)); err == nil && ok {
+	if ok, err := pk.Verify(&s, schnorrkel.NewSigningContext([]byte(SigningContext), msg)); err == nil && ok {
 		return true
 	}
 	wrapped := bytes.Join([][]byte{[]byte("<Bytes>"), msg, []byte("</Bytes>")}, nil)
-	ok, err := pk.Verify(&s, schnorrkel.NewSigningContext(SigningContext, wrapped))
+	ok, err := pk.Verify(&s, schnorrkel.NewSigningContext([]byte(SigningContext), wrapped))
 	return err == nil && ok
 }
 
