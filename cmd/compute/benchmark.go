@@ -25,6 +25,7 @@ type benchmarkOptions struct {
 	Duration     time.Duration
 	Workers      int
 	Kernel       string
+	Interactive  bool
 }
 
 func newBenchmarkCommand(g *globalOptions) *cobra.Command {
@@ -33,16 +34,17 @@ func newBenchmarkCommand(g *globalOptions) *cobra.Command {
 		Use:   "benchmark",
 		Short: "Benchmark the proof-of-work solvers",
 		Long: `benchmark solves fresh challenges of the chosen difficulties and prints, per difficulty,
-runs, successes, mean and median time and hash rate. Run without flags on a terminal it asks
-the questions of the original benchmark script (difficulties, count, hashcat workload
-profile, extra hashcat options). --throughput measures the raw hash rate instead, like
+runs, successes, mean and median time and hash rate. Run without flags on a terminal (or with
+--interactive, which also reads piped answers) it asks the questions of the original
+benchmark script (difficulties, count, hashcat workload profile, extra hashcat options). --throughput measures the raw hash rate instead, like
 'hashcat -b -m 610'.`,
 		Example: `  compute benchmark
+  printf '7 8\n2\n\n\n' | compute benchmark --interactive --solver cpu
   compute benchmark --difficulties 7,8,9 --count 3 --solver cpu --json
   compute benchmark --throughput --solver cpu --duration 10s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			interactive := cmd.Flags().NFlag() == 0 && isTerminal(cmd.InOrStdin())
+			interactive := o.Interactive || cmd.Flags().NFlag() == 0 && isTerminal(cmd.InOrStdin())
 			return runBenchmark(cmd, g, o, interactive)
 		},
 	}
@@ -50,6 +52,7 @@ profile, extra hashcat options). --throughput measures the raw hash rate instead
 	fs.StringVar(&o.Difficulties, "difficulties", fmt.Sprint(pow.MinDifficulty), `difficulties, e.g. "7,8,9", "10 11 12" or "all"`)
 	fs.IntVar(&o.Count, "count", 1, "runs per difficulty")
 	fs.BoolVar(&o.JSON, "json", false, "print results as JSON")
+	fs.BoolVar(&o.Interactive, "interactive", false, "ask the original benchmark questions on stdin even with other flags or without a terminal")
 	fs.BoolVar(&o.Throughput, "throughput", false, "measure the raw hash rate instead of solving challenges")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long --throughput measures (the cpu solver)")
 	fs.IntVar(&o.Workers, "cpu.workers", 0, "cpu solver goroutines (0 = GOMAXPROCS)")

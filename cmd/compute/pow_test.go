@@ -84,6 +84,21 @@ func TestBenchmarkInteractive(t *testing.T) {
 	}
 }
 
+// TestBenchmarkInteractiveFlag: --interactive asks the questions on piped
+// stdin, alongside other flags; an out-of-range difficulty and an invalid
+// profile take the original's defaults.
+func TestBenchmarkInteractiveFlag(t *testing.T) {
+	out, _, err := runPowCommand(t, "5\n2\n9\nNone\n", "benchmark", "--interactive", "--solver", "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"How many benchmarks", "Benchmarks performed: [7 7]", "median", "cpu ("} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestBenchmarkFlags(t *testing.T) {
 	out, _, err := runPowCommand(t, "", "benchmark", "--difficulties", "7", "--count", "1", "--solver", "cpu", "--json")
 	if err != nil {
