@@ -372,23 +372,7 @@ func avx2(width int, r24, r16 Mem) {
 	VPCMPEQQ(want, r0, r0)
 	hit := GP64()
 	VMOVMSKPD(r0, hit.As32())
-	TESTQ(hit, hit)
-	JNZ(LabelRef(name + "_hit"))
-	ADDQ(U8(4), i)
-	JMP(LabelRef(name + "_loop"))
-
-	Label(name + "_hit")
-	BSFQ(hit, hit)
-	ADDQ(i, hit)
-	VZEROUPPER()
-	Store(hit, ReturnIndex(0))
-	RET()
-
-	Label(name + "_none")
-	MOVQ(I32(-1), i)
-	VZEROUPPER()
-	Store(i, ReturnIndex(0))
-	RET()
+	endLoop(name, hit, i, 4)
 }
 
 // avx512 hashes two interleaved groups of 8 lanes (16 candidates) per
@@ -455,16 +439,25 @@ func avx512(width int) {
 	KUNPCKBW(K1, K2, K3)
 	hit := GP64()
 	KMOVW(K3, hit.As32())
+	endLoop(name, hit, i, 16)
+}
+
+// endLoop closes a kernel's loop: on a hit (a lane bit set in hit) it returns
+// the first hit's index i+lane, otherwise it advances i by lanes and loops;
+// name_none returns -1.
+func endLoop(name string, hit, i GPVirtual, lanes int) {
 	TESTQ(hit, hit)
 	JNZ(LabelRef(name + "_hit"))
-	ADDQ(U8(16), i)
+	ADDQ(U8(lanes), i)
 	JMP(LabelRef(name + "_loop"))
+
 	Label(name + "_hit")
 	BSFQ(hit, hit)
 	ADDQ(i, hit)
 	VZEROUPPER()
 	Store(hit, ReturnIndex(0))
 	RET()
+
 	Label(name + "_none")
 	MOVQ(I32(-1), i)
 	VZEROUPPER()
