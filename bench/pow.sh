@@ -3,11 +3,13 @@
 # measured back to back in the same run, ROUNDS times. Prints both hash rates
 # and the ratio, then (E2E=1) real difficulty-7 and -8 solves with both.
 #   ROUNDS=3 DURATION=10s E2E=1 bench/pow.sh
+# KERNEL=avx2 (or avx512, generic) forces the cpu solver's kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 E2E=${E2E:-1}
+KERNEL=${KERNEL:-auto}
 HASHCAT=${HASHCAT:-hashcat}
 HASHCAT_ARGS=${HASHCAT_ARGS:--D 1 -O -w 3}
 
@@ -16,7 +18,7 @@ go build -o bench/out/compute ./cmd/compute
 bin=bench/out/compute
 
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) CPUs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "ours:    $bin benchmark --throughput --solver cpu --duration $DURATION"
+echo "ours:    $bin benchmark --throughput --solver cpu --cpu.kernel $KERNEL --duration $DURATION"
 echo "hashcat: $HASHCAT -b -m 610 $HASHCAT_ARGS ($($HASHCAT --version))"
 
 to_hs() { # "<value> <unit>" -> H/s
@@ -25,7 +27,7 @@ to_hs() { # "<value> <unit>" -> H/s
 
 sum_ours=0; sum_hc=0
 for i in $(seq 1 "$ROUNDS"); do
-	ours=$($bin benchmark --throughput --solver cpu --duration "$DURATION" --json 2>/dev/null |
+	ours=$($bin benchmark --throughput --solver cpu --cpu.kernel "$KERNEL" --duration "$DURATION" --json 2>/dev/null |
 		sed -n 's/.*"hashes_per_second": *\([0-9.]*\).*/\1/p')
 	# shellcheck disable=SC2086
 	hc=$($HASHCAT -b -m 610 $HASHCAT_ARGS 2>/dev/null | sed -n 's/^Speed\.#[0-9*]*\.*: *\([0-9.]* [kMG]*H\/s\).*/\1/p' | head -1 | to_hs)
@@ -40,6 +42,6 @@ awk -v a="$sum_ours" -v b="$sum_hc" -v n="$ROUNDS" 'BEGIN{
 
 if [ "$E2E" = 1 ]; then
 	echo "== end to end, difficulties 7 and 8, 3 runs each"
-	$bin benchmark --difficulties 7,8 --count 3 --solver cpu 2>/dev/null
+	$bin benchmark --difficulties 7,8 --count 3 --solver cpu --cpu.kernel "$KERNEL" 2>/dev/null
 	$bin benchmark --difficulties 7,8 --count 3 --solver hashcat --miner.hashcat.extended.options "-O" 2>/dev/null
 fi
