@@ -27,7 +27,8 @@ validator staked above 1024 TAO and --miners miners of different speeds (each an
 127.0.0.1 with real axon and dendrite traffic. Dev keys (//Validator, //Miner1..N) are
 written unencrypted under --data (a temporary directory by default), never to
 ~/.bittensor. A summary is redrawn every --refresh; Ctrl-C or --duration stops it and
-prints the final leaderboard with the weights the dev chain accepted.`,
+prints the final leaderboard with the weights the dev chain accepted; --plot FILE.svg
+also charts every miner's score and on-chain incentive by block.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -64,5 +65,6 @@ prints the final leaderboard with the weights the dev chain accepted.`,
 	fs.DurationVar(&cfg.Refresh, "refresh", 2*time.Second, "summary refresh interval")
 	fs.DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	fs.BoolVar(&logs, "logs", false, "write the components' logs to stderr")
+	fs.StringVar(&cfg.Plot, "plot", "", "at the end, write every miner's score and incentive by block to this SVG file")
 	return cmd
 }

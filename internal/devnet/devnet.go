@@ -50,6 +50,9 @@ type Config struct {
 	// Refresh is the summary interval (2 s); Terminal redraws in place.
 	Refresh  time.Duration
 	Terminal bool
+	// Plot, when set, is an SVG file written at the end: every miner's
+	// score and incentive by block.
+	Plot string
 	// Out receives the summary and the leaderboard; Log the components' logs.
 	Out io.Writer
 	Log *slog.Logger
@@ -89,7 +92,7 @@ func (c *Config) defaults() error {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
-	return nil
+	return checkPlotPath(c.Plot)
 }
 
 // node is a registered participant.
@@ -108,6 +111,8 @@ type Result struct {
 	WeightsBlock uint64
 	Rounds       int
 	Allocation   bool
+	// History holds a sample per round (or weights update) seen.
+	History *History
 }
 
 // Row is one miner on the leaderboard.
@@ -322,6 +327,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer tick.Stop()
 	var runErr error
 	lastRounds, lastWeights := -1, uint64(0)
+	hist := newHistory(nodes)
 loop:
 	for {
 		select {
@@ -332,10 +338,14 @@ loop:
 		case <-tick.C:
 			res := snapshot(setup, c, v, rec, nodes, allocation)
 			b, _ := c.Block(setup)
+			changed := res.Rounds != lastRounds || res.WeightsBlock != lastWeights
+			if changed && res.Rounds > 0 {
+				hist.add(b, res)
+			}
 			if cfg.Terminal {
 				fmt.Fprint(cfg.Out, "\033[H\033[2J")
 				fmt.Fprintf(cfg.Out, "devnet (Ctrl-C to stop) - allocation %s\n", mode)
-			} else if res.Rounds == lastRounds && res.WeightsBlock == lastWeights {
+			} else if !changed {
 				continue // a log file gets a line only when something changed
 			}
 			lastRounds, lastWeights = res.Rounds, res.WeightsBlock
@@ -345,6 +355,12 @@ loop:
 	stop()
 	roles.Wait()
 	res := snapshot(setup, c, v, rec, nodes, allocation)
+	if res.Rounds > 0 {
+		if b, err := c.Block(setup); err == nil {
+			hist.add(b, res)
+		}
+	}
+	res.History = hist
 	fmt.Fprintln(cfg.Out)
 	printTable(cfg.Out, fmt.Sprintf("final leaderboard after %d rounds (%s)", res.Rounds, weightsNote(res.WeightsBlock)), res, false)
 	if res.WeightsBlock == 0 {
@@ -352,6 +368,12 @@ loop:
 	} else {
 		fmt.Fprintln(cfg.Out, "SCORE is the validator's normalised score, WEIGHT its L1 share, ON-CHAIN that weight as the u16 the dev chain accepted,")
 		fmt.Fprintln(cfg.Out, "and INCENTIVE what the dev chain's last epoch computed from the weights on chain.")
+	}
+	if cfg.Plot != "" {
+		if err := hist.WritePlot(cfg.Plot); err != nil {
+			return res, errors.Join(runErr, err)
+		}
+		fmt.Fprintf(cfg.Out, "plot written to %s (%d samples: score and incentive of every miner by block)\n", cfg.Plot, len(hist.Samples))
 	}
 	return res, runErr
 }
