@@ -1,7 +1,6 @@
 package devnet
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -67,14 +66,7 @@ func (h *History) Charts() []plot.Chart {
 
 // WritePlot writes the charts to path as one SVG document.
 func (h *History) WritePlot(path string) error {
-	var b bytes.Buffer
-	if err := plot.WriteSVG(&b, h.Charts()...); err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write the devnet plot: %w", err)
-	}
-	return nil
+	return plot.WriteFile(path, h.Charts()...)
 }
 
 // checkPlotPath fails early, before a long run, when path cannot be written.

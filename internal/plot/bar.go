@@ -75,7 +75,8 @@ func (b *BarChart) draw(c *canvas) {
 	pr := max(w-16-legendWidth(names, legendChars(w)), pl+40)
 	groupW := (pr - pl) / float64(max(ncat, 1))
 	nser := max(len(b.Series), 1)
-	barW := groupW * 0.8 / float64(nser)
+	barW := min(groupW*0.8/float64(nser), 90)
+	inset := (groupW - barW*float64(nser)) / 2
 	vertical := labelW > barW+2
 	space := 16.0
 	if vertical {
@@ -120,7 +121,7 @@ func (b *BarChart) draw(c *canvas) {
 				continue
 			}
 			v := s.Values[k]
-			x := gx + groupW*0.1 + float64(i)*barW
+			x := gx + inset + float64(i)*barW
 			cx := x + barW/2
 			label := Format(v)
 			var ly float64 // where the label starts

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"unicode"
@@ -299,4 +300,16 @@ func Format(v float64) string {
 		t = strings.TrimRight(strings.TrimRight(t, "0"), ".")
 	}
 	return t + suffix
+}
+
+// WriteFile writes the charts to path as one SVG document.
+func WriteFile(path string, charts ...Chart) error {
+	var b bytes.Buffer
+	if err := WriteSVG(&b, charts...); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write the plot: %w", err)
+	}
+	return nil
 }

@@ -8,7 +8,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -34,16 +33,8 @@ func run(in io.Reader, stdout io.Writer, out string) error {
 	if err := dec.Decode(&ch); err != nil {
 		return fmt.Errorf("reading the chart JSON: %w", err)
 	}
-	var b bytes.Buffer
-	if err := plot.WriteSVG(&b, &ch); err != nil {
-		return err
-	}
 	if out == "" {
-		_, err := stdout.Write(b.Bytes())
-		return err
+		return plot.WriteSVG(stdout, &ch)
 	}
-	if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("writing the chart: %w", err)
-	}
-	return nil
+	return plot.WriteFile(out, &ch)
 }
