@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/sn27/compute/internal/plot"
 	"github.com/sn27/compute/internal/pow"
 	"github.com/sn27/compute/internal/pow/bench"
 	"github.com/sn27/compute/internal/pow/cpu"
@@ -26,6 +27,7 @@ type benchmarkOptions struct {
 	Workers      int
 	Kernel       string
 	Interactive  bool
+	Plot         string
 }
 
 func newBenchmarkCommand(g *globalOptions) *cobra.Command {
@@ -53,6 +55,7 @@ benchmark script (difficulties, count, hashcat workload profile, extra hashcat o
 	fs.IntVar(&o.Count, "count", 1, "runs per difficulty")
 	fs.BoolVar(&o.JSON, "json", false, "print results as JSON")
 	fs.BoolVar(&o.Interactive, "interactive", false, "ask the original benchmark questions on stdin even with other flags or without a terminal")
+	fs.StringVar(&o.Plot, "plot", "", "also write a bar chart to this SVG file (mean solve time per difficulty, or the hash rate with --throughput)")
 	fs.BoolVar(&o.Throughput, "throughput", false, "measure the raw hash rate instead of solving challenges")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long --throughput measures (the cpu solver)")
 	fs.IntVar(&o.Workers, "cpu.workers", 0, "cpu solver goroutines (0 = GOMAXPROCS)")
@@ -97,11 +100,14 @@ func runBenchmark(cmd *cobra.Command, g *globalOptions, o *benchmarkOptions, int
 			return err
 		}
 		if o.JSON {
-			_, err := fmt.Fprintf(stdout, "{\"solver\": %q, \"hashes_per_second\": %.0f}\n", name, rate)
+			_, err = fmt.Fprintf(stdout, "{\"solver\": %q, \"hashes_per_second\": %.0f}\n", name, rate)
+		} else {
+			_, err = fmt.Fprintf(stdout, "%s: %s\n", name, bench.FormatRate(rate))
+		}
+		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(stdout, "%s: %s\n", name, bench.FormatRate(rate))
-		return err
+		return writeBenchmarkPlot(o, stdout, stderr, bench.ThroughputChart(name, rate))
 	}
 	results, err := bench.Run(ctx, s, bench.Config{Difficulties: difficulties, Count: o.Count, Progress: stderr})
 	if len(results) > 0 {
@@ -114,8 +120,26 @@ func runBenchmark(cmd *cobra.Command, g *globalOptions, o *benchmarkOptions, int
 		if err == nil {
 			err = werr
 		}
+		if perr := writeBenchmarkPlot(o, stdout, stderr, bench.Chart(name, results)); err == nil {
+			err = perr
+		}
 	}
 	return err
+}
+
+// writeBenchmarkPlot writes --plot and says so (on stderr when stdout is JSON).
+func writeBenchmarkPlot(o *benchmarkOptions, stdout, stderr io.Writer, ch plot.Chart) error {
+	if o.Plot == "" {
+		return nil
+	}
+	if err := plot.WriteFile(o.Plot, ch); err != nil {
+		return err
+	}
+	if o.JSON {
+		stdout = stderr
+	}
+	fmt.Fprintf(stdout, "plot written to %s\n", o.Plot)
+	return nil
 }
 
 func solverLabel(s pow.Solver) string {
