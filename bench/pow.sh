@@ -4,11 +4,14 @@
 # and the ratio, then (E2E=1) real difficulty-7 and -8 solves with both.
 #   ROUNDS=3 DURATION=10s E2E=1 bench/pow.sh
 # KERNEL=avx2 (or avx512, generic) forces the cpu solver's kernel.
+# PLOT=docs/img/pow-cpu.svg also draws both rates per round and their mean
+# as a grouped bar chart (internal/plot/cmd/barchart).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 E2E=${E2E:-1}
+PLOT=${PLOT:-}
 KERNEL=${KERNEL:-auto}
 HASHCAT=${HASHCAT:-hashcat}
 HASHCAT_ARGS=${HASHCAT_ARGS:--D 1 -O -w 3}
@@ -26,6 +29,7 @@ to_hs() { # "<value> <unit>" -> H/s
 }
 
 sum_ours=0; sum_hc=0
+cats=""; v_ours=""; v_hc="" # JSON lists for PLOT, in MH/s
 for i in $(seq 1 "$ROUNDS"); do
 	ours=$($bin benchmark --throughput --solver cpu --cpu.kernel "$KERNEL" --duration "$DURATION" --json 2>/dev/null |
 		sed -n 's/.*"hashes_per_second": *\([0-9.]*\).*/\1/p')
@@ -36,9 +40,24 @@ for i in $(seq 1 "$ROUNDS"); do
 		"$(awk -v a="$ours" 'BEGIN{print a/1e6}')" "$(awk -v a="$hc" 'BEGIN{print a/1e6}')" "$ratio" "$(cut -d' ' -f1 /proc/loadavg)"
 	sum_ours=$(awk -v s="$sum_ours" -v a="$ours" 'BEGIN{print s+a}')
 	sum_hc=$(awk -v s="$sum_hc" -v a="$hc" 'BEGIN{print s+a}')
+	cats="$cats\"round $i\", "
+	v_ours="$v_ours$(awk -v a="$ours" 'BEGIN{printf "%.1f", a/1e6}'), "
+	v_hc="$v_hc$(awk -v a="$hc" 'BEGIN{printf "%.1f", a/1e6}'), "
 done
 awk -v a="$sum_ours" -v b="$sum_hc" -v n="$ROUNDS" 'BEGIN{
 	printf "mean: ours %.1f MH/s   hashcat %.1f MH/s   ratio %.2f\n", a/n/1e6, b/n/1e6, (b>0 ? a/b : 0) }'
+
+if [ -n "$PLOT" ]; then
+	mean() { awk -v a="$1" -v n="$ROUNDS" 'BEGIN{printf "%.1f", a/n/1e6}'; }
+	cat >bench/out/pow-plot.json <<EOF
+{"title": "BLAKE2b (mode 610) on $(nproc) CPUs: ours vs hashcat", "y_label": "MH/s",
+ "categories": [$cats"mean"],
+ "series": [{"name": "ours (cpu, kernel $KERNEL)", "values": [$v_ours$(mean "$sum_ours")]},
+            {"name": "hashcat -b -m 610 $HASHCAT_ARGS", "values": [$v_hc$(mean "$sum_hc")]}]}
+EOF
+	go run ./internal/plot/cmd/barchart -o "$PLOT" <bench/out/pow-plot.json
+	echo "plot written to $PLOT"
+fi
 
 if [ "$E2E" = 1 ]; then
 	echo "== end to end, difficulties 7 and 8, 3 runs each"
