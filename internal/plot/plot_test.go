@@ -211,8 +211,8 @@ func TestTightAxis(t *testing.T) {
 
 func TestFormat(t *testing.T) {
 	for v, want := range map[float64]string{
-		0: "0", 0.027: "0.027", 1.5: "1.5", 27.04: "27", 27.35: "27.4", 164.8: "165", 9999: "9999",
-		80.2e6: "80.2M", 1.6e9: "1.6G", -3: "-3", -0.5: "-0.5", 100: "100", 2.999: "3", math.NaN(): "n/a", math.Inf(-1): "n/a",
+		0: "0", 0.027: "0.027", 1.5: "1.5", 27.04: "27.04", 27.356: "27.36", 164.8: "164.8", 161.84: "161.8", 9999: "9999",
+		80.2e6: "80.2M", 164_812_345: "164.8M", 0.03125: "0.03125", 1.6e9: "1.6G", -3: "-3", -0.5: "-0.5", 100: "100", 2.9999: "3", math.NaN(): "n/a", math.Inf(-1): "n/a",
 	} {
 		if got := Format(v); got != want {
 			t.Errorf("Format(%g) = %q, want %q", v, got, want)
@@ -229,7 +229,7 @@ func TestBarChart(t *testing.T) {
 	}{
 		{"grouped", BarChart{Title: "ours vs hashcat", YLabel: "MH/s", Categories: []string{"1", "2", "mean"},
 			Series: []BarSeries{{"ours", []float64{161.8, 166.5, 164.8}}, {"hashcat", []float64{67.2, 103.9, 80.2}}}},
-			6, []string{"ours vs hashcat", "MH/s", "ours", "hashcat", "mean", "162", "80.2"}},
+			6, []string{"ours vs hashcat", "MH/s", "ours", "hashcat", "mean", "161.8", "80.2"}},
 		{"single unnamed series has no legend", BarChart{Categories: []string{"7", "8"},
 			Series: []BarSeries{{"", []float64{0.027, 0.188}}}}, 2, []string{"7", "8", "0.027", "0.188"}},
 		{"empty", BarChart{Title: "t"}, 0, []string{"no data"}},

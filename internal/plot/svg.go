@@ -268,15 +268,16 @@ func siUnit(m float64) (float64, string) {
 	return 1, ""
 }
 
-// Format prints a value with at most three significant digits, no
-// trailing zeros, and an SI suffix from 10k up (the bar labels).
+// Format prints a value with at most four significant digits (as a
+// table would quote it), no trailing zeros, and an SI suffix from 10k up:
+// the bar labels.
 func Format(v float64) string {
 	if !finite(v) {
 		return "n/a"
 	}
 	m := math.Abs(v)
 	if m >= 1e15 {
-		return strconv.FormatFloat(v, 'g', 3, 64)
+		return strconv.FormatFloat(v, 'g', 4, 64)
 	}
 	unit, suffix := siUnit(m)
 	if unit == 1e3 && m < 1e4 {
@@ -287,14 +288,16 @@ func Format(v float64) string {
 	switch {
 	case ax == 0:
 		return "0"
-	case ax >= 100:
+	case ax >= 1000:
 		t = strconv.FormatFloat(x, 'f', 0, 64)
-	case ax >= 10:
+	case ax >= 100:
 		t = strconv.FormatFloat(x, 'f', 1, 64)
-	case ax >= 1:
+	case ax >= 10:
 		t = strconv.FormatFloat(x, 'f', 2, 64)
+	case ax >= 1:
+		t = strconv.FormatFloat(x, 'f', 3, 64)
 	default:
-		t = strconv.FormatFloat(x, 'g', 3, 64)
+		t = strconv.FormatFloat(x, 'g', 4, 64)
 	}
 	if strings.Contains(t, ".") && !strings.Contains(t, "e") {
 		t = strings.TrimRight(strings.TrimRight(t, "0"), ".")

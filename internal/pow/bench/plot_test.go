@@ -43,7 +43,7 @@ func TestChart(t *testing.T) {
 		want  []string
 	}{
 		{ch, []string{"0.027", "n/a", "cpu &lt;avx512&gt;", "difficulty 8"}},
-		{bench.ThroughputChart("cpu", 164.8e6), []string{"165M", "cpu", "H/s"}},
+		{bench.ThroughputChart("cpu", 164.8e6), []string{"164.8M", "cpu", "H/s"}},
 	} {
 		var b bytes.Buffer
 		if err := plot.WriteSVG(&b, tc.chart); err != nil {
