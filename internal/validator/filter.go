@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -175,4 +176,37 @@ func NetworkVersion(mg *chain.Metagraph, threshold float64) uint32 {
 		}
 	}
 	return versions[len(versions)-1]
+}
+
+// ExcludedSummary says which uids are left out and why, grouped by reason in
+// the order of the reasons' names, e.g. "duplicate_ip: 2 3; self: 0". A
+// reason lists at most eight uids and then how many more; "" when none.
+func (s Selection) ExcludedSummary() string {
+	by := map[Exclusion][]uint16{}
+	for uid, why := range s.Excluded {
+		by[why] = append(by[why], uid)
+	}
+	reasons := make([]Exclusion, 0, len(by))
+	for why := range by {
+		reasons = append(reasons, why)
+	}
+	slices.Sort(reasons)
+	var b strings.Builder
+	for i, why := range reasons {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		uids := by[why]
+		slices.Sort(uids)
+		b.WriteString(string(why))
+		b.WriteByte(':')
+		for j, uid := range uids {
+			if j == 8 {
+				fmt.Fprintf(&b, " +%d more", len(uids)-j)
+				break
+			}
+			fmt.Fprintf(&b, " %d", uid)
+		}
+	}
+	return b.String()
 }

@@ -162,3 +162,26 @@ func TestNetworkVersion(t *testing.T) {
 		})
 	}
 }
+
+func TestExcludedSummary(t *testing.T) {
+	many := map[uint16]Exclusion{}
+	for uid := uint16(20); uid > 9; uid-- {
+		many[uid] = ExcludedNoAxon
+	}
+	tests := []struct {
+		name string
+		ex   map[uint16]Exclusion
+		want string
+	}{
+		{"none", nil, ""},
+		{"grouped and sorted", map[uint16]Exclusion{3: ExcludedSameIP, 0: ExcludedSelf, 2: ExcludedSameIP}, "duplicate_ip: 2 3; self: 0"},
+		{"capped at eight uids", many, "no_axon: 10 11 12 13 14 15 16 17 +3 more"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (Selection{Excluded: tt.ex}).ExcludedSummary(); got != tt.want {
+				t.Errorf("ExcludedSummary() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

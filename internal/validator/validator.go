@@ -394,7 +394,7 @@ func (v *Validator) startRound(ctx context.Context, b uint64) chan RoundReport {
 		v.metrics.Excluded.WithLabelValues(string(why)).Inc()
 	}
 	if len(sel.Queryable) == 0 {
-		v.log.Info("no queryable miner this round", "block", b, "next_round", v.nextChallenge)
+		v.log.Info("no queryable miner this round", "block", b, "excluded", sel.ExcludedSummary(), "next_round", v.nextChallenge)
 		return nil
 	}
 	stats, err := v.store.Stats(ctx, v.now())
@@ -402,7 +402,7 @@ func (v *Validator) startRound(ctx context.Context, b uint64) chan RoundReport {
 		v.log.Warn("reading history failed; challenging at the minimum difficulty", "err", err)
 		stats = nil
 	}
-	v.log.Info("challenge round", "block", b, "miners", len(sel.Queryable), "excluded", len(sel.Excluded),
+	v.log.Info("challenge round", "block", b, "miners", len(sel.Queryable), "excluded", sel.ExcludedSummary(),
 		"updated_percent", fmt.Sprintf("%.0f", sel.UpdatedPercent), "version_filtered", sel.VersionFiltered,
 		"next_round", v.nextChallenge)
 	done := make(chan RoundReport, 1)
