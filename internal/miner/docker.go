@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
@@ -19,7 +20,10 @@ func probeDocker(ctx context.Context, cli *client.Client, image string) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if _, err := cli.ImageInspect(ctx, image); err != nil {
-		return fmt.Errorf("lease image %s: %w (build it with `compute miner image build`, or import one with `compute miner image import`): %w", image, lease.ErrImageMissing, err)
+		if cerrdefs.IsNotFound(err) {
+			return fmt.Errorf("lease image %s: %w", image, lease.ErrImageMissing)
+		}
+		return fmt.Errorf("lease image %s: %w", image, err)
 	}
 	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Config: &container.Config{

@@ -198,7 +198,7 @@ func (m *Miner) Run(ctx context.Context) error {
 	if err := m.serveAxon(gctx); err != nil {
 		m.log.Error("announcing the axon on chain failed; retrying at each sync", "err", err)
 	}
-	m.log.Info("miner serving", "uid", m.uid, "axon", m.axonAddr.String(), "announced", net.JoinHostPort(m.announce.IP, strconv.Itoa(int(m.announce.Port))),
+	m.log.Info("miner serving", "axon", m.axonAddr.String(), "announced", net.JoinHostPort(m.announce.IP, strconv.Itoa(int(m.announce.Port))),
 		"version", version.String, "solver", m.solver.Name(), "allocation", m.leases != nil, "metrics", addrString(m.metAddr))
 	g.Go(func() error { m.syncLoop(gctx); return nil })
 	close(m.ready)
@@ -235,7 +235,7 @@ func (m *Miner) start(ctx context.Context) error {
 	}
 	m.uid = n.UID
 	m.log = m.log.With("uid", n.UID)
-	m.log.Info("registered", "hotkey", hotkey, "netuid", m.cfg.Netuid, "uid", n.UID, "stake", n.Stake)
+	m.log.Info("registered", "hotkey", hotkey, "netuid", m.cfg.Netuid, "stake", n.Stake)
 	if err := m.refreshPolicy(ctx); err != nil {
 		return err
 	}
