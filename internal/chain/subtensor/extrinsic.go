@@ -9,7 +9,7 @@ import (
 
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/chain/subtensor/metadata"
-	"github.com/sn27/compute/internal/chain/subtensor/scale"
+	"github.com/sn27/compute/internal/scale"
 )
 
 // Call is a runtime call: pallet and call names plus arguments by field name.

@@ -10,7 +10,7 @@ import (
 
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/chain/subtensor/metadata"
-	"github.com/sn27/compute/internal/chain/subtensor/scale"
+	"github.com/sn27/compute/internal/scale"
 	"github.com/sn27/compute/internal/wallet"
 )
 

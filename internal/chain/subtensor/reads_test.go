@@ -9,7 +9,7 @@ import (
 
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/chain/subtensor/replay"
-	"github.com/sn27/compute/internal/chain/subtensor/scale"
+	"github.com/sn27/compute/internal/scale"
 )
 
 func ctx10(t *testing.T) context.Context {

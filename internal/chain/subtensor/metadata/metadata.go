@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sn27/compute/internal/chain/subtensor/scale"
+	"github.com/sn27/compute/internal/scale"
 )
 
 // Magic is the "meta" prefix of encoded runtime metadata.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/sn27/compute/internal/chain/subtensor/metadata"
 	"github.com/sn27/compute/internal/chain/subtensor/replay"
-	"github.com/sn27/compute/internal/chain/subtensor/scale"
+	"github.com/sn27/compute/internal/scale"
 )
 
 func loadV14(t testing.TB) *metadata.Metadata {

@@ -3,7 +3,7 @@ package metadata
 import (
 	"fmt"
 
-	"github.com/sn27/compute/internal/chain/subtensor/scale"
+	"github.com/sn27/compute/internal/scale"
 )
 
 // Kind is the shape of a registry type.

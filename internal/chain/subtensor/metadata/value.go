@@ -5,7 +5,7 @@ import (
 	"math/big"
 	"reflect"
 
-	"github.com/sn27/compute/internal/chain/subtensor/scale"
+	"github.com/sn27/compute/internal/scale"
 )
 
 // maxDepth bounds recursion through nested types so hostile metadata or data cannot blow the stack.
