@@ -13,7 +13,7 @@ const (
 	ResultRefused       = "refused"        // the axon answered an error status (blacklist, busy, ...)
 	ResultNoPassword    = "no_password"    // 200 without a password (the miner's own error included)
 	ResultWrongPassword = "wrong_password" // the password does not hash to the challenge
-	ResultInternal      = "internal"       // the validator could not build or send the challenge
+	ResultInternal      = "internal"       // the validator could not build or send the challenge, or stopped before the answer
 )
 
 // Metrics are the validator's Prometheus metrics. Create them with

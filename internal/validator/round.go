@@ -100,6 +100,9 @@ func judge(cfg Config, ch pow.Challenge, r *wire.Result[wire.Challenge]) (string
 	if r.Err != nil {
 		detail := clip(r.Err.Error())
 		switch {
+		case errors.Is(r.Err, context.Canceled) && !errors.Is(r.Err, context.DeadlineExceeded):
+			// The validator is stopping: not the miner's failure, so not its history.
+			return ResultInternal, "cancelled by the validator: " + detail
 		case r.StatusCode == http.StatusRequestTimeout || errors.Is(r.Err, context.DeadlineExceeded):
 			return ResultTimeout, detail
 		case r.StatusCode == http.StatusServiceUnavailable:

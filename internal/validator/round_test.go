@@ -3,6 +3,7 @@ package validator
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -163,6 +164,23 @@ func TestChallengeRoundCancelled(t *testing.T) {
 	}
 }
 
+// A validator stopping mid-round cancels its queries: that is no failure of
+// the miners, so the round stores no result for them.
+func TestChallengeRoundShutdown(t *testing.T) {
+	n := newTestNet(t, 0, 100)
+	cfg := n.config()
+	cfg.Score.Timeout = time.Minute
+	n.addMiner("Silent", startHostile(t, hostile["Silent"].h))
+	mg, _ := n.chain.Metagraph(n.ctx, testNetuid)
+	d, _ := wire.NewDendrite(wire.DendriteConfig{Signer: n.val, Logger: testLog()})
+	ctx, cancel := context.WithCancel(n.ctx)
+	time.AfterFunc(300*time.Millisecond, cancel)
+	outs := ChallengeRound(ctx, cfg, d, SelectQueryable(cfg, mg, n.val.SS58Address()).Queryable, nil)
+	if len(outs) != 1 || outs[0].Result != ResultInternal {
+		t.Fatalf("round cut by shutdown: %+v, want one %q outcome", outs, ResultInternal)
+	}
+}
+
 func TestJudge(t *testing.T) {
 	cfg := DefaultConfig()
 	ch, pw, err := pow.New(4)
@@ -192,6 +210,7 @@ func TestJudge(t *testing.T) {
 		{"unreachable", &wire.Result[wire.Challenge]{Synapse: wire.NewChallenge(ch), StatusCode: 503, Err: errNever}, ResultUnreachable},
 		{"unparsable", &wire.Result[wire.Challenge]{Synapse: wire.NewChallenge(ch), StatusCode: 422, Err: errNever}, ResultBadResponse},
 		{"build failure", &wire.Result[wire.Challenge]{Synapse: wire.NewChallenge(ch), StatusCode: 0, Err: errNever}, ResultInternal},
+		{"validator stopping", &wire.Result[wire.Challenge]{Synapse: wire.NewChallenge(ch), StatusCode: 408, Err: fmt.Errorf("wire: x: %w", context.Canceled)}, ResultInternal},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
