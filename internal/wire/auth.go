@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -112,6 +114,20 @@ func VerifySignature(h *HeaderInfo, ownHotkey string) error {
 	return nil
 }
 
+// NonceReorderWindow is how far below the newest accepted nonce of a
+// dendrite an axon still accepts a nonce it has not seen yet. A Python
+// dendrite querying one axon several times at once (dendrite.forward over a
+// list, or concurrent calls) signs the requests in order but they may reach
+// the axon in any order; a Python axon verifies them one after another on its
+// event loop in arrival order, which in practice is send order, while this
+// axon verifies them in parallel. Each nonce is still accepted only once.
+const NonceReorderWindow = 4 * time.Second
+
+// maxReorderNonces bounds how many accepted nonces below the newest one are
+// remembered per endpoint key; when it overflows, everything at or below the
+// forgotten nonce is refused.
+const maxReorderNonces = 32
+
 // CheckNonce applies Bittensor's nonce rules for one endpoint key
 // ("hotkey:uuid"). last/seen is the nonce stored for the key, if any.
 //   - Dendrites announcing version >= Version720 send wall-clock nonces, which
@@ -122,76 +138,135 @@ func VerifySignature(h *HeaderInfo, ownHotkey string) error {
 //     monotonic nonces) get only this check.
 //
 // timeout is in seconds; values outside [0, MaxNonceWindowTimeout] are
-// clamped so that no header value can overflow or open the window.
+// clamped so that no header value can overflow or open the window. The Axon
+// applies the freshness rule as is and relaxes the ordering rule by
+// NonceReorderWindow (see there).
 func CheckNonce(nonce int64, version int64, timeout float64, now time.Time, last int64, seen bool) error {
-	if version >= Version720 {
-		switch {
-		case !(timeout >= 0): // negative or NaN
-			timeout = 0
-		case timeout > MaxNonceWindowTimeout.Seconds():
-			timeout = MaxNonceWindowTimeout.Seconds()
-		}
-		delta := AllowedNonceDelta + time.Duration(timeout*float64(time.Second))
-		floor := now.UnixNano() - int64(delta)
-		if nonce <= floor {
-			age := float64(now.UnixNano()-nonce) / 1e9
-			return verifyErr("Nonce is too old: acceptable delta is %.2f seconds but request was %.2f seconds old", delta.Seconds(), age)
-		}
-		if seen && nonce <= last {
-			return verifyErr("Nonce is too old, a newer one was last processed")
-		}
-		return nil
+	if err := checkFreshness(nonce, version, timeout, now); err != nil {
+		return err
 	}
 	if seen && nonce <= last {
-		return verifyErr("Nonce is too small")
+		return staleNonce(version)
 	}
 	return nil
 }
 
-// nonceStore remembers the last verified nonce per endpoint key. It holds at
-// most capacity keys and forgets the least recently used ones first. Safe for
+// checkFreshness is the >= 7.2 wall-clock rule of CheckNonce.
+func checkFreshness(nonce int64, version int64, timeout float64, now time.Time) error {
+	if version < Version720 {
+		return nil
+	}
+	switch {
+	case !(timeout >= 0): // negative or NaN
+		timeout = 0
+	case timeout > MaxNonceWindowTimeout.Seconds():
+		timeout = MaxNonceWindowTimeout.Seconds()
+	}
+	delta := AllowedNonceDelta + time.Duration(timeout*float64(time.Second))
+	floor := now.UnixNano() - int64(delta)
+	if nonce <= floor {
+		age := float64(now.UnixNano()-nonce) / 1e9
+		return verifyErr("Nonce is too old: acceptable delta is %.2f seconds but request was %.2f seconds old", delta.Seconds(), age)
+	}
+	return nil
+}
+
+// staleNonce is the error for a nonce that is not new, worded as the
+// dendrite's generation of Bittensor words it.
+func staleNonce(version int64) error {
+	if version >= Version720 {
+		return verifyErr("Nonce is too old, a newer one was last processed")
+	}
+	return verifyErr("Nonce is too small")
+}
+
+// nonceStore remembers the nonces accepted per endpoint key: the newest one
+// and the others within NonceReorderWindow below it. It holds at most
+// capacity keys and forgets the least recently used ones first. Safe for
 // concurrent use.
 type nonceStore struct {
 	mu       sync.Mutex
 	capacity int
+	window   int64 // NonceReorderWindow in nanoseconds (nonces are ns clocks)
 	m        map[string]*list.Element
 	lru      list.List // front = most recent; values are *nonceEntry
 }
 
 type nonceEntry struct {
-	key   string
-	nonce int64
+	key    string
+	newest int64
+	// older holds accepted nonces in (newest-window, newest), ascending.
+	older []int64
+	// floor: nonces at or below it are refused (raised when older overflows).
+	floor int64
+}
+
+// fresh reports whether nonce has not been accepted before and is not too
+// far below the newest accepted one.
+func (e *nonceEntry) fresh(nonce, window int64) bool {
+	if nonce > e.newest {
+		return true
+	}
+	if nonce == e.newest || nonce <= e.floor || nonce <= e.newest-window {
+		return false
+	}
+	_, found := slices.BinarySearch(e.older, nonce)
+	return !found
 }
 
 func newNonceStore(capacity int) *nonceStore {
-	return &nonceStore{capacity: capacity, m: make(map[string]*list.Element)}
+	return &nonceStore{capacity: capacity, window: int64(NonceReorderWindow), m: make(map[string]*list.Element)}
 }
 
+// check reports whether nonce may still be accepted for key.
+func (s *nonceStore) check(key string, nonce int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.m[key]
+	return !ok || e.Value.(*nonceEntry).fresh(nonce, s.window)
+}
+
+// get returns the newest nonce accepted for key.
 func (s *nonceStore) get(key string) (int64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.m[key]; ok {
-		return e.Value.(*nonceEntry).nonce, true
+		return e.Value.(*nonceEntry).newest, true
 	}
 	return 0, false
 }
 
-// commit stores nonce for key if it is greater than the stored one and
-// reports whether it did; a false return means a concurrent request with the
-// same or a newer nonce won.
+// commit records nonce for key if it may still be accepted and reports
+// whether it did; a false return means a concurrent request with the same
+// nonce won, or newer ones pushed it out of the window.
 func (s *nonceStore) commit(key string, nonce int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.m[key]; ok {
-		ent := e.Value.(*nonceEntry)
-		if nonce <= ent.nonce {
+	if el, ok := s.m[key]; ok {
+		ent := el.Value.(*nonceEntry)
+		if !ent.fresh(nonce, s.window) {
 			return false
 		}
-		ent.nonce = nonce
-		s.lru.MoveToFront(e)
+		if nonce > ent.newest {
+			ent.older = append(ent.older, ent.newest)
+			ent.newest = nonce
+			cut := 0
+			for cut < len(ent.older) && ent.older[cut] <= nonce-s.window {
+				cut++
+			}
+			ent.older = append(ent.older[:0], ent.older[cut:]...)
+		} else {
+			i, _ := slices.BinarySearch(ent.older, nonce)
+			ent.older = slices.Insert(ent.older, i, nonce)
+		}
+		if len(ent.older) > maxReorderNonces {
+			ent.floor = ent.older[0]
+			ent.older = append(ent.older[:0], ent.older[1:]...)
+		}
+		s.lru.MoveToFront(el)
 		return true
 	}
-	s.m[key] = s.lru.PushFront(&nonceEntry{key: key, nonce: nonce})
+	s.m[key] = s.lru.PushFront(&nonceEntry{key: key, newest: nonce, floor: math.MinInt64})
 	for s.lru.Len() > s.capacity {
 		old := s.lru.Back()
 		s.lru.Remove(old)

@@ -495,15 +495,21 @@ func (a *Axon) verify(hi *HeaderInfo, timeout time.Duration, now time.Time) erro
 		ver = *d.Version
 	}
 	key := *d.Hotkey + ":" + uuid
-	last, seen := a.nonces.get(key)
-	if err := CheckNonce(*d.Nonce, ver, timeout.Seconds(), now, last, seen); err != nil {
+	if err := checkFreshness(*d.Nonce, ver, timeout.Seconds(), now); err != nil {
 		return err
+	}
+	// Bittensor requires a nonce above the last one accepted; this axon
+	// verifies requests in parallel, so it also accepts unseen nonces a little
+	// below it (NonceReorderWindow), as a Python axon serving them in arrival
+	// order would have.
+	if !a.nonces.check(key, *d.Nonce) {
+		return staleNonce(ver)
 	}
 	if err := VerifySignature(hi, a.cfg.Hotkey); err != nil {
 		return err
 	}
 	if !a.nonces.commit(key, *d.Nonce) {
-		return verifyErr("Nonce is too old, a newer one was last processed")
+		return staleNonce(ver)
 	}
 	return nil
 }

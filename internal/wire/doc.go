@@ -52,10 +52,14 @@
 // elapsed time and error; local failures use Bittensor's codes (503 connect,
 // 408 timeout, 422 unparsable answer).
 //
-// Nonces are per dendrite and strictly increasing, and an axon (ours or a
-// Python one) refuses a nonce older than the last it accepted. A Dendrite
-// therefore sends its calls to one axon one after another (calls to different
-// axons still run concurrently), so they can never arrive out of order.
+// Nonces are per dendrite and strictly increasing, and a Python axon refuses a
+// nonce older than the last it accepted. A Dendrite therefore sends its calls
+// to one axon one after another (calls to different axons still run
+// concurrently), so they can never arrive out of order. The Axon verifies
+// requests in parallel, so it accepts an unseen nonce up to
+// NonceReorderWindow below the newest one of that dendrite: a Python
+// dendrite's concurrent calls to one miner all succeed, as they do against a
+// Python axon, and each nonce is still accepted only once.
 //
 // Axon and Dendrite are safe for concurrent use. The protocol is described in
 // the project's bittensor-wire notes (sections 1, 2 and 6).
