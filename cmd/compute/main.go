@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -35,17 +36,40 @@ func main() {
 		return
 	}
 	fmt.Fprintln(os.Stderr, "compute:", err)
+	os.Exit(exitCode(ctx, err))
+}
+
+// exitCode maps an error returned by the root command to the process exit
+// code documented in `compute --help`; ctx is the signal context.
+func exitCode(ctx context.Context, err error) int {
 	var ec exitCoder
 	switch {
+	case err == nil:
+		return 0
 	case errors.As(err, &ec):
-		os.Exit(ec.ExitCode())
+		return ec.ExitCode()
 	case errors.Is(err, wallet.ErrWrongPassword):
-		os.Exit(exitBadPassword)
+		return exitBadPassword
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		os.Exit(exitInterrupted)
+		return exitInterrupted
+	case isCobraUsage(err):
+		return exitUsage
 	default:
-		os.Exit(exitError)
+		return exitError
 	}
+}
+
+// isCobraUsage recognises the usage errors cobra reports itself before a
+// command runs (an unknown subcommand, a missing required flag, extra
+// arguments); flag parse errors are marked by the root's FlagErrorFunc.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command ", "required flag(s) ", "accepts ", "if any flags in the group ", "at least one of the flags in the group "} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func newRootCommand() *cobra.Command {
@@ -61,6 +85,8 @@ Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 inter
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Bad flags and flag values exit with the usage code (every subcommand inherits this).
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	g.AddFlags(root.PersistentFlags())
 	root.AddCommand(
 		newVersionCommand(),
