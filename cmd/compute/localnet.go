@@ -106,7 +106,7 @@ The sudo key is //Alice.`,
 	fs.DurationVar(&blockTime, "block-time", devchain.DefaultBlockTime, "block interval (e.g. 250ms for a fast devnet)")
 	fs.Uint16Var(&createNetuid, "create-netuid", 0, "create this subnet at start (owned by //Alice) unless it exists")
 	fs.StringSliceVar(&fund, "fund", nil, "SS58 addresses to fund with --faucet-amount at start")
-	fs.Float64Var(&faucetTAO, "faucet-amount", 10_000, "TAO given by each --fund and by `localnet fund` by default")
+	fs.Float64Var(&faucetTAO, "faucet-amount", 10_000, "TAO given by each --fund and by default by compute localnet fund")
 	so.AddFlags(fs)
 	cmd.AddCommand(newLocalnetSubnetCommand(g), newLocalnetFundCommand(g), newLocalnetStakeCommand(g))
 	return cmd
@@ -240,19 +240,34 @@ func newLocalnetSubnetCommand(g *globalOptions) *cobra.Command {
 func newLocalnetFundCommand(g *globalOptions) *cobra.Command {
 	var (
 		co      chainOptions
+		wo      walletOptions
 		address string
 		amount  float64
 	)
 	cmd := &cobra.Command{
 		Use:   "fund",
-		Short: "Credit TAO to an address from the localnet faucet",
-		Args:  cobra.NoArgs,
+		Short: "Credit TAO to an address (or a wallet's coldkey) from the localnet faucet",
+		Example: `  compute localnet fund --wallet.name miner
+  compute localnet fund --address 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY --amount 100`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_ = g
 			ctx := cmd.Context()
 			rao, err := taoToRao(amount, "--amount")
 			if err != nil {
-				return err
+				return usageError{err}
+			}
+			if address == "" {
+				if !cmd.Flags().Changed("wallet.name") {
+					return usageError{errors.New("give --address SS58 or --wallet.name NAME (its coldkey is funded)")}
+				}
+				pub, err := wo.Open().ColdkeyPub()
+				if err != nil {
+					return fmt.Errorf("coldkey of wallet %q: %w", wo.Name, err)
+				}
+				address = pub.SS58Address()
+			} else if cmd.Flags().Changed("wallet.name") {
+				return usageError{errors.New("give either --address or --wallet.name, not both")}
 			}
 			c, err := co.openDev(ctx)
 			if err != nil {
@@ -272,9 +287,11 @@ func newLocalnetFundCommand(g *globalOptions) *cobra.Command {
 	co.AddFlags(cmd.Flags())
 	co.Network = "dev"
 	cmd.Flags().Lookup("subtensor.network").DefValue = "dev"
+	_ = cmd.Flags().MarkHidden("netuid") // balances are not per subnet
+	wo.AddFlags(cmd.Flags())
+	_ = cmd.Flags().MarkHidden("wallet.hotkey") // only the coldkey is funded
 	cmd.Flags().StringVar(&address, "address", "", "SS58 address to fund")
 	cmd.Flags().Float64Var(&amount, "amount", 10_000, "TAO to credit")
-	_ = cmd.MarkFlagRequired("address")
 	return cmd
 }
 

@@ -159,3 +159,34 @@ func TestMetagraphAfterWeights(t *testing.T) {
 		t.Fatalf("subprocess metagraph:\n%s", sub)
 	}
 }
+
+// TestLocalnetFundWallet funds a wallet's coldkey by name, and refuses an
+// ambiguous or empty target with the usage code.
+func TestLocalnetFundWallet(t *testing.T) {
+	ctx := context.Background()
+	addr := startLocalnet(t, "")
+	dir := t.TempDir()
+	t.Setenv("COMPUTE_WALLET_PASSWORD", "")
+	runCLI(t, ctx, "wallet", "new", "--wallet.path", dir, "--wallet.name", "miner", "--no-password")
+	pub, err := wallet.New(dir, "miner", "default").ColdkeyPub()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := addr
+	out := runCLI(t, ctx, "localnet", "fund", "--subtensor.chain_endpoint", ep, "--wallet.path", dir, "--wallet.name", "miner", "--amount", "12.5")
+	if want := pub.SS58Address() + " balance 12.500000000 TAO\n"; out != want {
+		t.Fatalf("fund --wallet.name printed %q, want %q", out, want)
+	}
+	for _, args := range [][]string{
+		{"localnet", "fund", "--subtensor.chain_endpoint", ep},
+		{"localnet", "fund", "--subtensor.chain_endpoint", ep, "--wallet.name", "miner", "--address", pub.SS58Address()},
+	} {
+		root := newRootCommand()
+		root.SetOut(&bytes.Buffer{})
+		root.SetErr(&bytes.Buffer{})
+		root.SetArgs(args)
+		if err := root.ExecuteContext(ctx); exitCode(ctx, err) != exitUsage {
+			t.Errorf("compute %v: %v, want a usage error", args, err)
+		}
+	}
+}
