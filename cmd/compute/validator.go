@@ -211,7 +211,13 @@ func runValidator(ctx context.Context, log *slog.Logger, cfg validator.Config, r
 		r.Ready(v)
 	}
 	log.Info("validator data", "dir", r.DataDir)
-	return v.Run(ctx)
+	if err := v.Run(ctx); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		log.Info("validator stopped")
+	}
+	return nil
 }
 
 // serveMetrics serves reg on addr/metrics; stop closes the listener.
