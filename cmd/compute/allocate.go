@@ -146,7 +146,7 @@ Examples:
 			defer closeFn()
 			a, err := r.Allocate(cmd.Context(), req)
 			if a != nil {
-				printAllocation(cmd.OutOrStdout(), a)
+				printAllocation(cmd.OutOrStdout(), a, identityFile(sshKeyPath))
 			}
 			return err
 		},
@@ -231,7 +231,22 @@ func readSSHKey(path string) (string, error) {
 	return string(b), nil
 }
 
-func printAllocation(w io.Writer, a *renter.Allocation) {
+// identityFile is the private key beside the --ssh-key public key file, for
+// the printed ssh command; "" when there is none.
+func identityFile(pubPath string) string {
+	priv, ok := strings.CutSuffix(pubPath, ".pub")
+	if !ok {
+		return ""
+	}
+	if _, err := os.Stat(priv); err != nil {
+		return ""
+	}
+	return priv
+}
+
+// printAllocation prints what the renter needs to log in; identity, when set,
+// is the private key file the ssh command names with -i.
+func printAllocation(w io.Writer, a *renter.Allocation, identity string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Allocated miner\t%s (uid %d, score %.3f)\n", a.Hotkey, a.UID, a.Score)
 	fmt.Fprintf(tw, "Resources\t%s\n", renter.DescribeRequirement(a.Requirement))
@@ -243,9 +258,17 @@ func printAllocation(w io.Writer, a *renter.Allocation) {
 	} else {
 		fmt.Fprintf(tw, "Password\t%s\n", a.Password)
 	}
-	fmt.Fprintf(tw, "Expires\t%s (%d days)\n", a.ExpiresAt.Local().Format(time.DateTime), a.Timeline)
+	days := "days"
+	if a.Timeline == 1 {
+		days = "day"
+	}
+	fmt.Fprintf(tw, "Expires\t%s (%d %s)\n", a.ExpiresAt.Local().Format(time.DateTime), a.Timeline, days)
 	fmt.Fprintf(tw, "Key\t%s\n", a.KeyFile)
-	fmt.Fprintf(tw, "SSH\t%s\n", a.SSHCommand())
+	ssh := a.SSHCommand()
+	if identity != "" {
+		ssh = strings.Replace(ssh, "ssh ", "ssh -i "+identity+" ", 1)
+	}
+	fmt.Fprintf(tw, "SSH\t%s\n", ssh)
 	tw.Flush()
 }
 

@@ -185,3 +185,33 @@ func TestAllocateCommand(t *testing.T) {
 		t.Fatalf("key files left: %v", keys)
 	}
 }
+
+func TestPrintAllocation(t *testing.T) {
+	dir := t.TempDir()
+	pub := filepath.Join(dir, "id_test.pub")
+	for _, f := range []string{pub, strings.TrimSuffix(pub, ".pub")} {
+		if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := &renter.Allocation{Hotkey: "5F", IP: "127.0.0.1", Port: 4444, Username: "root", KeyOnly: true, Timeline: 1}
+	tests := []struct {
+		name     string
+		identity string
+		want     []string
+	}{
+		{"key beside the public key", identityFile(pub), []string{"ssh -i " + strings.TrimSuffix(pub, ".pub") + " root@127.0.0.1 -p 4444", "(1 day)"}},
+		{"no private key", identityFile(filepath.Join(dir, "other.pub")), []string{"SSH              ssh root@127.0.0.1 -p 4444"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			printAllocation(&b, a, tt.identity)
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+}
