@@ -62,7 +62,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (chain.Chain, error
 		if err != nil {
 			return nil, err
 		}
-		log.Info("connected to localnet", "endpoint", endpoint)
+		log.Debug("connected to localnet", "endpoint", endpoint)
 		return c, nil
 	}
 	return openSubtensor(ctx, cfg, log)
