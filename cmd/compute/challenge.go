@@ -101,6 +101,7 @@ func runChallengeNew(o *challengeNewOptions, w io.Writer) error {
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // the charset's < > & as they are, not \u003c
 		return enc.Encode(v)
 	}
 	fmt.Fprintf(w, "hash:       %s\nsalt:       %s\nmode:       %s\nchars:      %s\nmask:       %s\ndifficulty: %d\n",
@@ -108,7 +109,7 @@ func runChallengeNew(o *challengeNewOptions, w io.Writer) error {
 	if o.Reveal {
 		fmt.Fprintf(w, "password:   %s\n", pw)
 	}
-	fmt.Fprintf(w, "solve with: compute challenge solve --hash '%s' --salt %s --chars '%s' --mask %s\n", c.Hash, c.Salt, c.Chars, c.Mask)
+	fmt.Fprintf(w, "solve with: compute challenge solve --hash '%s' --salt %s --chars '%s' --mask '%s'\n", c.Hash, c.Salt, c.Chars, c.Mask)
 	return nil
 }
 

@@ -118,3 +118,18 @@ func TestBenchmarkFlags(t *testing.T) {
 		t.Fatalf("throughput %q: %v", out, err)
 	}
 }
+
+// TestChallengeNewCopyable: the printed solve command quotes the mask (a glob
+// to the shell), and the JSON keeps the charset's < > & unescaped.
+func TestChallengeNewCopyable(t *testing.T) {
+	for range 20 {
+		out := runCLI(t, context.Background(), "challenge", "new", "--difficulty", "4")
+		if !strings.Contains(out, "--mask '?1?1?1?1'\n") {
+			t.Fatalf("solve command does not quote the mask:\n%s", out)
+		}
+		js := runCLI(t, context.Background(), "challenge", "new", "--difficulty", "4", "--json")
+		if strings.Contains(js, `\u00`) {
+			t.Fatalf("JSON escapes characters of the charset:\n%s", js)
+		}
+	}
+}
