@@ -522,6 +522,13 @@ func (v *Validator) setWeights(ctx context.Context, b uint64) {
 		v.log.Info("weights not set: no miner has a score yet", "block", b)
 		// Try again after the next round (afterRound pulls it forward).
 		v.weightsRetry = b + v.cfg.ChallengeMaxBlocks
+	case errors.Is(err, chain.ErrNoValidatorPermit):
+		// A new or lightly staked validator: the chain grants permits by stake at each epoch.
+		v.metrics.WeightsSet.WithLabelValues("failed").Inc()
+		v.weightsRetry = b + max(v.cfg.WeightsEvery/4, 1)
+		v.log.Warn("weights not set: no validator permit yet (the chain grants permits by stake at each epoch)",
+			"block", b, "retry_block", v.weightsRetry)
+		v.setState(func(s *State) { s.WeightsError = err.Error() })
 	case err != nil:
 		v.metrics.WeightsSet.WithLabelValues("failed").Inc()
 		retry := max(v.cfg.WeightsEvery/4, 1)
