@@ -38,7 +38,8 @@ func newBenchmarkCommand(g *globalOptions) *cobra.Command {
 		Long: `benchmark solves fresh challenges of the chosen difficulties and prints, per difficulty,
 runs, successes, mean and median time and hash rate. Run without flags on a terminal (or with
 --interactive, which also reads piped answers) it asks the questions of the original
-benchmark script (difficulties, count, hashcat workload profile, extra hashcat options). --throughput measures the raw hash rate instead, like
+benchmark script (difficulties, count, hashcat workload profile, extra hashcat options).
+--throughput measures the raw hash rate instead, like
 'hashcat -b -m 610'.`,
 		Example: `  compute benchmark
   printf '7 8\n2\n\n\n' | compute benchmark --interactive --solver cpu
