@@ -150,6 +150,7 @@ func newWalletNewCommand(wo *walletOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			noteKDF(cmd, password)
 			if err := w.WriteColdkey(cold, password, overwrite); err != nil {
 				return err
 			}
@@ -257,6 +258,7 @@ func newWalletRegenCommand(wo *walletOptions) *cobra.Command {
 					return err
 				}
 			}
+			noteKDF(cmd, password)
 			if err := w.WriteColdkey(kp, password, overwrite); err != nil {
 				return err
 			}
@@ -439,4 +441,12 @@ func newWalletInspectCommand(wo *walletOptions) *cobra.Command {
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	fs.BoolVar(&unlock, "unlock", false, "also decrypt the coldkey to check the password")
 	return cmd
+}
+
+// noteKDF tells the operator why the next step pauses: the $NACL key
+// derivation (Argon2i, 512 MiB) takes a few seconds by design.
+func noteKDF(cmd *cobra.Command, password string) {
+	if password != "" {
+		fmt.Fprintln(cmd.ErrOrStderr(), "Encrypting the coldkey (Argon2i key derivation, a few seconds)...")
+	}
 }
