@@ -22,6 +22,25 @@ const (
 	ExcludedOutdated    Exclusion = "outdated"     // below the minimal miner version once the quorum is reached
 )
 
+// Describe is the reason in words, for tables and logs.
+func (e Exclusion) Describe() string {
+	switch e {
+	case ExcludedSelf:
+		return "this validator"
+	case ExcludedNoAxon:
+		return "no axon served (0.0.0.0 or port 0)"
+	case ExcludedValidator:
+		return "validator (stake at or above the miner limit)"
+	case ExcludedBlacklisted:
+		return "blacklisted"
+	case ExcludedSameIP:
+		return "duplicate IP (a lower uid uses it)"
+	case ExcludedOutdated:
+		return "outdated miner version"
+	}
+	return string(e)
+}
+
 // Selection is the outcome of the queryable filter.
 type Selection struct {
 	// Queryable miners in uid order.

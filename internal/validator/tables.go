@@ -42,7 +42,7 @@ func (v *Validator) writeWeightsTable(block uint64, rows []WeightRow) {
 	if v.tables == nil {
 		for _, r := range rows {
 			v.log.Info("weight", "block", block, "uid", r.UID, "hotkey", r.Hotkey, "score", r.Score.Total,
-				"normalized", r.Score.Normalized, "weight", r.Weight, "skipped", string(r.Skipped))
+				"normalized", r.Score.Normalized, "weight", r.Weight, "note", r.Note())
 		}
 		return
 	}
@@ -51,13 +51,7 @@ func (v *Validator) writeWeightsTable(block uint64, rows []WeightRow) {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "UID\tHOTKEY\tSCORE\tNORMALIZED\tWEIGHT\tNOTE")
 	for _, r := range rows {
-		note := string(r.Skipped)
-		if note == "" && r.Score.Zero != "" {
-			note = string(r.Score.Zero)
-		}
-		if r.Score.Allocated {
-			note = "allocated"
-		}
+		note := r.Note()
 		fmt.Fprintf(tw, "%d\t%s\t%.2f\t%.4f\t%.4f\t%s\n", r.UID, shortKey(r.Hotkey), r.Score.Total, r.Score.Normalized, r.Weight, note)
 	}
 	tw.Flush()

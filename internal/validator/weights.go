@@ -20,6 +20,24 @@ type WeightRow struct {
 	// Skipped says why the uid gets no weight whatever its history
 	// (self, validator, blacklisted); empty otherwise.
 	Skipped Exclusion
+	// Excluded says why the uid is left out of the challenge rounds (duplicate
+	// IP, no axon, outdated, ...): its score is still made of its history, so
+	// this only explains a missing or stale score; empty when it is queried.
+	Excluded Exclusion
+}
+
+// Note is the weights table's note for the row: allocated, why the uid gets
+// no weight or is not challenged, else why its score is zero.
+func (r WeightRow) Note() string {
+	switch {
+	case r.Score.Allocated:
+		return "allocated"
+	case r.Skipped != "":
+		return r.Skipped.Describe()
+	case r.Excluded != "":
+		return "not challenged: " + r.Excluded.Describe()
+	}
+	return string(r.Score.Zero)
 }
 
 // ComputeWeights scores every uid of the metagraph from its stats (miners
@@ -32,6 +50,7 @@ func ComputeWeights(cfg Config, mg *chain.Metagraph, self string, stats map[stri
 		return nil
 	}
 	ls := newLists(cfg.Filter)
+	sel := SelectQueryable(cfg, mg, self)
 	rows := make([]WeightRow, 0, len(mg.Neurons))
 	for i := range mg.Neurons {
 		n := &mg.Neurons[i]
@@ -45,6 +64,7 @@ func ComputeWeights(cfg Config, mg *chain.Metagraph, self string, stats map[stri
 			row.Skipped = ExcludedBlacklisted
 		default:
 			row.Score = score.Score(cfg.Score, stats[n.Hotkey], allocated[n.Hotkey])
+			row.Excluded = sel.Excluded[n.UID]
 		}
 		rows = append(rows, row)
 	}

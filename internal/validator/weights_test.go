@@ -1,10 +1,12 @@
 package validator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +158,69 @@ func TestSetWeightsStopsOnCancel(t *testing.T) {
 	_, _, err := SetWeights(ctx, cfg, c, hot, []WeightRow{{UID: 1, Weight: 1}})
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("err %v after %v", err, time.Since(start))
+	}
+}
+
+// TestWeightsTableNotes: a miner left out of the rounds shows why, not "no
+// successful challenge".
+func TestWeightsTableNotes(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Filter.BlacklistHotkeys = []string{"black"}
+	mg := &chain.Metagraph{Neurons: []chain.Neuron{
+		neuron(0, "self", "", "1.1.1.1", 1, 142, 9000),
+		neuron(1, "first", "", "2.2.2.2", 1, 142, 0),
+		neuron(2, "dup", "", "2.2.2.2", 1, 142, 0),
+		neuron(3, "black", "", "3.3.3.3", 1, 142, 0),
+		neuron(4, "val", "", "4.4.4.4", 1, 142, 2000),
+		neuron(5, "unserved", "", "0.0.0.0", 0, 142, 0),
+		neuron(6, "rented", "", "0.0.0.0", 0, 142, 0),
+		neuron(7, "fresh", "", "5.5.5.5", 1, 142, 0),
+	}}
+	stats := map[string]score.Stats{"rented": {Attempts: 2, Successes: 1, AvgElapsed: 20, RecentAvgDifficulty: 7}}
+	rows := ComputeWeights(cfg, mg, "self", stats, map[string]bool{"rented": true})
+	var buf bytes.Buffer
+	v := &Validator{tables: &buf}
+	v.writeWeightsTable(10, rows)
+	lines := strings.Split(buf.String(), "\n")
+	tests := []struct {
+		uid  int
+		want string
+	}{
+		{0, "this validator"},
+		{1, "no successful challenge"},
+		{2, "not challenged: duplicate IP"},
+		{3, "blacklisted"},
+		{4, "validator (stake at or above"},
+		{5, "not challenged: no axon served (0.0.0.0"},
+		{6, "allocated"},
+		{7, "no successful challenge"},
+	}
+	for _, tc := range tests {
+		line := lines[tc.uid+2] // title and header first
+		if !strings.HasPrefix(line, fmt.Sprint(tc.uid)+" ") || !strings.Contains(line, tc.want) {
+			t.Errorf("uid %d: line %q lacks %q", tc.uid, line, tc.want)
+		}
+	}
+	t.Logf("\n%s", buf.String())
+}
+
+func TestWeightRowNote(t *testing.T) {
+	tests := []struct {
+		name string
+		row  WeightRow
+		want string
+	}{
+		{"queried, no success", WeightRow{Score: score.Result{Zero: score.ZeroNoSuccess}}, "no successful challenge"},
+		{"outdated", WeightRow{Excluded: ExcludedOutdated, Score: score.Result{Zero: score.ZeroNoSuccess}}, "not challenged: outdated miner version"},
+		{"skipped wins", WeightRow{Skipped: ExcludedBlacklisted, Excluded: ExcludedBlacklisted}, "blacklisted"},
+		{"allocated wins", WeightRow{Excluded: ExcludedNoAxon, Score: score.Result{Allocated: true}}, "allocated"},
+		{"scored", WeightRow{Score: score.Result{Total: 50}}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.row.Note(); got != tc.want {
+				t.Fatalf("note %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
