@@ -106,6 +106,15 @@ func (m *Miner) forwardChallenge(ctx context.Context, syn *wire.Challenge) error
 	pw, err := m.queue.Solve(ctx, job, m.policy.Load().Stake(hotkey))
 	switch {
 	case err == nil:
+	case errors.Is(ctx.Err(), context.Canceled):
+		// The request itself ended before its timeout: the validator hung up or the
+		// axon is shutting down. Nobody reads the answer; it is not a solver failure.
+		elapsed := time.Since(start)
+		msg := "abandoned: the request ended before the password was found"
+		syn.Output = wire.ChallengeOutput{Password: nil, LocalExecutionTime: elapsed.Seconds(), Error: &msg}
+		m.met.solve.WithLabelValues(solver, "abandoned").Observe(elapsed.Seconds())
+		log.Info("challenge abandoned by the caller", "elapsed", elapsed)
+		return nil
 	case errors.Is(err, pow.ErrNotFound):
 		return fail("not_found", "password not found in the keyspace")
 	case errors.Is(err, pow.ErrQueueFull):
