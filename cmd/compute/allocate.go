@@ -312,7 +312,7 @@ func newAllocateListCommand(o *allocateOptions) *cobra.Command {
 		Short: "List the allocations recorded in the validator's store",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, _, err := o.openStore(cmd.Context())
+			st, dir, err := o.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -326,6 +326,15 @@ func newAllocateListCommand(o *allocateOptions) *cobra.Command {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(list)
+			}
+			if len(list) == 0 {
+				w := cmd.OutOrStdout()
+				fmt.Fprintf(w, "no allocations recorded in %s\n", filepath.Join(dir, renter.StoreFile))
+				if fs := cmd.Flags(); !fs.Changed("validator.data_dir") && !fs.Changed("wallet.name") {
+					fmt.Fprintf(w, "(the store of wallet %q, hotkey %q, netuid %d; pass --wallet.name, --wallet.hotkey and --netuid, or --validator.data_dir, for another validator's)\n",
+						o.wo.Name, o.wo.Hotkey, o.co.Netuid)
+				}
+				return nil
 			}
 			return printAllocations(cmd.OutOrStdout(), list, time.Now())
 		},

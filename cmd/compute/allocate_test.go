@@ -34,6 +34,41 @@ func runAllocate(t *testing.T, ctx context.Context, args ...string) (string, err
 	return out.String(), err
 }
 
+// TestAllocateListEmpty: an empty list names the store it read, and says which
+// wallet's store that is when no wallet or directory was given.
+func TestAllocateListEmpty(t *testing.T) {
+	ctx := context.Background()
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	dir := t.TempDir()
+	tests := []struct {
+		name     string
+		args     []string
+		want     []string
+		wantHint bool
+	}{
+		{"data dir", []string{"--validator.data_dir", dir}, []string{filepath.Join(dir, "validator.db")}, false},
+		{"wallet name", []string{"--wallet.name", "val"}, []string{filepath.Join(home, ".bittensor", "compute", "validator", "val", "default", "netuid27", "validator.db")}, false},
+		{"defaults", nil, []string{filepath.Join(home, ".bittensor", "compute", "validator", "default", "default", "netuid27", "validator.db"), `wallet "default"`, "--wallet.name"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runAllocate(t, ctx, append([]string{"list"}, tc.args...)...)
+			if err != nil {
+				t.Fatalf("list: %v\n%s", err, out)
+			}
+			for _, want := range append([]string{"no allocations recorded in "}, tc.want...) {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if hint := strings.Contains(out, "for another validator's"); hint != tc.wantHint {
+				t.Errorf("hint shown %v, want %v:\n%s", hint, tc.wantHint, out)
+			}
+		})
+	}
+}
+
 func TestAllocateFlagErrors(t *testing.T) {
 	dir := t.TempDir()
 	priv := filepath.Join(dir, "id_ed25519")
