@@ -109,6 +109,16 @@ type AxonConfig struct {
 	Version int64
 	// MaxConcurrency bounds requests in forward at once (default 64).
 	MaxConcurrency int
+	// MaxQueued bounds verified requests waiting for a forward slot (default
+	// 4 * MaxConcurrency); more are answered 503 at once.
+	MaxQueued int
+	// MaxConnsPerIP bounds the connections open at once from one IPv4 address
+	// or IPv6 /64 (default 64); more are closed as soon as they are accepted.
+	MaxConnsPerIP int
+	// HeaderTimeout bounds reading a request's headers, and the whole exchange
+	// of a request refused before its signature is verified (unknown route,
+	// bad headers, blacklisted, unverified), unread body included (default 10 s).
+	HeaderTimeout time.Duration
 	// MaxBodyBytes bounds the request body (default 1 MiB).
 	MaxBodyBytes int64
 	// MaxTimeout caps a request's timeout header (default 10 minutes).
@@ -158,6 +168,15 @@ func NewAxon(cfg AxonConfig) (*Axon, error) {
 	if cfg.MaxConcurrency <= 0 {
 		cfg.MaxConcurrency = 64
 	}
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = 4 * cfg.MaxConcurrency
+	}
+	if cfg.MaxConnsPerIP <= 0 {
+		cfg.MaxConnsPerIP = 64
+	}
+	if cfg.HeaderTimeout <= 0 {
+		cfg.HeaderTimeout = 10 * time.Second
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 1 << 20
 	}
@@ -180,7 +199,7 @@ func NewAxon(cfg AxonConfig) (*Axon, error) {
 		cfg:    cfg,
 		log:    cfg.Logger.With("component", "axon"),
 		nonces: newNonceStore(cfg.NonceCapacity),
-		sched:  newScheduler(cfg.MaxConcurrency),
+		sched:  newScheduler(cfg.MaxConcurrency, cfg.MaxQueued),
 		routes: map[string]*route{},
 	}
 	if err := Attach(a, Handler[Ping]{Forward: func(context.Context, *Ping) error { return nil }}); err != nil {
@@ -272,14 +291,22 @@ func (a *Axon) Run(ctx context.Context) error {
 
 // Serve serves on ln until ctx ends, then stops accepting, waits up to
 // ShutdownGrace for in-flight requests, cancels the rest and returns.
+// Connections are capped per source address (MaxConnsPerIP).
 func (a *Axon) Serve(ctx context.Context, ln net.Listener) error {
+	ln = newIPLimitListener(ln, a.cfg.MaxConnsPerIP)
 	// Request contexts outlive ctx by the grace period so in-flight forwards
 	// can finish; they are cancelled when the grace period is over.
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
+	// ReadTimeout and WriteTimeout bound every request until it is verified;
+	// ServeHTTP then extends both to the request's own deadline. Without them a
+	// caller refused before verification could trickle a declared body that
+	// the server drains after the handler returns, holding the connection.
 	srv := &http.Server{
 		Handler:           a,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: a.cfg.HeaderTimeout,
+		ReadTimeout:       a.cfg.HeaderTimeout,
+		WriteTimeout:      a.cfg.HeaderTimeout,
 		IdleTimeout:       90 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
@@ -315,8 +342,14 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			a.cfg.Observer.ObserveRequest(ev)
 		}
 	}()
+	verified := false
 	fail := func(status int, outcome Outcome, msg string, hi *HeaderInfo) {
 		ev.Status, ev.Outcome = status, outcome
+		if !verified {
+			// An unverified caller gets no keep-alive: each refusal costs it a
+			// new connection, and the server does not wait for its body.
+			w.Header().Set("Connection", "close")
+		}
 		a.writeError(w, status, msg, hi)
 	}
 
@@ -386,9 +419,6 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	deadline := start.Add(timeout)
 	ctx, cancel := context.WithDeadline(r.Context(), deadline)
 	defer cancel()
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(deadline)
-	_ = rc.SetWriteDeadline(deadline.Add(5 * time.Second))
 
 	// 3. Blacklist (before verification, as Bittensor does).
 	if rt.blacklist != nil {
@@ -409,6 +439,11 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	caller.Verified = true
+	verified = true
+	// Only a verified caller gets its request's own (longer) deadlines.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(deadline)
+	_ = rc.SetWriteDeadline(deadline.Add(5 * time.Second))
 
 	// 5. Priority queue.
 	prio := 0.0
@@ -416,6 +451,10 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		prio = rt.priority(ctx, caller)
 	}
 	if err := a.sched.acquire(ctx, prio); err != nil {
+		if errors.Is(err, errQueueFull) {
+			fail(http.StatusServiceUnavailable, OutcomeTimeout, "Service busy: too many requests are waiting", hi)
+			return
+		}
 		status := http.StatusServiceUnavailable
 		if caller.Version >= Version720 {
 			status = http.StatusRequestTimeout

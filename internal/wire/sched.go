@@ -3,16 +3,22 @@ package wire
 import (
 	"container/heap"
 	"context"
+	"errors"
 	"sync"
 )
 
+// errQueueFull is returned by acquire when maxQueued requests wait already.
+var errQueueFull = errors.New("wire: too many requests are waiting")
+
 // scheduler admits at most `slots` requests at a time; waiting requests are
-// admitted by descending priority, then arrival order. Safe for concurrent use.
+// admitted by descending priority, then arrival order. At most maxQueued wait
+// at once (0: no bound); more are refused at once. Safe for concurrent use.
 type scheduler struct {
-	mu      sync.Mutex
-	free    int
-	seq     uint64
-	waiters waitHeap
+	mu        sync.Mutex
+	free      int
+	maxQueued int
+	seq       uint64
+	waiters   waitHeap
 }
 
 type waiter struct {
@@ -23,15 +29,23 @@ type waiter struct {
 	granted bool
 }
 
-func newScheduler(slots int) *scheduler { return &scheduler{free: slots} }
+func newScheduler(slots, maxQueued int) *scheduler {
+	return &scheduler{free: slots, maxQueued: maxQueued}
+}
 
-// acquire waits for a slot until ctx ends. On success the caller must release.
+// acquire waits for a slot until ctx ends, or fails at once with errQueueFull
+// when maxQueued requests are waiting already. On success the caller must
+// release.
 func (s *scheduler) acquire(ctx context.Context, prio float64) error {
 	s.mu.Lock()
 	if s.free > 0 && len(s.waiters) == 0 {
 		s.free--
 		s.mu.Unlock()
 		return nil
+	}
+	if s.maxQueued > 0 && len(s.waiters) >= s.maxQueued {
+		s.mu.Unlock()
+		return errQueueFull
 	}
 	s.seq++
 	w := &waiter{prio: prio, seq: s.seq, ready: make(chan struct{})}
