@@ -67,6 +67,6 @@ func printMetagraph(w io.Writer, mg *chain.Metagraph) error {
 		stake += n.Stake
 		emission += n.Emission
 	}
-	fmt.Fprintf(tw, "\t\t\t%.4f\t\t\t\t\t%.6f\t\t\n", stake, emission)
+	fmt.Fprintf(tw, "TOTAL\t%d neurons\t\t%.4f\t\t\t\t\t%.6f\t\t\n", len(mg.Neurons), stake, emission)
 	return tw.Flush()
 }
