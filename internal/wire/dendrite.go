@@ -44,7 +44,8 @@ type DendriteConfig struct {
 	// MaxResponseBytes bounds a response body (default 8 MiB).
 	MaxResponseBytes int64
 	// Client overrides the HTTP client (its Timeout is ignored; each request
-	// carries its own deadline).
+	// carries its own deadline). Redirects are never followed: a nil
+	// CheckRedirect is replaced on a copy of the client.
 	Client *http.Client
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
@@ -124,16 +125,26 @@ func NewDendrite(cfg DendriteConfig) (*Dendrite, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	client := cfg.Client
-	if client == nil {
+	// Axons are chosen by miners: a hostile one must not make this dendrite
+	// send its signed request elsewhere (redirects), nor flood it with headers;
+	// compression stays off so MaxResponseBytes bounds what is decoded.
+	var client *http.Client
+	if cfg.Client != nil {
+		c := *cfg.Client
+		client = &c
+	} else {
 		client = &http.Client{Transport: &http.Transport{
-			Proxy:               nil,
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        1024,
-			MaxIdleConnsPerHost: 16,
-			IdleConnTimeout:     60 * time.Second,
-			DisableCompression:  true,
+			Proxy:                  nil,
+			DialContext:            (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:           1024,
+			MaxIdleConnsPerHost:    16,
+			IdleConnTimeout:        60 * time.Second,
+			DisableCompression:     true,
+			MaxResponseHeaderBytes: MaxResponseHeaderBytes,
 		}}
+	}
+	if client.CheckRedirect == nil {
+		client.CheckRedirect = refuseRedirect
 	}
 	return &Dendrite{
 		cfg:    cfg,
@@ -145,6 +156,13 @@ func NewDendrite(cfg DendriteConfig) (*Dendrite, error) {
 		log:    cfg.Logger.With("component", "dendrite"),
 	}, nil
 }
+
+// MaxResponseHeaderBytes bounds an axon's response headers (the default
+// client's limit; a Python axon's headers are a few kilobytes).
+const MaxResponseHeaderBytes = 64 << 10
+
+// refuseRedirect makes the client return a redirect as the answer, unfollowed.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // UUID is the dendrite's fixed uuid (bt_header_dendrite_uuid).
 func (d *Dendrite) UUID() string { return d.uuid }
