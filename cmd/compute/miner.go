@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -58,6 +60,29 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Allocation, "miner.allocation", true, "offer this machine for allocation as a Docker container")
 	fs.BoolVar(&o.AllocationRequire, "miner.allocation.required", false, "exit at start when Docker cannot run lease containers (default: serve with allocation disabled)")
 	fs.DurationVar(&o.SyncInterval, "miner.sync.interval", miner.DefaultSyncInterval, "how often the metagraph is refreshed and the served axon checked")
+}
+
+// local reports whether the flags name a local or development chain: the
+// localnet (dev, or an http(s):// endpoint), the local subtensor, or an
+// endpoint on a loopback address.
+func (o *chainOptions) local() bool {
+	if o.Endpoint == "" {
+		return o.Network == "dev" || o.Network == "local"
+	}
+	u, err := url.Parse(o.Endpoint)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		return true
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 func cleanList(in []string) []string {
@@ -128,6 +153,7 @@ registered on --netuid (see compute register). Metrics are served on --metrics.a
 				return err
 			}
 			cfg.Logger = log
+			cfg.LocalChain = co.local()
 			hotkey, err := wo.Open().Hotkey()
 			if err != nil {
 				return fmt.Errorf("hotkey: %w", err)

@@ -38,6 +38,10 @@ type Config struct {
 	ExternalIP string
 	// ExternalPort is the port announced on chain (0: the port listened on).
 	ExternalPort int
+	// LocalChain says the chain is a local or development one (localnet,
+	// local subtensor): the start log then says which IP is announced when it
+	// is the default route's, and how to choose another.
+	LocalChain bool
 
 	Policy PolicyConfig
 

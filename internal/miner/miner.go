@@ -198,6 +198,10 @@ func (m *Miner) Run(ctx context.Context) error {
 	if err := m.serveAxon(gctx); err != nil {
 		m.log.Error("announcing the axon on chain failed; retrying at each sync", "err", err)
 	}
+	if m.cfg.LocalChain && defaultRouteIP(m.cfg) && m.announce.IP != "" {
+		m.log.Info("announcing the default route interface's IP on the local chain; validators must reach this miner there (set --axon.external_ip to announce another, e.g. 127.0.0.1 when everything runs on this machine)",
+			"ip", m.announce.IP)
+	}
 	m.log.Info("miner serving", "axon", m.axonAddr.String(), "announced", net.JoinHostPort(m.announce.IP, strconv.Itoa(int(m.announce.Port))),
 		"version", version.String, "solver", m.solver.Name(), "allocation", m.leases != nil, "metrics", addrString(m.metAddr))
 	g.Go(func() error { m.syncLoop(gctx); return nil })
@@ -477,6 +481,16 @@ func sameAxon(have, want chain.AxonInfo) bool {
 	b, errB := netip.ParseAddr(want.IP)
 	sameIP := have.IP == want.IP || (errA == nil && errB == nil && a.Unmap() == b.Unmap())
 	return sameIP && have.Port == want.Port && have.Version == want.Version
+}
+
+// defaultRouteIP reports whether the announced IP is found from the default
+// route: no external IP is given and the axon listens on all addresses.
+func defaultRouteIP(cfg Config) bool {
+	if cfg.ExternalIP != "" {
+		return false
+	}
+	a, err := netip.ParseAddr(cfg.AxonIP)
+	return cfg.AxonIP == "" || (err == nil && a.IsUnspecified())
 }
 
 // wantAxon is the endpoint to announce.
