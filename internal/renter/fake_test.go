@@ -27,11 +27,12 @@ type fakeMiner struct {
 	port   int
 
 	mu         sync.Mutex
-	refuseReal bool          // says yes to checks but refuses the real allocation
-	busy       bool          // says no to checks
-	delay      time.Duration // before answering a real allocation
-	ownerFP    string        // fingerprint of the key holding the lease
-	sshKey     string        // key delivered with the lease
+	refuseReal bool                   // says yes to checks but refuses the real allocation
+	busy       bool                   // says no to checks
+	delay      time.Duration          // before answering a real allocation
+	ownerFP    string                 // fingerprint of the key holding the lease
+	sshKey     string                 // key delivered with the lease
+	creds      *container.Credentials // handed out with a lease (default root, pw-..., 4444)
 	checks     int
 	allocs     int
 	releases   int
@@ -97,7 +98,11 @@ func (m *fakeMiner) forward(ctx context.Context, syn *wire.Allocate) error {
 		}
 		m.lastReq = req
 		m.ownerFP, m.sshKey = key.Fingerprint, syn.SSHKey()
-		info, err := container.EncryptCredentials(key.Key, container.Credentials{Username: "root", Password: "pw-" + m.hotkey[:6], Port: 4444})
+		creds := container.Credentials{Username: "root", Password: "pw-" + m.hotkey[:6], Port: 4444}
+		if m.creds != nil {
+			creds = *m.creds
+		}
+		info, err := container.EncryptCredentials(key.Key, creds)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -407,9 +408,12 @@ func (r *Renter) allocateOne(ctx context.Context, c Candidate, syn *wire.Allocat
 		r.giveBack(ctx, c, key)
 		return nil, fmt.Errorf("%s (uid %d) sent credentials that do not decrypt: %w", c.Hotkey, c.UID, err)
 	}
-	if creds.Port < 1 || creds.Port > 65535 || creds.Username == "" || !plainText(creds.Username) {
+	// The credentials come from the miner: the user name ends up in a printed ssh
+	// command line (a name like "-oProxyCommand=..." would run a command on the
+	// renter's machine) and the password on the renter's terminal (escape sequences).
+	if creds.Port < 1 || creds.Port > 65535 || !userName(creds.Username) || (req.SSHKey == "" && !password(creds.Password)) {
 		r.giveBack(ctx, c, key)
-		return nil, fmt.Errorf("%s (uid %d) sent unusable credentials (user %q, port %d)", c.Hotkey, c.UID, truncate(creds.Username, 32), creds.Port)
+		return nil, fmt.Errorf("%s (uid %d) sent unusable credentials (user %q, port %d)", c.Hotkey, c.UID, truncate(strconv.QuoteToASCII(creds.Username), 40), creds.Port)
 	}
 	now := r.cfg.Now()
 	a := &Allocation{
@@ -565,13 +569,31 @@ func decodeRecord(rec store.Allocation) Allocation {
 	return a
 }
 
-// plainText allows printable ASCII without spaces (a user name to print and pass to ssh).
-func plainText(s string) bool {
-	if len(s) > 64 {
+// userName reports whether s is a portable user name: a letter or '_' first, then
+// letters, digits, '.', '_' or '-', at most 32 bytes (never an ssh option).
+func userName(s string) bool {
+	if s == "" || len(s) > 32 {
 		return false
 	}
-	for _, c := range s {
-		if c <= ' ' || c > '~' {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
+		case i > 0 && (c >= '0' && c <= '9' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// password reports whether s is a printable password (visible ASCII, 1 to 128 bytes).
+func password(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
 			return false
 		}
 	}
