@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -32,6 +33,13 @@ func Open(ctx context.Context, path string, migrations []Migration) (*sql.DB, er
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open database %q: the path must be a file name without '?' or '#'", path)
 	}
+	// SQLite creates a new file with the process umask (usually 0644) and gives
+	// its -wal and -shm files the same mode: create it private first.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	f.Close()
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", DefaultBusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
