@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -76,10 +77,18 @@ func promptFunc(cmd *cobra.Command) wallet.PasswordFunc {
 	}
 }
 
-// newPassword returns the password for a new coldkey: from the environment,
-// else asked twice on a terminal.
+// minPasswordLength is the shortest new coldkey password accepted at the prompt.
+const minPasswordLength = 8
+
+// newPassword returns the password for a new coldkey: from the environment
+// (a short one is accepted with a warning, for automation), else asked twice
+// on a terminal.
 func newPassword(cmd *cobra.Command, w *wallet.Wallet) (string, error) {
-	if pw, _, ok := w.EnvPassword(); ok {
+	if pw, source, ok := w.EnvPassword(); ok {
+		if utf8.RuneCountInString(pw) < minPasswordLength {
+			fmt.Fprintf(cmd.ErrOrStderr(), "Warning: the password from %s is shorter than %d characters; it is accepted, but anyone who copies the coldkey file can guess it quickly.\n",
+				source, minPasswordLength)
+		}
 		return pw, nil
 	}
 	ask := promptFunc(cmd)
@@ -87,13 +96,23 @@ func newPassword(cmd *cobra.Command, w *wallet.Wallet) (string, error) {
 		return "", fmt.Errorf("%w: no password for the new coldkey of wallet %q: run in a terminal, set %s or %s%s, or pass --no-password",
 			wallet.ErrNoPassword, w.Name, wallet.EnvPassword, wallet.EnvColdPasswordPrefix, strings.ToUpper(w.Name))
 	}
+	return askNewPassword(ask, cmd.ErrOrStderr(), w.Name)
+}
+
+// askNewPassword asks for a new coldkey password and its repetition, up to
+// three times; an empty or short password is refused with the reason on out.
+func askNewPassword(ask wallet.PasswordFunc, out io.Writer, name string) (string, error) {
 	for range 3 {
-		pw, err := ask(fmt.Sprintf("Password to encrypt the coldkey of wallet %q: ", w.Name))
+		pw, err := ask(fmt.Sprintf("Password to encrypt the coldkey of wallet %q (at least %d characters): ", name, minPasswordLength))
 		if err != nil {
 			return "", err
 		}
 		if pw == "" {
-			fmt.Fprintln(cmd.ErrOrStderr(), "The password must not be empty (use --no-password for an unencrypted coldkey).")
+			fmt.Fprintln(out, "The password must not be empty (use --no-password for an unencrypted coldkey).")
+			continue
+		}
+		if n := utf8.RuneCountInString(pw); n < minPasswordLength {
+			fmt.Fprintf(out, "The password is too short (%d characters): use at least %d; try again.\n", n, minPasswordLength)
 			continue
 		}
 		again, err := ask("Repeat the password: ")
@@ -103,9 +122,9 @@ func newPassword(cmd *cobra.Command, w *wallet.Wallet) (string, error) {
 		if pw == again {
 			return pw, nil
 		}
-		fmt.Fprintln(cmd.ErrOrStderr(), "The passwords differ; try again.")
+		fmt.Fprintln(out, "The passwords differ; try again.")
 	}
-	return "", errors.New("no matching password entered")
+	return "", errors.New("no acceptable password entered after 3 tries")
 }
 
 // refuseExisting fails with ErrKeyExists when any of paths exists.
