@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -152,7 +153,10 @@ func runLocalnet(ctx context.Context, log *slog.Logger, cfg localnetConfig, read
 	if err != nil {
 		return fmt.Errorf("flag '--listen' %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: devchain.NewServer(c, log), ReadHeaderTimeout: 10 * time.Second}
+	srv := devchain.NewHTTPServer(devchain.NewServer(c, log))
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
+		log.Warn("the localnet API listens beyond this host: anyone who reaches it can fund accounts through /v1/dev/fund", "listen", ln.Addr().String())
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	produced := make(chan error, 1)

@@ -47,6 +47,21 @@ var errorCodes = []struct {
 	{ErrInvalidCall, "invalid_request", http.StatusBadRequest},
 }
 
+// NewHTTPServer wraps the API handler h in an http.Server whose timeouts
+// bound slow or idle clients: headers and body within 10 s, an answer within
+// maxWait plus 15 s (long polls included), idle keep-alives 2 minutes, 64 KiB
+// of headers.
+func NewHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      maxWait + 15*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
 // NewServer returns the HTTP/JSON API of c (documented in docs/localnet-api.md).
 func NewServer(c *Chain, log *slog.Logger) http.Handler {
 	if log == nil {
