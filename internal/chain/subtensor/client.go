@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sn27/compute/internal/chain"
@@ -52,7 +53,7 @@ type Config struct {
 	Endpoint         string        // ws:// or wss:// URL (required)
 	EraPeriod        uint64        // mortality of extrinsics in blocks; 128
 	InclusionTimeout time.Duration // how long to wait for an extrinsic to enter a block; 2m
-	PollInterval     time.Duration // WaitBlock polling; 2s
+	PollInterval     time.Duration // WaitBlock polling when the node has no new-head subscription; 2s
 	RPC              rpc.Config
 }
 
@@ -67,6 +68,8 @@ type Client struct {
 	genesis string
 
 	txMu sync.Mutex // serialises extrinsic submission (nonce order)
+
+	noHeadSub atomic.Bool // the node refused chain_subscribeNewHeads: WaitBlock polls
 }
 
 var _ chain.Chain = (*Client)(nil)
@@ -164,8 +167,72 @@ func (c *Client) BlockHash(ctx context.Context, n uint64) (string, error) {
 	return *hash, nil
 }
 
-// WaitBlock polls until the best block is past after.
+// WaitBlock waits until the best block is past after and returns its number.
+// It follows chain_subscribeNewHeads on the websocket; when the node refuses
+// the subscription or it breaks, it polls the head every PollInterval instead
+// (a node that refuses it is not asked again).
 func (c *Client) WaitBlock(ctx context.Context, after uint64) (uint64, error) {
+	if !c.noHeadSub.Load() {
+		n, err := c.waitBlockSubscribed(ctx, after)
+		if err == nil {
+			return n, nil
+		}
+		if ctx.Err() != nil {
+			return 0, fmt.Errorf("wait for block %d: %w", after+1, ctx.Err())
+		}
+		var rpcErr *rpc.Error
+		if errors.As(err, &rpcErr) {
+			c.noHeadSub.Store(true)
+			c.log.Info("the node refuses new-head subscriptions; polling the head instead", "every", c.cfg.PollInterval, "err", err)
+		} else {
+			c.log.Debug("new-head subscription failed; polling the head", "err", err)
+		}
+	}
+	return c.pollBlock(ctx, after)
+}
+
+// waitBlockSubscribed follows new heads until one is past after.
+func (c *Client) waitBlockSubscribed(ctx context.Context, after uint64) (uint64, error) {
+	sub, err := c.rpc.Subscribe(ctx, "chain_subscribeNewHeads", "chain_unsubscribeNewHeads")
+	if err != nil {
+		return 0, fmt.Errorf("subscribe to new heads: %w", err)
+	}
+	gone := false // the connection ended, and the subscription with it
+	defer func() {
+		if gone {
+			return
+		}
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = sub.Unsubscribe(uctx)
+	}()
+	// The head may be past after already, and not every node sends the
+	// current head on subscribing.
+	if n, err := c.Block(ctx); err == nil && n > after {
+		return n, nil
+	}
+	for {
+		raw, err := sub.Next(ctx)
+		if err != nil {
+			gone = errors.Is(err, chain.ErrConnection)
+			return 0, fmt.Errorf("new heads: %w", err)
+		}
+		var h header
+		if err := json.Unmarshal(raw, &h); err != nil {
+			return 0, fmt.Errorf("new heads: node sent a bad header: %w", err)
+		}
+		n, err := parseHexNumber(h.Number)
+		if err != nil {
+			return 0, fmt.Errorf("new heads: %w", err)
+		}
+		if n > after {
+			return n, nil
+		}
+	}
+}
+
+// pollBlock polls the head every PollInterval until it is past after.
+func (c *Client) pollBlock(ctx context.Context, after uint64) (uint64, error) {
 	t := time.NewTicker(c.cfg.PollInterval)
 	defer t.Stop()
 	for {

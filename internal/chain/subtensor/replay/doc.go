@@ -5,6 +5,8 @@
 //
 // Requests are matched on parsed parameters: JSON values are compared after hex strings
 // are lower-cased with any 0x prefix removed, and trailing null parameters (an absent
-// block hash) are dropped. Tests add behaviour (extrinsic submission, events) with Handle.
+// block hash) are dropped. Tests add behaviour (extrinsic submission, events) with Handle;
+// ServeNewHeads and NewHead play a node's chain_subscribeNewHeads, and Push sends any
+// later notification.
 // A Server is safe for concurrent use.
 package replay

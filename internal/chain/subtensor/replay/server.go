@@ -32,7 +32,11 @@ type Call struct {
 	Method string
 	Params []json.RawMessage
 	after  []any
+	sent   []func()
 }
+
+// afterSent runs f once the answer and its notifications are written.
+func (c *Call) afterSent(f func()) { c.sent = append(c.sent, f) }
 
 // Notify queues a subscription notification, sent right after the response to this call.
 func (c *Call) Notify(method, subscription string, result any) {
@@ -59,6 +63,9 @@ type Server struct {
 	requests  []string
 	conns     map[*websocket.Conn]struct{}
 	wg        sync.WaitGroup
+
+	headSubs map[string]bool // open chain_subscribeNewHeads subscriptions (ServeNewHeads)
+	headSeq  int
 }
 
 // methodAliases maps equivalent RPC names onto the name used in the recordings.
@@ -187,6 +194,96 @@ func (s *Server) AnyParamsFromRecording(method string) error {
 	return nil
 }
 
+// Push sends a subscription notification to every open connection, as a node
+// does when the subscribed event happens later than the subscribing call (see
+// Call.Notify for one sent with the answer). Clients ignore subscriptions
+// they do not hold. It returns the first write error.
+func (s *Server) Push(method, subscription string, result any) error {
+	s.mu.Lock()
+	conns := make([]*websocket.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	msg := map[string]any{
+		"jsonrpc": "2.0", "method": method,
+		"params": map[string]any{"subscription": subscription, "result": result},
+	}
+	var first error
+	for _, c := range conns {
+		if err := writeJSON(context.Background(), c, msg); err != nil && first == nil {
+			first = fmt.Errorf("replay: push %s: %w", method, err)
+		}
+	}
+	return first
+}
+
+// ServeNewHeads makes the server accept chain_subscribeNewHeads and
+// chain_unsubscribeNewHeads; NewHead then announces a block to every open
+// subscription. Like a node, nothing is sent on subscribing.
+func (s *Server) ServeNewHeads() {
+	s.mu.Lock()
+	if s.headSubs == nil {
+		s.headSubs = map[string]bool{}
+	}
+	s.mu.Unlock()
+	s.Handle("chain_subscribeNewHeads", func(c *Call) (any, error) {
+		s.mu.Lock()
+		s.headSeq++
+		id := fmt.Sprintf("newheads-%d", s.headSeq)
+		s.mu.Unlock()
+		// Open once the answer is out, so no head reaches the client before
+		// it knows the subscription id.
+		c.afterSent(func() {
+			s.mu.Lock()
+			s.headSubs[id] = true
+			s.mu.Unlock()
+		})
+		return id, nil
+	})
+	s.Handle("chain_unsubscribeNewHeads", func(c *Call) (any, error) {
+		var id string
+		if len(c.Params) == 0 || json.Unmarshal(c.Params[0], &id) != nil {
+			return nil, &Error{Code: -32602, Message: "want the subscription id"}
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		ok := s.headSubs[id]
+		delete(s.headSubs, id)
+		return ok, nil
+	})
+}
+
+// HeadSubscriptions is the number of open new-head subscriptions.
+func (s *Server) HeadSubscriptions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.headSubs)
+}
+
+// NewHead announces block n (a header with its number and zero hashes) to
+// every open new-head subscription.
+func (s *Server) NewHead(n uint64) error {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.headSubs))
+	for id := range s.headSubs {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	sort.Strings(ids)
+	zero := "0x" + strings.Repeat("00", 32)
+	head := map[string]any{
+		"number": fmt.Sprintf("0x%x", n), "parentHash": zero, "stateRoot": zero,
+		"extrinsicsRoot": zero, "digest": map[string]any{"logs": []string{}},
+	}
+	for _, id := range ids {
+		if err := s.Push("chain_newHead", id, head); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Requests returns "method params" lines for every request served so far.
 func (s *Server) Requests() []string {
 	s.mu.Lock()
@@ -194,9 +291,11 @@ func (s *Server) Requests() []string {
 	return append([]string(nil), s.requests...)
 }
 
-// DropConnections closes every open websocket, as a node restart would.
+// DropConnections closes every open websocket, as a node restart would; the
+// new-head subscriptions end with them.
 func (s *Server) DropConnections() {
 	s.mu.Lock()
+	clear(s.headSubs)
 	conns := make([]*websocket.Conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
@@ -282,15 +381,19 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 				"error": &Error{Code: -32700, Message: "parse error"}})
 			continue
 		}
-		for _, out := range s.answer(req) {
+		outs, sent := s.answer(req)
+		for _, out := range outs {
 			if err := writeJSON(ctx, c, out); err != nil {
 				return
 			}
 		}
+		for _, f := range sent {
+			f()
+		}
 	}
 }
 
-func (s *Server) answer(req request) []any {
+func (s *Server) answer(req request) ([]any, []func()) {
 	method := alias(req.Method)
 	s.mu.Lock()
 	s.requests = append(s.requests, fmt.Sprintf("%s %s", req.Method, joinRaw(req.Params)))
@@ -315,7 +418,7 @@ func (s *Server) answer(req request) []any {
 		resp["result"] = res
 	}
 	s.log.Debug("replay", "method", req.Method, "error", err)
-	return append([]any{resp}, call.after...)
+	return append([]any{resp}, call.after...), call.sent
 }
 
 func joinRaw(ps []json.RawMessage) string {
