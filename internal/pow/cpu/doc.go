@@ -6,9 +6,9 @@
 // words and the first-round G applications that do not change per candidate
 // are computed once per batch, only the first digest word is compared (a hit
 // is then confirmed in full), and candidates are hashed 16 (AVX-512, two
-// interleaved 8-lane groups) or 4 (AVX2, state in registers) at a time by
-// kernels generated with avo (see asm/, go generate). The
-// kernel is chosen at run time; other architectures and the purego build tag
+// interleaved 8-lane groups) or 8 (AVX2, two interleaved 4-lane groups) at
+// a time by kernels generated with avo (see asm/, go generate). The kernel
+// is chosen at run time; other architectures and the purego build tag
 // use a portable Go kernel. Longer messages fall back to x/crypto/blake2b.
 //
 // A Solver is safe for concurrent use; each Solve splits the keyspace over

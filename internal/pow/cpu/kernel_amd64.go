@@ -11,7 +11,7 @@ func kernels() []kernel {
 		ks = append(ks, kernel{name: "avx512", lanes: 16, slice: 8192, scan: simdScan(scanAVX512w3, scanAVX512w4, scanAVX512w6, scanAVX512w16)})
 	}
 	if cpu.X86.HasAVX2 {
-		ks = append(ks, kernel{name: "avx2", lanes: 4, slice: 2048, scan: simdScan(scanAVX2w3, scanAVX2w4, scanAVX2w6, scanAVX2w16)})
+		ks = append(ks, kernel{name: "avx2", lanes: 8, slice: 2048, scan: simdScan(scanAVX2w3, scanAVX2w4, scanAVX2w6, scanAVX2w16)})
 	}
 	return append(ks, genericKernel)
 }

@@ -9738,16 +9738,48 @@ GLOBL rotr16<>(SB), RODATA|NOPTR, $32
 
 // func scanAVX2w3(p *[33]uint64, table *uint64, n int) int
 // Requires: AVX, AVX2
-TEXT ·scanAVX2w3(SB), $1056-32
+TEXT ·scanAVX2w3(SB), $2144-32
 	MOVQ         p+0(FP), AX
 	MOVQ         table+8(FP), CX
 	MOVQ         n+16(FP), DX
 	VPBROADCASTQ 136(AX), Y0
-	VMOVDQU      Y0, 544(SP)
+	VMOVDQU      Y0, 1568(SP)
 	VPBROADCASTQ 144(AX), Y0
-	VMOVDQU      Y0, 576(SP)
-	VPBROADCASTQ 256(AX), Y0
+	VMOVDQU      Y0, 1600(SP)
+	VPBROADCASTQ (AX), Y0
 	VMOVDQU      Y0, 1024(SP)
+	VPBROADCASTQ 8(AX), Y0
+	VMOVDQU      Y0, 1056(SP)
+	VPBROADCASTQ 16(AX), Y0
+	VMOVDQU      Y0, 1088(SP)
+	VPBROADCASTQ 24(AX), Y0
+	VMOVDQU      Y0, 1120(SP)
+	VPBROADCASTQ 32(AX), Y0
+	VMOVDQU      Y0, 1152(SP)
+	VPBROADCASTQ 40(AX), Y0
+	VMOVDQU      Y0, 1184(SP)
+	VPBROADCASTQ 48(AX), Y0
+	VMOVDQU      Y0, 1216(SP)
+	VPBROADCASTQ 56(AX), Y0
+	VMOVDQU      Y0, 1248(SP)
+	VPBROADCASTQ 64(AX), Y0
+	VMOVDQU      Y0, 1280(SP)
+	VPBROADCASTQ 72(AX), Y0
+	VMOVDQU      Y0, 1312(SP)
+	VPBROADCASTQ 80(AX), Y0
+	VMOVDQU      Y0, 1344(SP)
+	VPBROADCASTQ 88(AX), Y0
+	VMOVDQU      Y0, 1376(SP)
+	VPBROADCASTQ 96(AX), Y0
+	VMOVDQU      Y0, 1408(SP)
+	VPBROADCASTQ 104(AX), Y0
+	VMOVDQU      Y0, 1440(SP)
+	VPBROADCASTQ 112(AX), Y0
+	VMOVDQU      Y0, 1472(SP)
+	VPBROADCASTQ 120(AX), Y0
+	VMOVDQU      Y0, 1504(SP)
+	VPBROADCASTQ 256(AX), Y0
+	VMOVDQU      Y0, 2112(SP)
 	XORQ         BX, BX
 
 scanAVX2w3_loop:
@@ -9755,1453 +9787,3418 @@ scanAVX2w3_loop:
 	JAE          scanAVX2w3_none
 	VPBROADCASTQ 128(AX), Y0
 	VPOR         (CX)(BX*8), Y0, Y0
+	VMOVDQU      Y0, 2048(SP)
+	VPADDQ       1024(SP), Y0, Y0
+	VPBROADCASTQ 128(AX), Y1
+	VPOR         32(CX)(BX*8), Y1, Y1
+	VMOVDQU      Y1, 2080(SP)
+	VPADDQ       1024(SP), Y1, Y1
+	VMOVDQU      1408(SP), Y2
+	VPXOR        Y0, Y2, Y2
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      1280(SP), Y3
+	VPADDQ       Y2, Y3, Y3
+	VMOVDQU      1152(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VPADDQ       1568(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y4, Y0, Y0
+	VPXOR        Y0, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y2, Y3, Y3
+	VPXOR        Y3, Y4, Y4
+	VPSRLQ       $0x3f, Y4, Y5
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      1408(SP), Y5
+	VPXOR        Y1, Y5, Y5
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      1280(SP), Y6
+	VPADDQ       Y5, Y6, Y6
+	VMOVDQU      1152(SP), Y7
+	VPXOR        Y6, Y7, Y7
+	VPADDQ       1568(SP), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y7, Y1, Y1
+	VPXOR        Y1, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPXOR        Y6, Y7, Y7
+	VPSRLQ       $0x3f, Y7, Y8
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPADDQ       1184(SP), Y0, Y0
+	VMOVDQU      1056(SP), Y8
+	VPADDQ       1216(SP), Y8, Y8
+	VMOVDQU      1504(SP), Y9
+	VPXOR        Y0, Y9, Y9
+	VPXOR        Y8, Y2, Y2
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      1344(SP), Y10
+	VPADDQ       Y9, Y10, Y10
+	VMOVDQU      1376(SP), Y11
+	VPADDQ       Y2, Y11, Y11
+	VMOVDQU      1184(SP), Y12
+	VPXOR        Y10, Y12, Y12
+	VMOVDQU      1216(SP), Y13
+	VPXOR        Y11, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y12, Y0, Y0
+	VPADDQ       Y13, Y8, Y8
+	VPXOR        Y0, Y9, Y9
+	VPXOR        Y8, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y9, Y10, Y10
+	VPADDQ       Y2, Y11, Y11
+	VPXOR        Y10, Y12, Y12
+	VPXOR        Y11, Y13, Y13
+	VPSRLQ       $0x3f, Y12, Y14
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y14, Y12, Y12
+	VPSRLQ       $0x3f, Y13, Y14
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y14, Y13, Y13
+	VMOVDQU      1088(SP), Y14
+	VPADDQ       1248(SP), Y14, Y14
+	VMOVDQU      1120(SP), Y15
+	VPADDQ       Y4, Y15, Y15
+	VMOVDQU      Y11, 352(SP)
+	VMOVDQU      1440(SP), Y11
+	VPXOR        Y14, Y11, Y11
+	VMOVDQU      Y10, 320(SP)
+	VMOVDQU      1472(SP), Y10
+	VPXOR        Y15, Y10, Y10
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y10, Y10
+	VPADDQ       Y11, Y3, Y3
+	VMOVDQU      Y9, 480(SP)
+	VMOVDQU      1312(SP), Y9
+	VPADDQ       Y10, Y9, Y9
+	VMOVDQU      Y13, 192(SP)
+	VMOVDQU      1248(SP), Y13
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y9, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       Y4, Y15, Y15
+	VPXOR        Y14, Y11, Y11
+	VPXOR        Y15, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y11, Y3, Y3
+	VPADDQ       Y10, Y9, Y9
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y10, 448(SP)
+	VPSRLQ       $0x3f, Y13, Y10
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y10, Y13, Y13
+	VPSRLQ       $0x3f, Y4, Y10
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y10, Y4, Y4
+	VPADDQ       1184(SP), Y1, Y1
+	VMOVDQU      1056(SP), Y10
+	VPADDQ       1216(SP), Y10, Y10
+	VMOVDQU      Y13, 224(SP)
+	VMOVDQU      1504(SP), Y13
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y10, Y5, Y5
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y15, 96(SP)
+	VMOVDQU      1344(SP), Y15
+	VPADDQ       Y13, Y15, Y15
+	VMOVDQU      Y14, 64(SP)
+	VMOVDQU      1376(SP), Y14
+	VPADDQ       Y5, Y14, Y14
+	VMOVDQU      Y9, 288(SP)
+	VMOVDQU      1184(SP), Y9
+	VPXOR        Y15, Y9, Y9
+	VMOVDQU      Y3, 256(SP)
+	VMOVDQU      1216(SP), Y3
+	VPXOR        Y14, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y9, Y1, Y1
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y10, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y13, Y15, Y15
+	VPADDQ       Y5, Y14, Y14
+	VPXOR        Y15, Y9, Y9
+	VPXOR        Y14, Y3, Y3
+	VMOVDQU      Y14, 864(SP)
+	VPSRLQ       $0x3f, Y9, Y14
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y14, Y9, Y9
+	VPSRLQ       $0x3f, Y3, Y14
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y14, Y3, Y3
+	VMOVDQU      1088(SP), Y14
+	VPADDQ       1248(SP), Y14, Y14
+	VMOVDQU      Y15, 832(SP)
+	VMOVDQU      1120(SP), Y15
+	VPADDQ       Y7, Y15, Y15
+	VMOVDQU      Y13, 992(SP)
+	VMOVDQU      1440(SP), Y13
+	VPXOR        Y14, Y13, Y13
+	VMOVDQU      Y3, 704(SP)
+	VMOVDQU      1472(SP), Y3
+	VPXOR        Y15, Y3, Y3
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y3, Y3
+	VPADDQ       Y13, Y6, Y6
+	VMOVDQU      Y5, 896(SP)
+	VMOVDQU      1312(SP), Y5
+	VPADDQ       Y3, Y5, Y5
+	VMOVDQU      Y9, 672(SP)
+	VMOVDQU      1248(SP), Y9
+	VPXOR        Y6, Y9, Y9
+	VPXOR        Y5, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y9, Y14, Y14
+	VPADDQ       Y7, Y15, Y15
+	VPXOR        Y14, Y13, Y13
+	VPXOR        Y15, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y13, Y6, Y6
+	VPADDQ       Y3, Y5, Y5
+	VPXOR        Y6, Y9, Y9
+	VPXOR        Y5, Y7, Y7
+	VMOVDQU      Y3, 960(SP)
+	VPSRLQ       $0x3f, Y9, Y3
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y3, Y9, Y9
+	VPSRLQ       $0x3f, Y7, Y3
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y3, Y7, Y7
+	VPADDQ       Y4, Y0, Y0
+	VPADDQ       Y12, Y8, Y8
+	VPXOR        Y0, Y2, Y2
+	VPXOR        Y8, Y11, Y11
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      256(SP), Y3
+	VPADDQ       Y2, Y3, Y3
+	VMOVDQU      Y9, 736(SP)
+	VMOVDQU      288(SP), Y9
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y3, Y4, Y4
+	VPXOR        Y9, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y4, Y0, Y0
+	VPADDQ       Y12, Y8, Y8
+	VPXOR        Y0, Y2, Y2
+	VPXOR        Y8, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y2, Y3, Y3
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y3, Y4, Y4
+	VPXOR        Y9, Y12, Y12
+	VMOVDQU      Y9, 288(SP)
+	VPSRLQ       $0x3f, Y4, Y9
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y9, Y4, Y4
+	VPSRLQ       $0x3f, Y12, Y9
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y9, Y12, Y12
+	VMOVDQU      64(SP), Y9
+	VPADDQ       192(SP), Y9, Y9
+	VMOVDQU      Y3, 256(SP)
+	VMOVDQU      96(SP), Y3
+	VPADDQ       224(SP), Y3, Y3
+	VMOVDQU      Y11, 416(SP)
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y9, Y11, Y11
+	VMOVDQU      Y4, 128(SP)
+	VMOVDQU      480(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      320(SP), Y2
+	VPADDQ       Y11, Y2, Y2
+	VMOVDQU      Y12, 160(SP)
+	VMOVDQU      352(SP), Y12
+	VPADDQ       Y4, Y12, Y12
+	VMOVDQU      Y8, 32(SP)
+	VMOVDQU      192(SP), Y8
+	VPXOR        Y2, Y8, Y8
+	VMOVDQU      Y0, (SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y12, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y8, Y9, Y9
+	VPADDQ       Y0, Y3, Y3
+	VPXOR        Y9, Y11, Y11
+	VPXOR        Y3, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y11, Y2, Y2
+	VPADDQ       Y4, Y12, Y12
+	VPXOR        Y2, Y8, Y8
+	VPXOR        Y12, Y0, Y0
+	VMOVDQU      Y11, 448(SP)
+	VPSRLQ       $0x3f, Y8, Y11
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y11, Y8, Y8
+	VPSRLQ       $0x3f, Y0, Y11
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y11, Y0, Y0
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       672(SP), Y10, Y10
+	VMOVDQU      896(SP), Y11
+	VPXOR        Y1, Y11, Y11
+	VPXOR        Y10, Y13, Y13
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y13, Y13
+	VPADDQ       Y11, Y6, Y6
+	VPADDQ       Y13, Y5, Y5
+	VPXOR        Y6, Y7, Y7
+	VMOVDQU      Y3, 96(SP)
+	VMOVDQU      672(SP), Y3
+	VPXOR        Y5, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y1, Y11, Y11
+	VPXOR        Y10, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y11, Y6, Y6
+	VPADDQ       Y13, Y5, Y5
+	VPXOR        Y6, Y7, Y7
+	VPXOR        Y5, Y3, Y3
+	VMOVDQU      Y5, 800(SP)
+	VPSRLQ       $0x3f, Y7, Y5
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y5, Y7, Y7
+	VPSRLQ       $0x3f, Y3, Y5
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y5, Y3, Y3
+	VPADDQ       704(SP), Y14, Y14
+	VPADDQ       736(SP), Y15, Y15
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y14, Y5, Y5
+	VMOVDQU      Y6, 768(SP)
+	VMOVDQU      992(SP), Y6
+	VPXOR        Y15, Y6, Y6
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y13, 928(SP)
+	VMOVDQU      832(SP), Y13
+	VPADDQ       Y5, Y13, Y13
+	VMOVDQU      Y7, 640(SP)
+	VMOVDQU      864(SP), Y7
+	VPADDQ       Y6, Y7, Y7
+	VMOVDQU      Y11, 896(SP)
+	VMOVDQU      704(SP), Y11
+	VPXOR        Y13, Y11, Y11
+	VMOVDQU      Y3, 672(SP)
+	VMOVDQU      736(SP), Y3
+	VPXOR        Y7, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y11, Y14, Y14
+	VPADDQ       Y3, Y15, Y15
+	VPXOR        Y14, Y5, Y5
+	VPXOR        Y15, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y5, Y13, Y13
+	VPADDQ       Y6, Y7, Y7
+	VPXOR        Y13, Y11, Y11
+	VPXOR        Y7, Y3, Y3
+	VMOVDQU      Y5, 960(SP)
+	VPSRLQ       $0x3f, Y11, Y5
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y5, Y11, Y11
+	VPSRLQ       $0x3f, Y3, Y5
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y5, Y3, Y3
+	VMOVDQU      (SP), Y5
+	VPADDQ       1568(SP), Y5, Y5
+	VMOVDQU      Y15, 608(SP)
+	VMOVDQU      32(SP), Y15
+	VPADDQ       2048(SP), Y15, Y15
+	VPADDQ       160(SP), Y5, Y5
+	VPADDQ       Y8, Y15, Y15
+	VPXOR        Y5, Y4, Y4
+	VMOVDQU      Y3, 736(SP)
+	VMOVDQU      384(SP), Y3
+	VPXOR        Y15, Y3, Y3
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y3, Y3
+	VPADDQ       Y4, Y2, Y2
+	VPADDQ       Y3, Y12, Y12
+	VMOVDQU      Y14, 576(SP)
+	VMOVDQU      160(SP), Y14
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y12, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       1600(SP), Y15, Y15
+	VPADDQ       Y14, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPXOR        Y5, Y4, Y4
+	VPADDQ       Y8, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y15, Y3, Y3
+	VPADDQ       Y4, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPXOR        Y2, Y14, Y14
+	VPADDQ       Y3, Y12, Y12
+	VMOVDQU      Y2, 320(SP)
+	VPSRLQ       $0x3f, Y14, Y2
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y2, Y14, Y14
+	VPXOR        Y12, Y8, Y8
+	VPSRLQ       $0x3f, Y8, Y2
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y2, Y8, Y8
+	VPADDQ       Y0, Y9, Y9
+	VMOVDQU      96(SP), Y2
+	VPADDQ       128(SP), Y2, Y2
+	VMOVDQU      Y12, 352(SP)
+	VMOVDQU      416(SP), Y12
+	VPXOR        Y9, Y12, Y12
+	VMOVDQU      Y4, 480(SP)
+	VMOVDQU      448(SP), Y4
+	VPXOR        Y2, Y4, Y4
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y8, 192(SP)
+	VMOVDQU      256(SP), Y8
+	VPADDQ       Y12, Y8, Y8
+	VMOVDQU      Y3, 384(SP)
+	VMOVDQU      288(SP), Y3
+	VPADDQ       Y4, Y3, Y3
+	VPXOR        Y8, Y0, Y0
+	VMOVDQU      Y14, 160(SP)
+	VMOVDQU      128(SP), Y14
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y0, Y9, Y9
+	VPADDQ       Y14, Y2, Y2
+	VPXOR        Y9, Y12, Y12
+	VPXOR        Y2, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y12, Y8, Y8
+	VPADDQ       Y4, Y3, Y3
+	VPXOR        Y8, Y0, Y0
+	VPXOR        Y3, Y14, Y14
+	VMOVDQU      Y4, 448(SP)
+	VPSRLQ       $0x3f, Y0, Y4
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y4, Y0, Y0
+	VPSRLQ       $0x3f, Y14, Y4
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y4, Y14, Y14
+	VPADDQ       1568(SP), Y1, Y1
+	VPADDQ       2080(SP), Y10, Y10
+	VPADDQ       672(SP), Y1, Y1
+	VPADDQ       Y11, Y10, Y10
+	VPXOR        Y1, Y6, Y6
+	VMOVDQU      896(SP), Y4
+	VPXOR        Y10, Y4, Y4
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y4, Y4
+	VPADDQ       Y6, Y13, Y13
+	VPADDQ       Y4, Y7, Y7
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      672(SP), Y0
+	VPXOR        Y13, Y0, Y0
+	VPXOR        Y7, Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       1600(SP), Y10, Y10
+	VPADDQ       Y0, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPXOR        Y1, Y6, Y6
+	VPADDQ       Y11, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPXOR        Y10, Y4, Y4
+	VPADDQ       Y6, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y13, Y0, Y0
+	VPADDQ       Y4, Y7, Y7
+	VMOVDQU      Y13, 832(SP)
+	VPSRLQ       $0x3f, Y0, Y13
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y13, Y0, Y0
+	VPXOR        Y7, Y11, Y11
+	VPSRLQ       $0x3f, Y11, Y13
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y13, Y11, Y11
+	VMOVDQU      576(SP), Y13
+	VPADDQ       736(SP), Y13, Y13
+	VMOVDQU      Y7, 864(SP)
+	VMOVDQU      608(SP), Y7
+	VPADDQ       640(SP), Y7, Y7
+	VMOVDQU      Y6, 992(SP)
+	VMOVDQU      928(SP), Y6
+	VPXOR        Y13, Y6, Y6
+	VMOVDQU      Y11, 704(SP)
+	VMOVDQU      960(SP), Y11
+	VPXOR        Y7, Y11, Y11
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y4, 896(SP)
+	VMOVDQU      768(SP), Y4
+	VPADDQ       Y6, Y4, Y4
+	VMOVDQU      Y0, 672(SP)
+	VMOVDQU      800(SP), Y0
+	VPADDQ       Y11, Y0, Y0
+	VMOVDQU      Y10, 544(SP)
+	VMOVDQU      736(SP), Y10
+	VPXOR        Y4, Y10, Y10
+	VMOVDQU      Y1, 512(SP)
+	VMOVDQU      640(SP), Y1
+	VPXOR        Y0, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y10, Y13, Y13
+	VPADDQ       Y1, Y7, Y7
+	VPXOR        Y13, Y6, Y6
+	VPXOR        Y7, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y6, Y4, Y4
+	VPADDQ       Y11, Y0, Y0
+	VPXOR        Y4, Y10, Y10
+	VPXOR        Y0, Y1, Y1
+	VMOVDQU      Y11, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y11
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y11, Y10, Y10
+	VPSRLQ       $0x3f, Y1, Y11
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y11, Y1, Y1
+	VPADDQ       Y14, Y5, Y5
+	VPADDQ       160(SP), Y15, Y15
+	VMOVDQU      384(SP), Y11
+	VPXOR        Y5, Y11, Y11
+	VPXOR        Y15, Y12, Y12
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y11, Y8, Y8
+	VPADDQ       Y12, Y3, Y3
+	VPXOR        Y8, Y14, Y14
+	VMOVDQU      Y7, 608(SP)
+	VMOVDQU      160(SP), Y7
+	VPXOR        Y3, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       2048(SP), Y15, Y15
+	VPADDQ       Y14, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPXOR        Y5, Y11, Y11
+	VPADDQ       Y7, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y15, Y12, Y12
+	VPADDQ       Y11, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y8, Y14, Y14
+	VPADDQ       Y12, Y3, Y3
+	VMOVDQU      Y8, 256(SP)
+	VPSRLQ       $0x3f, Y14, Y8
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y8, Y14, Y14
+	VPXOR        Y3, Y7, Y7
+	VPSRLQ       $0x3f, Y7, Y8
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPADDQ       192(SP), Y9, Y9
+	VPADDQ       224(SP), Y2, Y2
+	VMOVDQU      448(SP), Y8
+	VPXOR        Y9, Y8, Y8
+	VMOVDQU      Y3, 288(SP)
+	VMOVDQU      480(SP), Y3
+	VPXOR        Y2, Y3, Y3
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y3, Y3
+	VMOVDQU      Y12, 416(SP)
+	VMOVDQU      320(SP), Y12
+	VPADDQ       Y8, Y12, Y12
+	VMOVDQU      Y14, 128(SP)
+	VMOVDQU      352(SP), Y14
+	VPADDQ       Y3, Y14, Y14
+	VMOVDQU      Y11, 384(SP)
+	VMOVDQU      192(SP), Y11
+	VPXOR        Y12, Y11, Y11
+	VMOVDQU      Y15, 32(SP)
+	VMOVDQU      224(SP), Y15
+	VPXOR        Y14, Y15, Y15
+	VPADDQ       1600(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y15, Y2, Y2
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y2, Y3, Y3
+	VPXOR        Y9, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y3, Y14, Y14
+	VPADDQ       Y8, Y12, Y12
+	VPXOR        Y14, Y15, Y15
+	VPXOR        Y12, Y11, Y11
+	VMOVDQU      Y8, 448(SP)
+	VPSRLQ       $0x3f, Y15, Y8
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y8, Y15, Y15
+	VPSRLQ       $0x3f, Y11, Y8
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y8, Y11, Y11
+	VMOVDQU      512(SP), Y8
+	VPADDQ       Y1, Y8, Y8
+	VMOVDQU      Y2, 96(SP)
+	VMOVDQU      544(SP), Y2
+	VPADDQ       672(SP), Y2, Y2
+	VMOVDQU      Y9, 64(SP)
+	VMOVDQU      896(SP), Y9
+	VPXOR        Y8, Y9, Y9
+	VPXOR        Y2, Y6, Y6
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y6, Y6
+	VPADDQ       Y9, Y4, Y4
+	VPADDQ       Y6, Y0, Y0
+	VPXOR        Y4, Y1, Y1
+	VMOVDQU      Y15, 224(SP)
+	VMOVDQU      672(SP), Y15
+	VPXOR        Y0, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       2080(SP), Y2, Y2
+	VPADDQ       Y1, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPXOR        Y8, Y9, Y9
+	VPADDQ       Y15, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPXOR        Y2, Y6, Y6
+	VPADDQ       Y9, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPXOR        Y4, Y1, Y1
+	VPADDQ       Y6, Y0, Y0
+	VMOVDQU      Y4, 768(SP)
+	VPSRLQ       $0x3f, Y1, Y4
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y4, Y1, Y1
+	VPXOR        Y0, Y15, Y15
+	VPSRLQ       $0x3f, Y15, Y4
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y4, Y15, Y15
+	VPADDQ       704(SP), Y13, Y13
+	VMOVDQU      608(SP), Y4
+	VPADDQ       Y10, Y4, Y4
+	VMOVDQU      Y0, 800(SP)
+	VMOVDQU      960(SP), Y0
+	VPXOR        Y13, Y0, Y0
+	VMOVDQU      Y6, 928(SP)
+	VMOVDQU      992(SP), Y6
+	VPXOR        Y4, Y6, Y6
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y1, 640(SP)
+	VMOVDQU      832(SP), Y1
+	VPADDQ       Y0, Y1, Y1
+	VMOVDQU      Y9, 896(SP)
+	VMOVDQU      864(SP), Y9
+	VPADDQ       Y6, Y9, Y9
+	VMOVDQU      Y2, 544(SP)
+	VMOVDQU      704(SP), Y2
+	VPXOR        Y1, Y2, Y2
+	VPXOR        Y9, Y10, Y10
+	VPADDQ       1600(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPADDQ       Y10, Y4, Y4
+	VPADDQ       Y2, Y13, Y13
+	VPXOR        Y4, Y6, Y6
+	VPXOR        Y13, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y6, Y9, Y9
+	VPADDQ       Y0, Y1, Y1
+	VPXOR        Y9, Y10, Y10
+	VPXOR        Y1, Y2, Y2
+	VMOVDQU      Y0, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y0
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y0, Y10, Y10
+	VPSRLQ       $0x3f, Y2, Y0
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y0, Y2, Y2
+	VPADDQ       Y7, Y5, Y5
+	VMOVDQU      32(SP), Y0
+	VPADDQ       Y11, Y0, Y0
+	VPXOR        Y5, Y3, Y3
+	VMOVDQU      Y4, 608(SP)
+	VMOVDQU      384(SP), Y4
+	VPXOR        Y0, Y4, Y4
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y4, Y4
+	VPADDQ       Y3, Y12, Y12
+	VPADDQ       Y4, Y14, Y14
+	VPXOR        Y12, Y7, Y7
+	VPXOR        Y14, Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y7, Y5, Y5
+	VPADDQ       Y11, Y0, Y0
+	VPXOR        Y5, Y3, Y3
+	VPXOR        Y0, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y3, Y12, Y12
+	VPADDQ       Y4, Y14, Y14
+	VPXOR        Y12, Y7, Y7
+	VPXOR        Y14, Y11, Y11
+	VMOVDQU      Y14, 352(SP)
+	VPSRLQ       $0x3f, Y7, Y14
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y14, Y7, Y7
+	VPSRLQ       $0x3f, Y11, Y14
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y14, Y11, Y11
+	VMOVDQU      64(SP), Y14
+	VPADDQ       224(SP), Y14, Y14
+	VMOVDQU      Y12, 320(SP)
+	VMOVDQU      96(SP), Y12
+	VPADDQ       128(SP), Y12, Y12
+	VMOVDQU      Y3, 480(SP)
+	VMOVDQU      416(SP), Y3
+	VPXOR        Y14, Y3, Y3
+	VMOVDQU      Y11, 192(SP)
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y12, Y11, Y11
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y4, 384(SP)
+	VMOVDQU      256(SP), Y4
+	VPADDQ       Y3, Y4, Y4
+	VMOVDQU      Y0, 32(SP)
+	VMOVDQU      288(SP), Y0
+	VPADDQ       Y11, Y0, Y0
+	VMOVDQU      Y7, 160(SP)
+	VMOVDQU      224(SP), Y7
+	VPXOR        Y4, Y7, Y7
+	VMOVDQU      Y5, (SP)
+	VMOVDQU      128(SP), Y5
+	VPXOR        Y0, Y5, Y5
+	VPADDQ       1568(SP), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y5, Y12, Y12
+	VPADDQ       Y7, Y14, Y14
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y14, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y11, Y0, Y0
+	VPADDQ       Y3, Y4, Y4
+	VPXOR        Y0, Y5, Y5
+	VPXOR        Y4, Y7, Y7
+	VMOVDQU      Y11, 448(SP)
+	VPSRLQ       $0x3f, Y5, Y11
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y11, Y5, Y5
+	VPSRLQ       $0x3f, Y7, Y11
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y11, Y7, Y7
+	VPADDQ       Y15, Y8, Y8
+	VMOVDQU      544(SP), Y11
+	VPADDQ       Y2, Y11, Y11
+	VPXOR        Y8, Y6, Y6
+	VMOVDQU      Y7, 224(SP)
+	VMOVDQU      896(SP), Y7
+	VPXOR        Y11, Y7, Y7
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y7, Y7
+	VPADDQ       Y6, Y1, Y1
+	VPADDQ       Y7, Y9, Y9
+	VPXOR        Y1, Y15, Y15
+	VPXOR        Y9, Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPADDQ       Y15, Y8, Y8
+	VPADDQ       Y2, Y11, Y11
+	VPXOR        Y8, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y6, Y1, Y1
+	VPADDQ       Y7, Y9, Y9
+	VPXOR        Y1, Y15, Y15
+	VPXOR        Y9, Y2, Y2
+	VMOVDQU      Y9, 864(SP)
+	VPSRLQ       $0x3f, Y15, Y9
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y9, Y15, Y15
+	VPSRLQ       $0x3f, Y2, Y9
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y9, Y2, Y2
+	VPADDQ       Y10, Y13, Y13
+	VMOVDQU      608(SP), Y9
+	VPADDQ       640(SP), Y9, Y9
+	VMOVDQU      Y1, 832(SP)
+	VMOVDQU      928(SP), Y1
+	VPXOR        Y13, Y1, Y1
+	VMOVDQU      Y6, 992(SP)
+	VMOVDQU      960(SP), Y6
+	VPXOR        Y9, Y6, Y6
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y2, 704(SP)
+	VMOVDQU      768(SP), Y2
+	VPADDQ       Y1, Y2, Y2
+	VMOVDQU      Y7, 896(SP)
+	VMOVDQU      800(SP), Y7
+	VPADDQ       Y6, Y7, Y7
+	VPXOR        Y2, Y10, Y10
+	VMOVDQU      Y11, 544(SP)
+	VMOVDQU      640(SP), Y11
+	VPXOR        Y7, Y11, Y11
+	VPADDQ       1568(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y11, Y9, Y9
+	VPADDQ       Y10, Y13, Y13
+	VPXOR        Y9, Y6, Y6
+	VPXOR        Y13, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y6, Y7, Y7
+	VPADDQ       Y1, Y2, Y2
+	VPXOR        Y7, Y11, Y11
+	VPXOR        Y2, Y10, Y10
+	VMOVDQU      Y6, 960(SP)
+	VPSRLQ       $0x3f, Y11, Y6
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y6, Y11, Y11
+	VPSRLQ       $0x3f, Y10, Y6
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y6, Y10, Y10
+	VMOVDQU      (SP), Y6
+	VPADDQ       Y5, Y6, Y6
+	VMOVDQU      Y9, 608(SP)
+	VMOVDQU      32(SP), Y9
+	VPADDQ       160(SP), Y9, Y9
+	VMOVDQU      Y10, 736(SP)
+	VMOVDQU      384(SP), Y10
+	VPXOR        Y6, Y10, Y10
+	VPXOR        Y9, Y3, Y3
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y3, Y3
+	VPADDQ       Y10, Y4, Y4
+	VPADDQ       Y3, Y0, Y0
+	VPXOR        Y4, Y5, Y5
+	VMOVDQU      Y13, 576(SP)
+	VMOVDQU      160(SP), Y13
+	VPXOR        Y0, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       1568(SP), Y9, Y9
+	VPADDQ       Y5, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPXOR        Y6, Y10, Y10
+	VPADDQ       Y13, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPXOR        Y9, Y3, Y3
+	VPADDQ       Y10, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPXOR        Y4, Y5, Y5
+	VPADDQ       Y3, Y0, Y0
+	VMOVDQU      Y4, 256(SP)
+	VPSRLQ       $0x3f, Y5, Y4
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y4, Y5, Y5
+	VPXOR        Y0, Y13, Y13
+	VPSRLQ       $0x3f, Y13, Y4
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y4, Y13, Y13
+	VPADDQ       192(SP), Y14, Y14
+	VPADDQ       224(SP), Y12, Y12
+	VMOVDQU      448(SP), Y4
+	VPXOR        Y14, Y4, Y4
+	VMOVDQU      Y0, 288(SP)
+	VMOVDQU      480(SP), Y0
+	VPXOR        Y12, Y0, Y0
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y3, 416(SP)
+	VMOVDQU      320(SP), Y3
+	VPADDQ       Y4, Y3, Y3
+	VMOVDQU      Y5, 128(SP)
+	VMOVDQU      352(SP), Y5
+	VPADDQ       Y0, Y5, Y5
+	VMOVDQU      Y10, 384(SP)
+	VMOVDQU      192(SP), Y10
+	VPXOR        Y3, Y10, Y10
+	VMOVDQU      Y13, 160(SP)
+	VMOVDQU      224(SP), Y13
+	VPXOR        Y5, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y10, Y14, Y14
+	VPADDQ       Y13, Y12, Y12
+	VPXOR        Y14, Y4, Y4
+	VPXOR        Y12, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y4, Y3, Y3
+	VPADDQ       Y0, Y5, Y5
+	VPXOR        Y3, Y10, Y10
+	VPXOR        Y5, Y13, Y13
+	VMOVDQU      Y4, 448(SP)
+	VPSRLQ       $0x3f, Y10, Y4
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y4, Y10, Y10
+	VPSRLQ       $0x3f, Y13, Y4
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y4, Y13, Y13
+	VPADDQ       Y11, Y8, Y8
+	VMOVDQU      544(SP), Y4
+	VPADDQ       Y15, Y4, Y4
+	VMOVDQU      Y12, 96(SP)
+	VMOVDQU      896(SP), Y12
+	VPXOR        Y8, Y12, Y12
+	VPXOR        Y4, Y1, Y1
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y1, Y1
+	VPADDQ       Y12, Y2, Y2
+	VPADDQ       Y1, Y7, Y7
+	VPXOR        Y2, Y11, Y11
+	VPXOR        Y7, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       1568(SP), Y4, Y4
+	VPADDQ       Y11, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPXOR        Y8, Y12, Y12
+	VPADDQ       Y15, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y4, Y1, Y1
+	VPADDQ       Y12, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPXOR        Y2, Y11, Y11
+	VPADDQ       Y1, Y7, Y7
+	VMOVDQU      Y2, 768(SP)
+	VPSRLQ       $0x3f, Y11, Y2
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y2, Y11, Y11
+	VPXOR        Y7, Y15, Y15
+	VPSRLQ       $0x3f, Y15, Y2
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y2, Y15, Y15
+	VMOVDQU      576(SP), Y2
+	VPADDQ       704(SP), Y2, Y2
+	VMOVDQU      Y7, 800(SP)
+	VMOVDQU      608(SP), Y7
+	VPADDQ       736(SP), Y7, Y7
+	VMOVDQU      Y1, 928(SP)
+	VMOVDQU      960(SP), Y1
+	VPXOR        Y2, Y1, Y1
+	VMOVDQU      Y11, 640(SP)
+	VMOVDQU      992(SP), Y11
+	VPXOR        Y7, Y11, Y11
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y12, 896(SP)
+	VMOVDQU      832(SP), Y12
+	VPADDQ       Y1, Y12, Y12
+	VMOVDQU      Y15, 672(SP)
+	VMOVDQU      864(SP), Y15
+	VPADDQ       Y11, Y15, Y15
+	VMOVDQU      Y4, 544(SP)
+	VMOVDQU      704(SP), Y4
+	VPXOR        Y12, Y4, Y4
+	VMOVDQU      Y8, 512(SP)
+	VMOVDQU      736(SP), Y8
+	VPXOR        Y15, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y4, Y2, Y2
+	VPADDQ       Y8, Y7, Y7
+	VPXOR        Y2, Y1, Y1
+	VPXOR        Y7, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y1, Y12, Y12
+	VPADDQ       Y11, Y15, Y15
+	VPXOR        Y12, Y4, Y4
+	VPXOR        Y15, Y8, Y8
+	VMOVDQU      Y1, 960(SP)
+	VPSRLQ       $0x3f, Y4, Y1
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y1, Y4, Y4
+	VPSRLQ       $0x3f, Y8, Y1
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y1, Y8, Y8
+	VPADDQ       1600(SP), Y6, Y6
+	VPADDQ       Y10, Y9, Y9
+	VPADDQ       160(SP), Y6, Y6
+	VMOVDQU      384(SP), Y1
+	VPXOR        Y9, Y1, Y1
+	VPXOR        Y6, Y0, Y0
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y0, Y0
+	VPADDQ       Y1, Y5, Y5
+	VPADDQ       Y0, Y3, Y3
+	VPXOR        Y5, Y10, Y10
+	VMOVDQU      Y7, 608(SP)
+	VMOVDQU      160(SP), Y7
+	VPXOR        Y3, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y10, Y9, Y9
+	VPADDQ       Y7, Y6, Y6
+	VPXOR        Y9, Y1, Y1
+	VPXOR        Y6, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y1, Y5, Y5
+	VPADDQ       Y0, Y3, Y3
+	VPXOR        Y5, Y10, Y10
+	VPXOR        Y3, Y7, Y7
+	VMOVDQU      Y3, 320(SP)
+	VPSRLQ       $0x3f, Y10, Y3
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y3, Y10, Y10
+	VPSRLQ       $0x3f, Y7, Y3
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y3, Y7, Y7
+	VPADDQ       Y13, Y14, Y14
+	VMOVDQU      96(SP), Y3
+	VPADDQ       128(SP), Y3, Y3
+	VMOVDQU      Y5, 352(SP)
+	VMOVDQU      416(SP), Y5
+	VPXOR        Y14, Y5, Y5
+	VMOVDQU      Y0, 480(SP)
+	VMOVDQU      448(SP), Y0
+	VPXOR        Y3, Y0, Y0
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y10, 192(SP)
+	VMOVDQU      256(SP), Y10
+	VPADDQ       Y5, Y10, Y10
+	VMOVDQU      Y1, 384(SP)
+	VMOVDQU      288(SP), Y1
+	VPADDQ       Y0, Y1, Y1
+	VPXOR        Y10, Y13, Y13
+	VMOVDQU      Y7, 160(SP)
+	VMOVDQU      128(SP), Y7
+	VPXOR        Y1, Y7, Y7
+	VPADDQ       2048(SP), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y7, Y3, Y3
+	VPADDQ       Y13, Y14, Y14
+	VPXOR        Y3, Y0, Y0
+	VPXOR        Y14, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y0, Y1, Y1
+	VPADDQ       Y5, Y10, Y10
+	VPXOR        Y1, Y7, Y7
+	VPXOR        Y10, Y13, Y13
+	VMOVDQU      Y0, 448(SP)
+	VPSRLQ       $0x3f, Y7, Y0
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y0, Y7, Y7
+	VPSRLQ       $0x3f, Y13, Y0
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y0, Y13, Y13
+	VMOVDQU      512(SP), Y0
+	VPADDQ       1600(SP), Y0, Y0
+	VMOVDQU      Y3, 96(SP)
+	VMOVDQU      544(SP), Y3
+	VPADDQ       Y4, Y3, Y3
+	VPADDQ       672(SP), Y0, Y0
+	VMOVDQU      Y13, 224(SP)
+	VMOVDQU      896(SP), Y13
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y0, Y11, Y11
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y11, Y11
+	VPADDQ       Y13, Y15, Y15
+	VPADDQ       Y11, Y12, Y12
+	VPXOR        Y15, Y4, Y4
+	VMOVDQU      Y14, 64(SP)
+	VMOVDQU      672(SP), Y14
+	VPXOR        Y12, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y4, Y3, Y3
+	VPADDQ       Y14, Y0, Y0
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y0, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y13, Y15, Y15
+	VPADDQ       Y11, Y12, Y12
+	VPXOR        Y15, Y4, Y4
+	VPXOR        Y12, Y14, Y14
+	VMOVDQU      Y12, 832(SP)
+	VPSRLQ       $0x3f, Y4, Y12
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y12, Y4, Y4
+	VPSRLQ       $0x3f, Y14, Y12
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y12, Y14, Y14
+	VPADDQ       Y8, Y2, Y2
+	VMOVDQU      608(SP), Y12
+	VPADDQ       640(SP), Y12, Y12
+	VMOVDQU      Y15, 864(SP)
+	VMOVDQU      928(SP), Y15
+	VPXOR        Y2, Y15, Y15
+	VMOVDQU      Y11, 992(SP)
+	VMOVDQU      960(SP), Y11
+	VPXOR        Y12, Y11, Y11
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y4, 704(SP)
+	VMOVDQU      768(SP), Y4
+	VPADDQ       Y15, Y4, Y4
+	VMOVDQU      Y13, 896(SP)
+	VMOVDQU      800(SP), Y13
+	VPADDQ       Y11, Y13, Y13
+	VPXOR        Y4, Y8, Y8
+	VMOVDQU      Y3, 544(SP)
+	VMOVDQU      640(SP), Y3
+	VPXOR        Y13, Y3, Y3
+	VPADDQ       2080(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y3, Y12, Y12
+	VPADDQ       Y8, Y2, Y2
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y2, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y11, Y13, Y13
+	VPADDQ       Y15, Y4, Y4
+	VPXOR        Y13, Y3, Y3
+	VPXOR        Y4, Y8, Y8
+	VMOVDQU      Y11, 960(SP)
+	VPSRLQ       $0x3f, Y3, Y11
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y11, Y3, Y3
+	VPSRLQ       $0x3f, Y8, Y11
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y11, Y8, Y8
+	VPADDQ       Y7, Y6, Y6
+	VPADDQ       160(SP), Y9, Y9
+	VMOVDQU      384(SP), Y11
+	VPXOR        Y6, Y11, Y11
+	VPXOR        Y9, Y5, Y5
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y5, Y5
+	VPADDQ       Y11, Y10, Y10
+	VPADDQ       Y5, Y1, Y1
+	VPXOR        Y10, Y7, Y7
+	VMOVDQU      Y8, 736(SP)
+	VMOVDQU      160(SP), Y8
+	VPXOR        Y1, Y8, Y8
+	VPADDQ       2048(SP), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y8, Y9, Y9
+	VPADDQ       Y7, Y6, Y6
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y6, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y5, Y1, Y1
+	VPADDQ       Y11, Y10, Y10
+	VPXOR        Y1, Y8, Y8
+	VPXOR        Y10, Y7, Y7
+	VMOVDQU      Y1, 288(SP)
+	VPSRLQ       $0x3f, Y8, Y1
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y1, Y8, Y8
+	VPSRLQ       $0x3f, Y7, Y1
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y1, Y7, Y7
+	VMOVDQU      64(SP), Y1
+	VPADDQ       1600(SP), Y1, Y1
+	VMOVDQU      Y10, 256(SP)
+	VMOVDQU      96(SP), Y10
+	VPADDQ       224(SP), Y10, Y10
+	VPADDQ       192(SP), Y1, Y1
+	VMOVDQU      Y5, 416(SP)
+	VMOVDQU      480(SP), Y5
+	VPXOR        Y10, Y5, Y5
+	VMOVDQU      Y7, 128(SP)
+	VMOVDQU      448(SP), Y7
+	VPXOR        Y1, Y7, Y7
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y7, Y7
+	VMOVDQU      Y11, 384(SP)
+	VMOVDQU      352(SP), Y11
+	VPADDQ       Y5, Y11, Y11
+	VMOVDQU      Y9, 32(SP)
+	VMOVDQU      320(SP), Y9
+	VPADDQ       Y7, Y9, Y9
+	VMOVDQU      Y6, (SP)
+	VMOVDQU      224(SP), Y6
+	VPXOR        Y11, Y6, Y6
+	VMOVDQU      Y8, 160(SP)
+	VMOVDQU      192(SP), Y8
+	VPXOR        Y9, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y6, Y10, Y10
+	VPADDQ       Y8, Y1, Y1
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y1, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y5, Y11, Y11
+	VPADDQ       Y7, Y9, Y9
+	VPXOR        Y11, Y6, Y6
+	VPXOR        Y9, Y8, Y8
+	VMOVDQU      Y7, 448(SP)
+	VPSRLQ       $0x3f, Y6, Y7
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y7, Y6, Y6
+	VPSRLQ       $0x3f, Y8, Y7
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y7, Y8, Y8
+	VPADDQ       Y3, Y0, Y0
+	VMOVDQU      544(SP), Y7
+	VPADDQ       Y14, Y7, Y7
+	VMOVDQU      Y10, 96(SP)
+	VMOVDQU      896(SP), Y10
+	VPXOR        Y0, Y10, Y10
+	VPXOR        Y7, Y15, Y15
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y15, Y15
+	VPADDQ       Y10, Y4, Y4
+	VPADDQ       Y15, Y13, Y13
+	VPXOR        Y4, Y3, Y3
+	VPXOR        Y13, Y14, Y14
+	VPADDQ       2080(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y14, Y7, Y7
+	VPADDQ       Y3, Y0, Y0
+	VPXOR        Y7, Y15, Y15
+	VPXOR        Y0, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y15, Y13, Y13
+	VPADDQ       Y10, Y4, Y4
+	VPXOR        Y13, Y14, Y14
+	VPXOR        Y4, Y3, Y3
+	VMOVDQU      Y13, 800(SP)
+	VPSRLQ       $0x3f, Y14, Y13
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y13, Y14, Y14
+	VPSRLQ       $0x3f, Y3, Y13
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y13, Y3, Y3
+	VPADDQ       1600(SP), Y2, Y2
+	VPADDQ       736(SP), Y12, Y12
+	VPADDQ       704(SP), Y2, Y2
+	VMOVDQU      992(SP), Y13
+	VPXOR        Y12, Y13, Y13
+	VMOVDQU      Y4, 768(SP)
+	VMOVDQU      960(SP), Y4
+	VPXOR        Y2, Y4, Y4
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y15, 928(SP)
+	VMOVDQU      864(SP), Y15
+	VPADDQ       Y13, Y15, Y15
+	VMOVDQU      Y3, 640(SP)
+	VMOVDQU      832(SP), Y3
+	VPADDQ       Y4, Y3, Y3
+	VMOVDQU      Y10, 896(SP)
+	VMOVDQU      736(SP), Y10
+	VPXOR        Y15, Y10, Y10
+	VMOVDQU      Y7, 544(SP)
+	VMOVDQU      704(SP), Y7
+	VPXOR        Y3, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y10, Y12, Y12
+	VPADDQ       Y7, Y2, Y2
+	VPXOR        Y12, Y13, Y13
+	VPXOR        Y2, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y13, Y15, Y15
+	VPADDQ       Y4, Y3, Y3
+	VPXOR        Y15, Y10, Y10
+	VPXOR        Y3, Y7, Y7
+	VMOVDQU      Y4, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y4
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y4, Y10, Y10
+	VPSRLQ       $0x3f, Y7, Y4
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y4, Y7, Y7
+	VMOVDQU      (SP), Y4
+	VPADDQ       160(SP), Y4, Y4
+	VMOVDQU      Y12, 608(SP)
+	VMOVDQU      32(SP), Y12
+	VPADDQ       Y8, Y12, Y12
+	VPXOR        Y4, Y5, Y5
+	VMOVDQU      Y2, 576(SP)
+	VMOVDQU      384(SP), Y2
+	VPXOR        Y12, Y2, Y2
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y2, Y2
+	VPADDQ       Y5, Y9, Y9
+	VPADDQ       Y2, Y11, Y11
+	VMOVDQU      Y10, 736(SP)
+	VMOVDQU      160(SP), Y10
+	VPXOR        Y9, Y10, Y10
+	VPXOR        Y11, Y8, Y8
+	VPADDQ       1568(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y8, Y12, Y12
+	VPADDQ       Y10, Y4, Y4
+	VPXOR        Y12, Y2, Y2
+	VPXOR        Y4, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y2, Y11, Y11
+	VPADDQ       Y5, Y9, Y9
+	VPXOR        Y11, Y8, Y8
+	VPXOR        Y9, Y10, Y10
+	VMOVDQU      Y9, 320(SP)
+	VPSRLQ       $0x3f, Y8, Y9
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y9, Y8, Y8
+	VPSRLQ       $0x3f, Y10, Y9
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y9, Y10, Y10
+	VPADDQ       Y6, Y1, Y1
+	VMOVDQU      96(SP), Y9
+	VPADDQ       128(SP), Y9, Y9
+	VMOVDQU      Y11, 352(SP)
+	VMOVDQU      416(SP), Y11
+	VPXOR        Y1, Y11, Y11
+	VMOVDQU      Y5, 480(SP)
+	VMOVDQU      448(SP), Y5
+	VPXOR        Y9, Y5, Y5
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y8, 192(SP)
+	VMOVDQU      256(SP), Y8
+	VPADDQ       Y11, Y8, Y8
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      288(SP), Y2
+	VPADDQ       Y5, Y2, Y2
+	VPXOR        Y8, Y6, Y6
+	VMOVDQU      Y10, 160(SP)
+	VMOVDQU      128(SP), Y10
+	VPXOR        Y2, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y6, Y1, Y1
+	VPADDQ       Y10, Y9, Y9
+	VPXOR        Y1, Y11, Y11
+	VPXOR        Y9, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y11, Y8, Y8
+	VPADDQ       Y5, Y2, Y2
+	VPXOR        Y8, Y6, Y6
+	VPXOR        Y2, Y10, Y10
+	VMOVDQU      Y5, 448(SP)
+	VPSRLQ       $0x3f, Y6, Y5
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y5, Y6, Y6
+	VPSRLQ       $0x3f, Y10, Y5
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y5, Y10, Y10
+	VPADDQ       Y14, Y0, Y0
+	VMOVDQU      544(SP), Y5
+	VPADDQ       Y7, Y5, Y5
+	VPXOR        Y0, Y13, Y13
+	VMOVDQU      Y6, 224(SP)
+	VMOVDQU      896(SP), Y6
+	VPXOR        Y5, Y6, Y6
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y6, Y6
+	VPADDQ       Y13, Y3, Y3
+	VPADDQ       Y6, Y15, Y15
+	VPXOR        Y3, Y14, Y14
+	VPXOR        Y15, Y7, Y7
+	VPADDQ       1568(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y7, Y5, Y5
+	VPADDQ       Y14, Y0, Y0
+	VPXOR        Y5, Y6, Y6
+	VPXOR        Y0, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y6, Y15, Y15
+	VPADDQ       Y13, Y3, Y3
+	VPXOR        Y15, Y7, Y7
+	VPXOR        Y3, Y14, Y14
+	VMOVDQU      Y3, 832(SP)
+	VPSRLQ       $0x3f, Y7, Y3
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y3, Y7, Y7
+	VPSRLQ       $0x3f, Y14, Y3
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y3, Y14, Y14
+	VMOVDQU      576(SP), Y3
+	VPADDQ       736(SP), Y3, Y3
+	VMOVDQU      Y15, 864(SP)
+	VMOVDQU      608(SP), Y15
+	VPADDQ       640(SP), Y15, Y15
+	VMOVDQU      Y13, 992(SP)
+	VMOVDQU      928(SP), Y13
+	VPXOR        Y3, Y13, Y13
+	VMOVDQU      Y7, 704(SP)
+	VMOVDQU      960(SP), Y7
+	VPXOR        Y15, Y7, Y7
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y7, Y7
+	VMOVDQU      Y6, 896(SP)
+	VMOVDQU      768(SP), Y6
+	VPADDQ       Y13, Y6, Y6
+	VMOVDQU      Y5, 544(SP)
+	VMOVDQU      800(SP), Y5
+	VPADDQ       Y7, Y5, Y5
+	VMOVDQU      Y14, 672(SP)
+	VMOVDQU      736(SP), Y14
+	VPXOR        Y6, Y14, Y14
 	VMOVDQU      Y0, 512(SP)
-	VPBROADCASTQ (AX), Y1
-	VPADDQ       Y1, Y0, Y0
-	VPBROADCASTQ 8(AX), Y1
-	VPBROADCASTQ 16(AX), Y2
-	VPBROADCASTQ 24(AX), Y3
-	VPBROADCASTQ 32(AX), Y4
-	VPBROADCASTQ 40(AX), Y5
-	VPBROADCASTQ 48(AX), Y6
-	VPBROADCASTQ 56(AX), Y7
-	VPBROADCASTQ 64(AX), Y8
-	VPBROADCASTQ 72(AX), Y9
-	VPBROADCASTQ 80(AX), Y10
-	VPBROADCASTQ 88(AX), Y11
-	VPBROADCASTQ 96(AX), Y12
-	VPBROADCASTQ 104(AX), Y13
-	VPBROADCASTQ 112(AX), Y14
-	VPBROADCASTQ 120(AX), Y15
-
-	// G [{0 0 1 0 true}]
-	VPXOR   Y0, Y12, Y12
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  544(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y8, Y4, Y4
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y4, Y9
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y9, Y4, Y4
-
-	// G [{4 8 9 0 false} {5 10 11 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 12 13 0 false} {7 14 15 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 14 10 0 false} {1 4 8 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 9 15 0 false} {3 13 6 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 1 12 0 false} {5 0 2 0 false}]
-	VPADDQ  544(SP), Y0, Y0
-	VPADDQ  512(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  576(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y0, Y15, Y15
-	VPADDQ  Y6, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y10, Y5, Y5
-	VPADDQ  Y12, Y11, Y11
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 11 7 0 false} {7 5 3 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 11 8 0 false} {1 12 0 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  512(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 5 2 0 false} {3 15 13 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  576(SP), Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{4 10 14 0 false} {5 3 6 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 7 1 0 false} {7 9 4 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  544(SP), Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-
-	// G [{0 7 9 0 false} {1 3 1 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  544(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 13 12 0 false} {3 11 14 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 2 6 0 false} {5 5 10 0 false}]
-	VPADDQ  576(SP), Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-
-	// G [{6 4 0 0 false} {7 15 8 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  512(SP), Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU Y10, 320(SP)
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-	VPSRLQ  $0x3f, Y7, Y10
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y10, Y7, Y7
-
-	// G [{0 9 0 0 false} {1 5 7 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  512(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y9, Y5, Y5
-	VPXOR   Y8, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y10
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-
-	// G [{2 2 4 0 false} {3 10 15 0 false}]
-	VPADDQ  576(SP), Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU 320(SP), Y10
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{4 14 1 0 false} {5 11 12 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  544(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-
-	// G [{6 6 8 0 false} {7 3 13 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y10, 320(SP)
-	VPSRLQ  $0x3f, Y7, Y10
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y10, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-
-	// G [{0 2 12 0 false} {1 6 10 0 false}]
-	VPADDQ  576(SP), Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y0, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y9, Y5, Y5
-	VPXOR   Y8, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y9, Y5, Y5
-	VPXOR   Y8, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y10
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-
-	// G [{2 0 11 0 false} {3 8 3 0 false}]
-	VPADDQ  512(SP), Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU 320(SP), Y10
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{4 4 13 0 false} {5 7 5 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 15 14 0 false} {7 1 9 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  544(SP), Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 12 5 0 false} {1 1 15 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  544(SP), Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFD $0xb1, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 14 13 0 false} {3 4 10 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 0 7 0 false} {5 6 3 0 false}]
-	VPADDQ  512(SP), Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-
-	// G [{6 9 2 0 false} {7 8 11 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  576(SP), Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-
-	// G [{0 13 11 0 false} {1 7 14 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 12 1 0 false} {3 3 9 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  544(SP), Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{4 5 0 0 false} {5 15 4 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  512(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-
-	// G [{6 8 6 0 false} {7 2 10 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  576(SP), Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 6 15 0 false} {1 14 9 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 11 3 0 false} {3 0 8 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  512(SP), Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFD $0xb1, Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU Y8, 256(SP)
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y7, Y8
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y8, Y7, Y7
-
-	// G [{4 12 2 0 false} {5 13 7 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  576(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y8
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y8, Y5, Y5
-
-	// G [{6 1 4 0 false} {7 10 5 0 false}]
-	VPADDQ  544(SP), Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU 256(SP), Y8
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-
-	// G [{0 10 2 0 false} {1 8 4 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  576(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y9, Y5, Y5
-	VPXOR   Y8, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{2 7 6 0 false} {3 1 5 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  544(SP), Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFD $0xb1, Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 15 11 0 false} {5 9 14 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 3 12 0 false} {7 13 0 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  512(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 0 1 0 false} {1 2 3 0 false}]
-	VPADDQ  512(SP), Y0, Y0
-	VPADDQ  576(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  544(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y9, Y5, Y5
-	VPXOR   Y8, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{2 4 5 0 false} {3 6 7 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 8 9 0 false} {5 10 11 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 12 13 0 false} {7 14 15 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 14 10 2 false} {1 4 8 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 9 15 2 false} {3 13 6 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y7, Y1
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y1, Y7, Y7
-
-	// G [{4 1 12 1 false} {6 11 7 2 false}]
-	VPADDQ    544(SP), Y0, Y0
-	VPADDQ    Y7, Y2, Y2
-	VPADDQ    Y5, Y0, Y0
-	VPXOR     Y2, Y13, Y13
-	VPXOR     Y0, Y15, Y15
-	VPSHUFD   $0xb1, Y13, Y13
-	VPSHUFD   $0xb1, Y15, Y15
-	VPADDQ    Y13, Y8, Y8
-	VPADDQ    Y15, Y10, Y10
-	VPXOR     Y8, Y7, Y7
-	VPXOR     Y10, Y5, Y5
-	VPSHUFB   rotr24<>+0(SB), Y7, Y7
-	VPSHUFB   rotr24<>+0(SB), Y5, Y5
-	VPADDQ    Y7, Y2, Y2
-	VPADDQ    Y5, Y0, Y0
-	VPXOR     Y2, Y13, Y13
-	VPSHUFB   rotr16<>+0(SB), Y13, Y13
-	VPADDQ    Y13, Y8, Y8
-	VPXOR     Y8, Y0, Y0
-	VPCMPEQQ  1024(SP), Y0, Y0
-	VMOVMSKPD Y0, SI
-	TESTQ     SI, SI
-	JNZ       scanAVX2w3_hit
-	ADDQ      $0x04, BX
-	JMP       scanAVX2w3_loop
+	VMOVDQU      640(SP), Y0
+	VPXOR        Y5, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y14, Y3, Y3
+	VPADDQ       Y0, Y15, Y15
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y15, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y13, Y6, Y6
+	VPADDQ       Y7, Y5, Y5
+	VPXOR        Y6, Y14, Y14
+	VPXOR        Y5, Y0, Y0
+	VMOVDQU      Y7, 960(SP)
+	VPSRLQ       $0x3f, Y14, Y7
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y7, Y14, Y14
+	VPSRLQ       $0x3f, Y0, Y7
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y7, Y0, Y0
+	VPADDQ       1600(SP), Y4, Y4
+	VPADDQ       160(SP), Y12, Y12
+	VPADDQ       Y10, Y4, Y4
+	VPXOR        Y12, Y11, Y11
+	VMOVDQU      384(SP), Y7
+	VPXOR        Y4, Y7, Y7
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y7, Y7
+	VPADDQ       Y11, Y2, Y2
+	VPADDQ       Y7, Y8, Y8
+	VMOVDQU      Y14, 736(SP)
+	VMOVDQU      160(SP), Y14
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y8, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y14, Y12, Y12
+	VPADDQ       Y10, Y4, Y4
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y4, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y11, Y2, Y2
+	VPADDQ       Y7, Y8, Y8
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y8, Y10, Y10
+	VMOVDQU      Y2, 288(SP)
+	VPSRLQ       $0x3f, Y14, Y2
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y2, Y14, Y14
+	VPSRLQ       $0x3f, Y10, Y2
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y2, Y10, Y10
+	VPADDQ       2048(SP), Y1, Y1
+	VPADDQ       224(SP), Y9, Y9
+	VPADDQ       192(SP), Y1, Y1
+	VMOVDQU      480(SP), Y2
+	VPXOR        Y9, Y2, Y2
+	VMOVDQU      Y8, 256(SP)
+	VMOVDQU      448(SP), Y8
+	VPXOR        Y1, Y8, Y8
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y8, Y8
+	VMOVDQU      Y10, 128(SP)
+	VMOVDQU      352(SP), Y10
+	VPADDQ       Y2, Y10, Y10
+	VMOVDQU      Y11, 416(SP)
+	VMOVDQU      320(SP), Y11
+	VPADDQ       Y8, Y11, Y11
+	VMOVDQU      Y7, 384(SP)
+	VMOVDQU      224(SP), Y7
+	VPXOR        Y10, Y7, Y7
+	VMOVDQU      Y12, 32(SP)
+	VMOVDQU      192(SP), Y12
+	VPXOR        Y11, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y7, Y9, Y9
+	VPADDQ       Y12, Y1, Y1
+	VPXOR        Y9, Y2, Y2
+	VPXOR        Y1, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y2, Y10, Y10
+	VPADDQ       Y8, Y11, Y11
+	VPXOR        Y10, Y7, Y7
+	VPXOR        Y11, Y12, Y12
+	VMOVDQU      Y8, 448(SP)
+	VPSRLQ       $0x3f, Y7, Y8
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPSRLQ       $0x3f, Y12, Y8
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y8, Y12, Y12
+	VMOVDQU      512(SP), Y8
+	VPADDQ       1600(SP), Y8, Y8
+	VMOVDQU      Y9, 96(SP)
+	VMOVDQU      544(SP), Y9
+	VPADDQ       672(SP), Y9, Y9
+	VPADDQ       Y0, Y8, Y8
+	VPXOR        Y9, Y13, Y13
+	VMOVDQU      Y1, 64(SP)
+	VMOVDQU      896(SP), Y1
+	VPXOR        Y8, Y1, Y1
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y1, Y1
+	VPADDQ       Y13, Y5, Y5
+	VPADDQ       Y1, Y6, Y6
+	VMOVDQU      Y7, 224(SP)
+	VMOVDQU      672(SP), Y7
+	VPXOR        Y5, Y7, Y7
+	VPXOR        Y6, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y7, Y9, Y9
+	VPADDQ       Y0, Y8, Y8
+	VPXOR        Y9, Y13, Y13
+	VPXOR        Y8, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y13, Y5, Y5
+	VPADDQ       Y1, Y6, Y6
+	VPXOR        Y5, Y7, Y7
+	VPXOR        Y6, Y0, Y0
+	VMOVDQU      Y5, 800(SP)
+	VPSRLQ       $0x3f, Y7, Y5
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y5, Y7, Y7
+	VPSRLQ       $0x3f, Y0, Y5
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y5, Y0, Y0
+	VPADDQ       2080(SP), Y3, Y3
+	VPADDQ       736(SP), Y15, Y15
+	VPADDQ       704(SP), Y3, Y3
+	VMOVDQU      992(SP), Y5
+	VPXOR        Y15, Y5, Y5
+	VMOVDQU      Y6, 768(SP)
+	VMOVDQU      960(SP), Y6
+	VPXOR        Y3, Y6, Y6
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y0, 640(SP)
+	VMOVDQU      864(SP), Y0
+	VPADDQ       Y5, Y0, Y0
+	VMOVDQU      Y13, 928(SP)
+	VMOVDQU      832(SP), Y13
+	VPADDQ       Y6, Y13, Y13
+	VMOVDQU      Y1, 896(SP)
+	VMOVDQU      736(SP), Y1
+	VPXOR        Y0, Y1, Y1
+	VMOVDQU      Y9, 544(SP)
+	VMOVDQU      704(SP), Y9
+	VPXOR        Y13, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y1, Y15, Y15
+	VPADDQ       Y9, Y3, Y3
+	VPXOR        Y15, Y5, Y5
+	VPXOR        Y3, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y5, Y0, Y0
+	VPADDQ       Y6, Y13, Y13
+	VPXOR        Y0, Y1, Y1
+	VPXOR        Y13, Y9, Y9
+	VMOVDQU      Y6, 960(SP)
+	VPSRLQ       $0x3f, Y1, Y6
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y6, Y1, Y1
+	VPSRLQ       $0x3f, Y9, Y6
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y6, Y9, Y9
+	VPADDQ       Y14, Y4, Y4
+	VMOVDQU      32(SP), Y6
+	VPADDQ       Y12, Y6, Y6
+	VPXOR        Y4, Y2, Y2
+	VMOVDQU      Y15, 608(SP)
+	VMOVDQU      384(SP), Y15
+	VPXOR        Y6, Y15, Y15
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y15, Y15
+	VPADDQ       Y2, Y11, Y11
+	VPADDQ       Y15, Y10, Y10
+	VPXOR        Y11, Y14, Y14
+	VPXOR        Y10, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y14, Y4, Y4
+	VPADDQ       Y12, Y6, Y6
+	VPXOR        Y4, Y2, Y2
+	VPXOR        Y6, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y2, Y11, Y11
+	VPADDQ       Y15, Y10, Y10
+	VPXOR        Y11, Y14, Y14
+	VPXOR        Y10, Y12, Y12
+	VMOVDQU      Y10, 352(SP)
+	VPSRLQ       $0x3f, Y14, Y10
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y10, Y14, Y14
+	VPSRLQ       $0x3f, Y12, Y10
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y10, Y12, Y12
+	VMOVDQU      64(SP), Y10
+	VPADDQ       224(SP), Y10, Y10
+	VMOVDQU      Y11, 320(SP)
+	VMOVDQU      96(SP), Y11
+	VPADDQ       1568(SP), Y11, Y11
+	VMOVDQU      Y2, 480(SP)
+	VMOVDQU      416(SP), Y2
+	VPXOR        Y10, Y2, Y2
+	VPADDQ       128(SP), Y11, Y11
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y12, 192(SP)
+	VMOVDQU      448(SP), Y12
+	VPXOR        Y11, Y12, Y12
+	VMOVDQU      Y14, 160(SP)
+	VMOVDQU      256(SP), Y14
+	VPADDQ       Y2, Y14, Y14
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y15, 384(SP)
+	VMOVDQU      224(SP), Y15
+	VPXOR        Y14, Y15, Y15
+	VMOVDQU      Y6, 32(SP)
+	VMOVDQU      288(SP), Y6
+	VPADDQ       Y12, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VMOVDQU      Y4, (SP)
+	VMOVDQU      128(SP), Y4
+	VPXOR        Y6, Y4, Y4
+	VPADDQ       Y15, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPXOR        Y10, Y2, Y2
+	VPADDQ       Y4, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPXOR        Y11, Y12, Y12
+	VPADDQ       Y2, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y14, Y15, Y15
+	VPADDQ       Y12, Y6, Y6
+	VMOVDQU      Y12, 448(SP)
+	VPSRLQ       $0x3f, Y15, Y12
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y12, Y15, Y15
+	VPXOR        Y6, Y4, Y4
+	VPSRLQ       $0x3f, Y4, Y12
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y12, Y4, Y4
+	VPADDQ       Y7, Y8, Y8
+	VMOVDQU      544(SP), Y12
+	VPADDQ       Y9, Y12, Y12
+	VPXOR        Y8, Y5, Y5
+	VMOVDQU      Y11, 96(SP)
+	VMOVDQU      896(SP), Y11
+	VPXOR        Y12, Y11, Y11
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y11, Y11
+	VPADDQ       Y5, Y13, Y13
+	VPADDQ       Y11, Y0, Y0
+	VPXOR        Y13, Y7, Y7
+	VPXOR        Y0, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y7, Y8, Y8
+	VPADDQ       Y9, Y12, Y12
+	VPXOR        Y8, Y5, Y5
+	VPXOR        Y12, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y5, Y13, Y13
+	VPADDQ       Y11, Y0, Y0
+	VPXOR        Y13, Y7, Y7
+	VPXOR        Y0, Y9, Y9
+	VMOVDQU      Y0, 864(SP)
+	VPSRLQ       $0x3f, Y7, Y0
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y0, Y7, Y7
+	VPSRLQ       $0x3f, Y9, Y0
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y0, Y9, Y9
+	VPADDQ       Y1, Y3, Y3
+	VMOVDQU      608(SP), Y0
+	VPADDQ       1568(SP), Y0, Y0
+	VMOVDQU      Y13, 832(SP)
+	VMOVDQU      928(SP), Y13
+	VPXOR        Y3, Y13, Y13
+	VPADDQ       640(SP), Y0, Y0
+	VPSHUFD      $0xb1, Y13, Y13
+	VMOVDQU      Y5, 992(SP)
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y0, Y5, Y5
+	VMOVDQU      Y9, 704(SP)
+	VMOVDQU      768(SP), Y9
+	VPADDQ       Y13, Y9, Y9
+	VPSHUFD      $0xb1, Y5, Y5
+	VPXOR        Y9, Y1, Y1
+	VMOVDQU      Y7, 672(SP)
+	VMOVDQU      800(SP), Y7
+	VPADDQ       Y5, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VMOVDQU      Y11, 896(SP)
+	VMOVDQU      640(SP), Y11
+	VPXOR        Y7, Y11, Y11
+	VPADDQ       Y1, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPXOR        Y3, Y13, Y13
+	VPADDQ       Y11, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPXOR        Y0, Y5, Y5
+	VPADDQ       Y13, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPXOR        Y9, Y1, Y1
+	VPADDQ       Y5, Y7, Y7
+	VMOVDQU      Y5, 960(SP)
+	VPSRLQ       $0x3f, Y1, Y5
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y5, Y1, Y1
+	VPXOR        Y7, Y11, Y11
+	VPSRLQ       $0x3f, Y11, Y5
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y5, Y11, Y11
+	VMOVDQU      (SP), Y5
+	VPADDQ       Y4, Y5, Y5
+	VMOVDQU      Y0, 608(SP)
+	VMOVDQU      32(SP), Y0
+	VPADDQ       1568(SP), Y0, Y0
+	VMOVDQU      Y1, 736(SP)
+	VMOVDQU      384(SP), Y1
+	VPXOR        Y5, Y1, Y1
+	VPADDQ       160(SP), Y0, Y0
+	VPSHUFD      $0xb1, Y1, Y1
+	VPXOR        Y0, Y2, Y2
+	VPADDQ       Y1, Y14, Y14
+	VPSHUFD      $0xb1, Y2, Y2
+	VPXOR        Y14, Y4, Y4
+	VPADDQ       Y2, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VMOVDQU      Y3, 576(SP)
+	VMOVDQU      160(SP), Y3
+	VPXOR        Y6, Y3, Y3
+	VPADDQ       Y4, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPXOR        Y5, Y1, Y1
+	VPADDQ       Y3, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPXOR        Y0, Y2, Y2
+	VPADDQ       Y1, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPXOR        Y14, Y4, Y4
+	VPADDQ       Y2, Y6, Y6
+	VMOVDQU      Y14, 256(SP)
+	VPSRLQ       $0x3f, Y4, Y14
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y14, Y4, Y4
+	VPXOR        Y6, Y3, Y3
+	VPSRLQ       $0x3f, Y3, Y14
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y14, Y3, Y3
+	VPADDQ       192(SP), Y10, Y10
+	VMOVDQU      96(SP), Y14
+	VPADDQ       Y15, Y14, Y14
+	VMOVDQU      Y6, 288(SP)
+	VMOVDQU      448(SP), Y6
+	VPXOR        Y10, Y6, Y6
+	VMOVDQU      Y2, 416(SP)
+	VMOVDQU      480(SP), Y2
+	VPXOR        Y14, Y2, Y2
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y4, 128(SP)
+	VMOVDQU      320(SP), Y4
+	VPADDQ       Y6, Y4, Y4
+	VMOVDQU      Y1, 384(SP)
+	VMOVDQU      352(SP), Y1
+	VPADDQ       Y2, Y1, Y1
+	VMOVDQU      Y3, 160(SP)
+	VMOVDQU      192(SP), Y3
+	VPXOR        Y4, Y3, Y3
+	VPXOR        Y1, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y3, Y10, Y10
+	VPADDQ       Y15, Y14, Y14
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y14, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y6, Y4, Y4
+	VPADDQ       Y2, Y1, Y1
+	VPXOR        Y4, Y3, Y3
+	VPXOR        Y1, Y15, Y15
+	VMOVDQU      Y6, 448(SP)
+	VPSRLQ       $0x3f, Y3, Y6
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y6, Y3, Y3
+	VPSRLQ       $0x3f, Y15, Y6
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y6, Y15, Y15
+	VPADDQ       Y11, Y8, Y8
+	VPADDQ       1568(SP), Y12, Y12
+	VMOVDQU      896(SP), Y6
+	VPXOR        Y8, Y6, Y6
+	VPADDQ       672(SP), Y12, Y12
+	VPSHUFD      $0xb1, Y6, Y6
+	VPXOR        Y12, Y13, Y13
+	VPADDQ       Y6, Y9, Y9
+	VPSHUFD      $0xb1, Y13, Y13
+	VPXOR        Y9, Y11, Y11
+	VPADDQ       Y13, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VMOVDQU      Y14, 96(SP)
+	VMOVDQU      672(SP), Y14
+	VPXOR        Y7, Y14, Y14
+	VPADDQ       Y11, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPXOR        Y8, Y6, Y6
+	VPADDQ       Y14, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPXOR        Y12, Y13, Y13
+	VPADDQ       Y6, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPXOR        Y9, Y11, Y11
+	VPADDQ       Y13, Y7, Y7
+	VMOVDQU      Y9, 768(SP)
+	VPSRLQ       $0x3f, Y11, Y9
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y9, Y11, Y11
+	VPXOR        Y7, Y14, Y14
+	VPSRLQ       $0x3f, Y14, Y9
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y9, Y14, Y14
+	VMOVDQU      576(SP), Y9
+	VPADDQ       704(SP), Y9, Y9
+	VMOVDQU      Y7, 800(SP)
+	VMOVDQU      608(SP), Y7
+	VPADDQ       736(SP), Y7, Y7
+	VMOVDQU      Y13, 928(SP)
+	VMOVDQU      960(SP), Y13
+	VPXOR        Y9, Y13, Y13
+	VMOVDQU      Y11, 640(SP)
+	VMOVDQU      992(SP), Y11
+	VPXOR        Y7, Y11, Y11
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y6, 896(SP)
+	VMOVDQU      832(SP), Y6
+	VPADDQ       Y13, Y6, Y6
+	VMOVDQU      Y14, 672(SP)
+	VMOVDQU      864(SP), Y14
+	VPADDQ       Y11, Y14, Y14
+	VMOVDQU      Y12, 544(SP)
+	VMOVDQU      704(SP), Y12
+	VPXOR        Y6, Y12, Y12
+	VMOVDQU      Y8, 512(SP)
+	VMOVDQU      736(SP), Y8
+	VPXOR        Y14, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y12, Y9, Y9
+	VPADDQ       Y8, Y7, Y7
+	VPXOR        Y9, Y13, Y13
+	VPXOR        Y7, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y13, Y6, Y6
+	VPADDQ       Y11, Y14, Y14
+	VPXOR        Y6, Y12, Y12
+	VPXOR        Y14, Y8, Y8
+	VMOVDQU      Y13, 960(SP)
+	VPSRLQ       $0x3f, Y12, Y13
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y13, Y12, Y12
+	VPSRLQ       $0x3f, Y8, Y13
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y13, Y8, Y8
+	VPADDQ       2048(SP), Y5, Y5
+	VPADDQ       Y3, Y0, Y0
+	VPADDQ       160(SP), Y5, Y5
+	VMOVDQU      384(SP), Y13
+	VPXOR        Y0, Y13, Y13
+	VPXOR        Y5, Y2, Y2
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y2, Y2
+	VPADDQ       Y13, Y1, Y1
+	VPADDQ       Y2, Y4, Y4
+	VPXOR        Y1, Y3, Y3
+	VMOVDQU      Y7, 608(SP)
+	VMOVDQU      160(SP), Y7
+	VPXOR        Y4, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y3, Y0, Y0
+	VPADDQ       Y7, Y5, Y5
+	VPXOR        Y0, Y13, Y13
+	VPXOR        Y5, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y13, Y1, Y1
+	VPADDQ       Y2, Y4, Y4
+	VPXOR        Y1, Y3, Y3
+	VPXOR        Y4, Y7, Y7
+	VMOVDQU      Y1, 352(SP)
+	VPSRLQ       $0x3f, Y3, Y1
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y1, Y3, Y3
+	VPSRLQ       $0x3f, Y7, Y1
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y1, Y7, Y7
+	VPADDQ       Y15, Y10, Y10
+	VMOVDQU      96(SP), Y1
+	VPADDQ       128(SP), Y1, Y1
+	VMOVDQU      Y4, 320(SP)
+	VMOVDQU      416(SP), Y4
+	VPXOR        Y10, Y4, Y4
+	VMOVDQU      Y2, 480(SP)
+	VMOVDQU      448(SP), Y2
+	VPXOR        Y1, Y2, Y2
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y3, 192(SP)
+	VMOVDQU      256(SP), Y3
+	VPADDQ       Y4, Y3, Y3
+	VMOVDQU      Y13, 384(SP)
+	VMOVDQU      288(SP), Y13
+	VPADDQ       Y2, Y13, Y13
+	VPXOR        Y3, Y15, Y15
+	VMOVDQU      Y0, 32(SP)
+	VMOVDQU      128(SP), Y0
+	VPXOR        Y13, Y0, Y0
+	VPADDQ       1600(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y0, Y1, Y1
+	VPADDQ       Y15, Y10, Y10
+	VPXOR        Y1, Y2, Y2
+	VPXOR        Y10, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y2, Y13, Y13
+	VPADDQ       Y4, Y3, Y3
+	VPXOR        Y13, Y0, Y0
+	VPXOR        Y3, Y15, Y15
+	VMOVDQU      Y2, 448(SP)
+	VPSRLQ       $0x3f, Y0, Y2
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y2, Y0, Y0
+	VPSRLQ       $0x3f, Y15, Y2
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y2, Y15, Y15
+	VMOVDQU      512(SP), Y2
+	VPADDQ       2080(SP), Y2, Y2
+	VMOVDQU      Y1, 96(SP)
+	VMOVDQU      544(SP), Y1
+	VPADDQ       Y12, Y1, Y1
+	VPADDQ       672(SP), Y2, Y2
+	VMOVDQU      Y15, 224(SP)
+	VMOVDQU      896(SP), Y15
+	VPXOR        Y1, Y15, Y15
+	VPXOR        Y2, Y11, Y11
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y11, Y11
+	VPADDQ       Y15, Y14, Y14
+	VPADDQ       Y11, Y6, Y6
+	VPXOR        Y14, Y12, Y12
+	VMOVDQU      Y10, 64(SP)
+	VMOVDQU      672(SP), Y10
+	VPXOR        Y6, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y12, Y1, Y1
+	VPADDQ       Y10, Y2, Y2
+	VPXOR        Y1, Y15, Y15
+	VPXOR        Y2, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y15, Y14, Y14
+	VPADDQ       Y11, Y6, Y6
+	VPXOR        Y14, Y12, Y12
+	VPXOR        Y6, Y10, Y10
+	VMOVDQU      Y14, 864(SP)
+	VPSRLQ       $0x3f, Y12, Y14
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y14, Y12, Y12
+	VPSRLQ       $0x3f, Y10, Y14
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y14, Y10, Y10
+	VPADDQ       Y8, Y9, Y9
+	VMOVDQU      608(SP), Y14
+	VPADDQ       640(SP), Y14, Y14
+	VMOVDQU      Y6, 832(SP)
+	VMOVDQU      928(SP), Y6
+	VPXOR        Y9, Y6, Y6
+	VMOVDQU      Y11, 992(SP)
+	VMOVDQU      960(SP), Y11
+	VPXOR        Y14, Y11, Y11
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y12, 704(SP)
+	VMOVDQU      768(SP), Y12
+	VPADDQ       Y6, Y12, Y12
+	VMOVDQU      Y15, 896(SP)
+	VMOVDQU      800(SP), Y15
+	VPADDQ       Y11, Y15, Y15
+	VPXOR        Y12, Y8, Y8
+	VMOVDQU      Y1, 544(SP)
+	VMOVDQU      640(SP), Y1
+	VPXOR        Y15, Y1, Y1
+	VPADDQ       1600(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y1, Y14, Y14
+	VPADDQ       Y8, Y9, Y9
+	VPXOR        Y14, Y11, Y11
+	VPXOR        Y9, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y11, Y15, Y15
+	VPADDQ       Y6, Y12, Y12
+	VPXOR        Y15, Y1, Y1
+	VPXOR        Y12, Y8, Y8
+	VMOVDQU      Y11, 960(SP)
+	VPSRLQ       $0x3f, Y1, Y11
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y11, Y1, Y1
+	VPSRLQ       $0x3f, Y8, Y11
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y11, Y8, Y8
+	VPADDQ       Y0, Y5, Y5
+	VMOVDQU      32(SP), Y11
+	VPADDQ       Y7, Y11, Y11
+	VMOVDQU      Y8, 736(SP)
+	VMOVDQU      384(SP), Y8
+	VPXOR        Y5, Y8, Y8
+	VPXOR        Y11, Y4, Y4
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y4, Y4
+	VPADDQ       Y8, Y3, Y3
+	VPADDQ       Y4, Y13, Y13
+	VPXOR        Y3, Y0, Y0
+	VPXOR        Y13, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y0, Y5, Y5
+	VPADDQ       Y7, Y11, Y11
+	VPXOR        Y5, Y8, Y8
+	VPXOR        Y11, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y8, Y3, Y3
+	VPADDQ       Y4, Y13, Y13
+	VPXOR        Y3, Y0, Y0
+	VPXOR        Y13, Y7, Y7
+	VMOVDQU      Y13, 288(SP)
+	VPSRLQ       $0x3f, Y0, Y13
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y13, Y0, Y0
+	VPSRLQ       $0x3f, Y7, Y13
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y13, Y7, Y7
+	VMOVDQU      64(SP), Y13
+	VPADDQ       192(SP), Y13, Y13
+	VMOVDQU      Y3, 256(SP)
+	VMOVDQU      96(SP), Y3
+	VPADDQ       224(SP), Y3, Y3
+	VMOVDQU      Y0, 128(SP)
+	VMOVDQU      448(SP), Y0
+	VPXOR        Y13, Y0, Y0
+	VMOVDQU      Y4, 416(SP)
+	VMOVDQU      480(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y8, 384(SP)
+	VMOVDQU      320(SP), Y8
+	VPADDQ       Y0, Y8, Y8
+	VMOVDQU      Y11, 32(SP)
+	VMOVDQU      352(SP), Y11
+	VPADDQ       Y4, Y11, Y11
+	VMOVDQU      Y5, (SP)
+	VMOVDQU      192(SP), Y5
+	VPXOR        Y8, Y5, Y5
+	VMOVDQU      Y7, 160(SP)
+	VMOVDQU      224(SP), Y7
+	VPXOR        Y11, Y7, Y7
+	VPADDQ       1568(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y7, Y3, Y3
+	VPADDQ       Y5, Y13, Y13
+	VPXOR        Y3, Y4, Y4
+	VPXOR        Y13, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y4, Y11, Y11
+	VPADDQ       Y0, Y8, Y8
+	VPXOR        Y11, Y7, Y7
+	VPXOR        Y8, Y5, Y5
+	VMOVDQU      Y0, 448(SP)
+	VPSRLQ       $0x3f, Y7, Y0
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y0, Y7, Y7
+	VPSRLQ       $0x3f, Y5, Y0
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y0, Y5, Y5
+	VPADDQ       Y1, Y2, Y2
+	VMOVDQU      544(SP), Y0
+	VPADDQ       Y10, Y0, Y0
+	VMOVDQU      Y3, 96(SP)
+	VMOVDQU      896(SP), Y3
+	VPXOR        Y2, Y3, Y3
+	VPXOR        Y0, Y6, Y6
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y6, Y6
+	VPADDQ       Y3, Y12, Y12
+	VPADDQ       Y6, Y15, Y15
+	VPXOR        Y12, Y1, Y1
+	VPXOR        Y15, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y1, Y2, Y2
+	VPADDQ       Y10, Y0, Y0
+	VPXOR        Y2, Y3, Y3
+	VPXOR        Y0, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y3, Y12, Y12
+	VPADDQ       Y6, Y15, Y15
+	VPXOR        Y12, Y1, Y1
+	VPXOR        Y15, Y10, Y10
+	VMOVDQU      Y15, 800(SP)
+	VPSRLQ       $0x3f, Y1, Y15
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y15, Y1, Y1
+	VPSRLQ       $0x3f, Y10, Y15
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y15, Y10, Y10
+	VPADDQ       704(SP), Y9, Y9
+	VPADDQ       736(SP), Y14, Y14
+	VMOVDQU      960(SP), Y15
+	VPXOR        Y9, Y15, Y15
+	VMOVDQU      Y12, 768(SP)
+	VMOVDQU      992(SP), Y12
+	VPXOR        Y14, Y12, Y12
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y1, 640(SP)
+	VMOVDQU      832(SP), Y1
+	VPADDQ       Y15, Y1, Y1
+	VMOVDQU      Y6, 928(SP)
+	VMOVDQU      864(SP), Y6
+	VPADDQ       Y12, Y6, Y6
+	VMOVDQU      Y3, 896(SP)
+	VMOVDQU      704(SP), Y3
+	VPXOR        Y1, Y3, Y3
+	VMOVDQU      Y0, 544(SP)
+	VMOVDQU      736(SP), Y0
+	VPXOR        Y6, Y0, Y0
+	VPADDQ       1568(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y0, Y14, Y14
+	VPADDQ       Y3, Y9, Y9
+	VPXOR        Y14, Y12, Y12
+	VPXOR        Y9, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y12, Y6, Y6
+	VPADDQ       Y15, Y1, Y1
+	VPXOR        Y6, Y0, Y0
+	VPXOR        Y1, Y3, Y3
+	VMOVDQU      Y15, 960(SP)
+	VPSRLQ       $0x3f, Y0, Y15
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y15, Y0, Y0
+	VPSRLQ       $0x3f, Y3, Y15
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y15, Y3, Y3
+	VMOVDQU      (SP), Y15
+	VPADDQ       160(SP), Y15, Y15
+	VMOVDQU      Y14, 608(SP)
+	VMOVDQU      32(SP), Y14
+	VPADDQ       Y5, Y14, Y14
+	VPXOR        Y15, Y4, Y4
+	VMOVDQU      Y0, 736(SP)
+	VMOVDQU      384(SP), Y0
+	VPXOR        Y14, Y0, Y0
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y0, Y0
+	VPADDQ       Y4, Y8, Y8
+	VPADDQ       Y0, Y11, Y11
+	VMOVDQU      Y9, 576(SP)
+	VMOVDQU      160(SP), Y9
+	VPXOR        Y8, Y9, Y9
+	VPXOR        Y11, Y5, Y5
+	VPADDQ       2048(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y5, Y14, Y14
+	VPADDQ       Y9, Y15, Y15
+	VPXOR        Y14, Y0, Y0
+	VPXOR        Y15, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y0, Y11, Y11
+	VPADDQ       Y4, Y8, Y8
+	VPXOR        Y11, Y5, Y5
+	VPXOR        Y8, Y9, Y9
+	VMOVDQU      Y11, 352(SP)
+	VPSRLQ       $0x3f, Y5, Y11
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y11, Y5, Y5
+	VPSRLQ       $0x3f, Y9, Y11
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y11, Y9, Y9
+	VPADDQ       Y7, Y13, Y13
+	VMOVDQU      96(SP), Y11
+	VPADDQ       1600(SP), Y11, Y11
+	VMOVDQU      Y8, 320(SP)
+	VMOVDQU      416(SP), Y8
+	VPXOR        Y13, Y8, Y8
+	VPADDQ       128(SP), Y11, Y11
+	VPSHUFD      $0xb1, Y8, Y8
+	VMOVDQU      Y4, 480(SP)
+	VMOVDQU      448(SP), Y4
+	VPXOR        Y11, Y4, Y4
+	VMOVDQU      Y5, 192(SP)
+	VMOVDQU      256(SP), Y5
+	VPADDQ       Y8, Y5, Y5
+	VPSHUFD      $0xb1, Y4, Y4
+	VPXOR        Y5, Y7, Y7
+	VMOVDQU      Y0, 384(SP)
+	VMOVDQU      288(SP), Y0
+	VPADDQ       Y4, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VMOVDQU      Y9, 160(SP)
+	VMOVDQU      128(SP), Y9
+	VPXOR        Y0, Y9, Y9
+	VPADDQ       Y7, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPXOR        Y13, Y8, Y8
+	VPADDQ       Y9, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPXOR        Y11, Y4, Y4
+	VPADDQ       Y8, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y5, Y7, Y7
+	VPADDQ       Y4, Y0, Y0
+	VMOVDQU      Y4, 448(SP)
+	VPSRLQ       $0x3f, Y7, Y4
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y4, Y7, Y7
+	VPXOR        Y0, Y9, Y9
+	VPSRLQ       $0x3f, Y9, Y4
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y4, Y9, Y9
+	VPADDQ       Y10, Y2, Y2
+	VMOVDQU      544(SP), Y4
+	VPADDQ       Y3, Y4, Y4
+	VPXOR        Y2, Y12, Y12
+	VMOVDQU      Y7, 224(SP)
+	VMOVDQU      896(SP), Y7
+	VPXOR        Y4, Y7, Y7
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y7, Y7
+	VPADDQ       Y12, Y1, Y1
+	VPADDQ       Y7, Y6, Y6
+	VPXOR        Y1, Y10, Y10
+	VPXOR        Y6, Y3, Y3
+	VPADDQ       2080(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y3, Y4, Y4
+	VPADDQ       Y10, Y2, Y2
+	VPXOR        Y4, Y7, Y7
+	VPXOR        Y2, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y7, Y6, Y6
+	VPADDQ       Y12, Y1, Y1
+	VPXOR        Y6, Y3, Y3
+	VPXOR        Y1, Y10, Y10
+	VMOVDQU      Y6, 864(SP)
+	VPSRLQ       $0x3f, Y3, Y6
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y6, Y3, Y3
+	VPSRLQ       $0x3f, Y10, Y6
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y6, Y10, Y10
+	VMOVDQU      576(SP), Y6
+	VPADDQ       736(SP), Y6, Y6
+	VMOVDQU      Y1, 832(SP)
+	VMOVDQU      608(SP), Y1
+	VPADDQ       1600(SP), Y1, Y1
+	VMOVDQU      Y12, 992(SP)
+	VMOVDQU      928(SP), Y12
+	VPXOR        Y6, Y12, Y12
+	VPADDQ       640(SP), Y1, Y1
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y3, 704(SP)
+	VMOVDQU      960(SP), Y3
+	VPXOR        Y1, Y3, Y3
+	VMOVDQU      Y7, 896(SP)
+	VMOVDQU      768(SP), Y7
+	VPADDQ       Y12, Y7, Y7
+	VPSHUFD      $0xb1, Y3, Y3
+	VMOVDQU      Y4, 544(SP)
+	VMOVDQU      736(SP), Y4
+	VPXOR        Y7, Y4, Y4
+	VMOVDQU      Y10, 672(SP)
+	VMOVDQU      800(SP), Y10
+	VPADDQ       Y3, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VMOVDQU      Y2, 512(SP)
+	VMOVDQU      640(SP), Y2
+	VPXOR        Y10, Y2, Y2
+	VPADDQ       Y4, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPXOR        Y6, Y12, Y12
+	VPADDQ       Y2, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y1, Y3, Y3
+	VPADDQ       Y12, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPXOR        Y7, Y4, Y4
+	VPADDQ       Y3, Y10, Y10
+	VMOVDQU      Y3, 960(SP)
+	VPSRLQ       $0x3f, Y4, Y3
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y3, Y4, Y4
+	VPXOR        Y10, Y2, Y2
+	VPSRLQ       $0x3f, Y2, Y3
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y3, Y2, Y2
+	VPADDQ       Y9, Y15, Y15
+	VPADDQ       160(SP), Y14, Y14
+	VMOVDQU      384(SP), Y3
+	VPXOR        Y15, Y3, Y3
+	VPXOR        Y14, Y8, Y8
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y8, Y8
+	VPADDQ       Y3, Y5, Y5
+	VPADDQ       Y8, Y0, Y0
+	VPXOR        Y5, Y9, Y9
+	VMOVDQU      Y4, 736(SP)
+	VMOVDQU      160(SP), Y4
+	VPXOR        Y0, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y9, Y15, Y15
+	VPADDQ       Y4, Y14, Y14
+	VPXOR        Y15, Y3, Y3
+	VPXOR        Y14, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y3, Y5, Y5
+	VPADDQ       Y8, Y0, Y0
+	VPXOR        Y5, Y9, Y9
+	VPXOR        Y0, Y4, Y4
+	VMOVDQU      Y5, 256(SP)
+	VPSRLQ       $0x3f, Y9, Y5
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y5, Y9, Y9
+	VPSRLQ       $0x3f, Y4, Y5
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y5, Y4, Y4
+	VPADDQ       192(SP), Y13, Y13
+	VPADDQ       2048(SP), Y11, Y11
+	VMOVDQU      448(SP), Y5
+	VPXOR        Y13, Y5, Y5
+	VPADDQ       224(SP), Y11, Y11
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y0, 288(SP)
+	VMOVDQU      480(SP), Y0
+	VPXOR        Y11, Y0, Y0
+	VMOVDQU      Y8, 416(SP)
+	VMOVDQU      320(SP), Y8
+	VPADDQ       Y5, Y8, Y8
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y9, 128(SP)
+	VMOVDQU      192(SP), Y9
+	VPXOR        Y8, Y9, Y9
+	VMOVDQU      Y3, 384(SP)
+	VMOVDQU      352(SP), Y3
+	VPADDQ       Y0, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VMOVDQU      Y14, 32(SP)
+	VMOVDQU      224(SP), Y14
+	VPXOR        Y3, Y14, Y14
+	VPADDQ       Y9, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPXOR        Y13, Y5, Y5
+	VPADDQ       Y14, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPXOR        Y11, Y0, Y0
+	VPADDQ       Y5, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPXOR        Y8, Y9, Y9
+	VPADDQ       Y0, Y3, Y3
+	VMOVDQU      Y5, 448(SP)
+	VPSRLQ       $0x3f, Y9, Y5
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y5, Y9, Y9
+	VPXOR        Y3, Y14, Y14
+	VPSRLQ       $0x3f, Y14, Y5
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y5, Y14, Y14
+	VMOVDQU      512(SP), Y5
+	VPADDQ       Y2, Y5, Y5
+	VMOVDQU      Y14, 224(SP)
+	VMOVDQU      544(SP), Y14
+	VPADDQ       672(SP), Y14, Y14
+	VMOVDQU      Y11, 96(SP)
+	VMOVDQU      896(SP), Y11
+	VPXOR        Y5, Y11, Y11
+	VPXOR        Y14, Y12, Y12
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y11, Y7, Y7
+	VPADDQ       Y12, Y10, Y10
+	VPXOR        Y7, Y2, Y2
+	VMOVDQU      Y13, 64(SP)
+	VMOVDQU      672(SP), Y13
+	VPXOR        Y10, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y2, Y5, Y5
+	VPADDQ       Y13, Y14, Y14
+	VPXOR        Y5, Y11, Y11
+	VPXOR        Y14, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y11, Y7, Y7
+	VPADDQ       Y12, Y10, Y10
+	VPXOR        Y7, Y2, Y2
+	VPXOR        Y10, Y13, Y13
+	VMOVDQU      Y7, 768(SP)
+	VPSRLQ       $0x3f, Y2, Y7
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y7, Y2, Y2
+	VPSRLQ       $0x3f, Y13, Y7
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y7, Y13, Y13
+	VPADDQ       704(SP), Y6, Y6
+	VPADDQ       2080(SP), Y1, Y1
+	VMOVDQU      960(SP), Y7
+	VPXOR        Y6, Y7, Y7
+	VPADDQ       736(SP), Y1, Y1
+	VPSHUFD      $0xb1, Y7, Y7
+	VMOVDQU      Y10, 800(SP)
+	VMOVDQU      992(SP), Y10
+	VPXOR        Y1, Y10, Y10
+	VMOVDQU      Y12, 928(SP)
+	VMOVDQU      832(SP), Y12
+	VPADDQ       Y7, Y12, Y12
+	VPSHUFD      $0xb1, Y10, Y10
+	VMOVDQU      Y2, 640(SP)
+	VMOVDQU      704(SP), Y2
+	VPXOR        Y12, Y2, Y2
+	VMOVDQU      Y11, 896(SP)
+	VMOVDQU      864(SP), Y11
+	VPADDQ       Y10, Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VMOVDQU      Y14, 544(SP)
+	VMOVDQU      736(SP), Y14
+	VPXOR        Y11, Y14, Y14
+	VPADDQ       Y2, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPXOR        Y6, Y7, Y7
+	VPADDQ       Y14, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPXOR        Y1, Y10, Y10
+	VPADDQ       Y7, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPXOR        Y12, Y2, Y2
+	VPADDQ       Y10, Y11, Y11
+	VMOVDQU      Y7, 960(SP)
+	VPSRLQ       $0x3f, Y2, Y7
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y7, Y2, Y2
+	VPXOR        Y11, Y14, Y14
+	VPSRLQ       $0x3f, Y14, Y7
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y7, Y14, Y14
+	VPADDQ       Y4, Y15, Y15
+	VMOVDQU      32(SP), Y7
+	VPADDQ       Y9, Y7, Y7
+	VPXOR        Y15, Y0, Y0
+	VMOVDQU      Y14, 736(SP)
+	VMOVDQU      384(SP), Y14
+	VPXOR        Y7, Y14, Y14
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y14, Y14
+	VPADDQ       Y0, Y8, Y8
+	VPADDQ       Y14, Y3, Y3
+	VPXOR        Y8, Y4, Y4
+	VPXOR        Y3, Y9, Y9
+	VPADDQ       1600(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y9, Y7, Y7
+	VPADDQ       Y4, Y15, Y15
+	VPXOR        Y7, Y14, Y14
+	VPXOR        Y15, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y14, Y3, Y3
+	VPADDQ       Y0, Y8, Y8
+	VPXOR        Y3, Y9, Y9
+	VPXOR        Y8, Y4, Y4
+	VMOVDQU      Y3, 352(SP)
+	VPSRLQ       $0x3f, Y9, Y3
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y3, Y9, Y9
+	VPSRLQ       $0x3f, Y4, Y3
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y3, Y4, Y4
+	VMOVDQU      64(SP), Y3
+	VPADDQ       1568(SP), Y3, Y3
+	VMOVDQU      Y8, 320(SP)
+	VMOVDQU      96(SP), Y8
+	VPADDQ       128(SP), Y8, Y8
+	VPADDQ       224(SP), Y3, Y3
+	VMOVDQU      Y0, 480(SP)
+	VMOVDQU      448(SP), Y0
+	VPXOR        Y8, Y0, Y0
+	VMOVDQU      Y9, 192(SP)
+	VMOVDQU      416(SP), Y9
+	VPXOR        Y3, Y9, Y9
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y14, 384(SP)
+	VMOVDQU      288(SP), Y14
+	VPADDQ       Y0, Y14, Y14
+	VMOVDQU      Y4, 160(SP)
+	VMOVDQU      256(SP), Y4
+	VPADDQ       Y9, Y4, Y4
+	VMOVDQU      Y7, 32(SP)
+	VMOVDQU      128(SP), Y7
+	VPXOR        Y14, Y7, Y7
+	VMOVDQU      Y15, (SP)
+	VMOVDQU      224(SP), Y15
+	VPXOR        Y4, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y7, Y8, Y8
+	VPADDQ       Y15, Y3, Y3
+	VPXOR        Y8, Y0, Y0
+	VPXOR        Y3, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y0, Y14, Y14
+	VPADDQ       Y9, Y4, Y4
+	VPXOR        Y14, Y7, Y7
+	VPXOR        Y4, Y15, Y15
+	VMOVDQU      Y0, 448(SP)
+	VPSRLQ       $0x3f, Y7, Y0
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y0, Y7, Y7
+	VPSRLQ       $0x3f, Y15, Y0
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y0, Y15, Y15
+	VPADDQ       Y13, Y5, Y5
+	VMOVDQU      544(SP), Y0
+	VPADDQ       Y2, Y0, Y0
+	VPXOR        Y5, Y10, Y10
+	VMOVDQU      Y15, 224(SP)
+	VMOVDQU      896(SP), Y15
+	VPXOR        Y0, Y15, Y15
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y15, Y15
+	VPADDQ       Y10, Y12, Y12
+	VPADDQ       Y15, Y11, Y11
+	VPXOR        Y12, Y13, Y13
+	VPXOR        Y11, Y2, Y2
+	VPADDQ       1600(SP), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y2, Y0, Y0
+	VPADDQ       Y13, Y5, Y5
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y5, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y15, Y11, Y11
+	VPADDQ       Y10, Y12, Y12
+	VPXOR        Y11, Y2, Y2
+	VPXOR        Y12, Y13, Y13
+	VMOVDQU      Y11, 864(SP)
+	VPSRLQ       $0x3f, Y2, Y11
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y11, Y2, Y2
+	VPSRLQ       $0x3f, Y13, Y11
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y11, Y13, Y13
+	VPADDQ       1568(SP), Y6, Y6
+	VPADDQ       640(SP), Y1, Y1
+	VPADDQ       736(SP), Y6, Y6
+	VMOVDQU      960(SP), Y11
+	VPXOR        Y1, Y11, Y11
+	VMOVDQU      Y12, 832(SP)
+	VMOVDQU      928(SP), Y12
+	VPXOR        Y6, Y12, Y12
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y10, 992(SP)
+	VMOVDQU      800(SP), Y10
+	VPADDQ       Y11, Y10, Y10
+	VMOVDQU      Y2, 704(SP)
+	VMOVDQU      768(SP), Y2
+	VPADDQ       Y12, Y2, Y2
+	VMOVDQU      Y15, 896(SP)
+	VMOVDQU      640(SP), Y15
+	VPXOR        Y10, Y15, Y15
+	VMOVDQU      Y0, 544(SP)
+	VMOVDQU      736(SP), Y0
+	VPXOR        Y2, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y15, Y1, Y1
+	VPADDQ       Y0, Y6, Y6
+	VPXOR        Y1, Y11, Y11
+	VPXOR        Y6, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y11, Y10, Y10
+	VPADDQ       Y12, Y2, Y2
+	VPXOR        Y10, Y15, Y15
+	VPXOR        Y2, Y0, Y0
+	VMOVDQU      Y11, 960(SP)
+	VPSRLQ       $0x3f, Y15, Y11
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y11, Y15, Y15
+	VPSRLQ       $0x3f, Y0, Y11
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y11, Y0, Y0
+	VMOVDQU      (SP), Y11
+	VPADDQ       Y7, Y11, Y11
+	VMOVDQU      Y0, 736(SP)
+	VMOVDQU      32(SP), Y0
+	VPADDQ       160(SP), Y0, Y0
+	VMOVDQU      Y1, 608(SP)
+	VMOVDQU      384(SP), Y1
+	VPXOR        Y11, Y1, Y1
+	VPXOR        Y0, Y9, Y9
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y9, Y9
+	VPADDQ       Y1, Y4, Y4
+	VPADDQ       Y9, Y14, Y14
+	VPXOR        Y4, Y7, Y7
+	VMOVDQU      Y6, 576(SP)
+	VMOVDQU      160(SP), Y6
+	VPXOR        Y14, Y6, Y6
+	VPADDQ       1600(SP), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y6, Y0, Y0
+	VPADDQ       Y7, Y11, Y11
+	VPXOR        Y0, Y9, Y9
+	VPXOR        Y11, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y9, Y14, Y14
+	VPADDQ       Y1, Y4, Y4
+	VPXOR        Y14, Y6, Y6
+	VPXOR        Y4, Y7, Y7
+	VMOVDQU      Y14, 288(SP)
+	VPSRLQ       $0x3f, Y6, Y14
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y14, Y6, Y6
+	VPSRLQ       $0x3f, Y7, Y14
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y14, Y7, Y7
+	VPADDQ       192(SP), Y3, Y3
+	VPADDQ       1568(SP), Y8, Y8
+	VMOVDQU      448(SP), Y14
+	VPXOR        Y3, Y14, Y14
+	VPADDQ       224(SP), Y8, Y8
+	VPSHUFD      $0xb1, Y14, Y14
+	VMOVDQU      Y4, 256(SP)
+	VMOVDQU      480(SP), Y4
+	VPXOR        Y8, Y4, Y4
+	VMOVDQU      Y9, 416(SP)
+	VMOVDQU      320(SP), Y9
+	VPADDQ       Y14, Y9, Y9
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y7, 128(SP)
+	VMOVDQU      192(SP), Y7
+	VPXOR        Y9, Y7, Y7
+	VMOVDQU      Y1, 384(SP)
+	VMOVDQU      352(SP), Y1
+	VPADDQ       Y4, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VMOVDQU      Y0, 32(SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y1, Y0, Y0
+	VPADDQ       Y7, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPXOR        Y3, Y14, Y14
+	VPADDQ       Y0, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPXOR        Y8, Y4, Y4
+	VPADDQ       Y14, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y9, Y7, Y7
+	VPADDQ       Y4, Y1, Y1
+	VMOVDQU      Y14, 448(SP)
+	VPSRLQ       $0x3f, Y7, Y14
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y14, Y7, Y7
+	VPXOR        Y1, Y0, Y0
+	VPSRLQ       $0x3f, Y0, Y14
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y14, Y0, Y0
+	VPADDQ       Y15, Y5, Y5
+	VMOVDQU      544(SP), Y14
+	VPADDQ       Y13, Y14, Y14
+	VMOVDQU      Y8, 96(SP)
+	VMOVDQU      896(SP), Y8
+	VPXOR        Y5, Y8, Y8
+	VPXOR        Y14, Y12, Y12
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y8, Y2, Y2
+	VPADDQ       Y12, Y10, Y10
+	VPXOR        Y2, Y15, Y15
+	VPXOR        Y10, Y13, Y13
+	VPADDQ       1600(SP), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       Y15, Y5, Y5
+	VPXOR        Y14, Y12, Y12
+	VPXOR        Y5, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y12, Y10, Y10
+	VPADDQ       Y8, Y2, Y2
+	VPXOR        Y10, Y13, Y13
+	VPXOR        Y2, Y15, Y15
+	VMOVDQU      Y10, 800(SP)
+	VPSRLQ       $0x3f, Y13, Y10
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y10, Y13, Y13
+	VPSRLQ       $0x3f, Y15, Y10
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y10, Y15, Y15
+	VMOVDQU      576(SP), Y10
+	VPADDQ       704(SP), Y10, Y10
+	VMOVDQU      Y2, 768(SP)
+	VMOVDQU      608(SP), Y2
+	VPADDQ       1568(SP), Y2, Y2
+	VMOVDQU      Y12, 928(SP)
+	VMOVDQU      960(SP), Y12
+	VPXOR        Y10, Y12, Y12
+	VPADDQ       736(SP), Y2, Y2
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y15, 640(SP)
+	VMOVDQU      992(SP), Y15
+	VPXOR        Y2, Y15, Y15
+	VMOVDQU      Y8, 896(SP)
+	VMOVDQU      832(SP), Y8
+	VPADDQ       Y12, Y8, Y8
+	VPSHUFD      $0xb1, Y15, Y15
+	VMOVDQU      Y14, 544(SP)
+	VMOVDQU      704(SP), Y14
+	VPXOR        Y8, Y14, Y14
+	VMOVDQU      Y5, 512(SP)
+	VMOVDQU      864(SP), Y5
+	VPADDQ       Y15, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VMOVDQU      Y13, 672(SP)
+	VMOVDQU      736(SP), Y13
+	VPXOR        Y5, Y13, Y13
+	VPADDQ       Y14, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPXOR        Y10, Y12, Y12
+	VPADDQ       Y13, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y2, Y15, Y15
+	VPADDQ       Y12, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPXOR        Y8, Y14, Y14
+	VPADDQ       Y15, Y5, Y5
+	VMOVDQU      Y12, 960(SP)
+	VPSRLQ       $0x3f, Y14, Y12
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y12, Y14, Y14
+	VPXOR        Y5, Y13, Y13
+	VPSRLQ       $0x3f, Y13, Y12
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y12, Y13, Y13
+	VPADDQ       Y6, Y11, Y11
+	VMOVDQU      32(SP), Y12
+	VPADDQ       Y7, Y12, Y12
+	VPXOR        Y11, Y4, Y4
+	VMOVDQU      Y2, 608(SP)
+	VMOVDQU      384(SP), Y2
+	VPXOR        Y12, Y2, Y2
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y2, Y2
+	VPADDQ       Y4, Y9, Y9
+	VPADDQ       Y2, Y1, Y1
+	VPXOR        Y9, Y6, Y6
+	VPXOR        Y1, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y6, Y11, Y11
+	VPADDQ       Y7, Y12, Y12
+	VPXOR        Y11, Y4, Y4
+	VPXOR        Y12, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y4, Y9, Y9
+	VPADDQ       Y2, Y1, Y1
+	VPXOR        Y9, Y6, Y6
+	VPXOR        Y1, Y7, Y7
+	VMOVDQU      Y1, 352(SP)
+	VPSRLQ       $0x3f, Y6, Y1
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y1, Y6, Y6
+	VPSRLQ       $0x3f, Y7, Y1
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y1, Y7, Y7
+	VPADDQ       Y0, Y3, Y3
+	VMOVDQU      96(SP), Y1
+	VPADDQ       128(SP), Y1, Y1
+	VMOVDQU      Y9, 320(SP)
+	VMOVDQU      416(SP), Y9
+	VPXOR        Y3, Y9, Y9
+	VMOVDQU      Y4, 480(SP)
+	VMOVDQU      448(SP), Y4
+	VPXOR        Y1, Y4, Y4
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y7, 192(SP)
+	VMOVDQU      256(SP), Y7
+	VPADDQ       Y9, Y7, Y7
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      288(SP), Y2
+	VPADDQ       Y4, Y2, Y2
+	VPXOR        Y7, Y0, Y0
+	VMOVDQU      Y6, 160(SP)
+	VMOVDQU      128(SP), Y6
+	VPXOR        Y2, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       2048(SP), Y1, Y1
+	VPADDQ       Y0, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPXOR        Y3, Y9, Y9
+	VPADDQ       Y6, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPXOR        Y1, Y4, Y4
+	VPADDQ       Y9, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y7, Y0, Y0
+	VPADDQ       Y4, Y2, Y2
+	VMOVDQU      Y4, 448(SP)
+	VPSRLQ       $0x3f, Y0, Y4
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y4, Y0, Y0
+	VPXOR        Y2, Y6, Y6
+	VPSRLQ       $0x3f, Y6, Y4
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y4, Y6, Y6
+	VMOVDQU      512(SP), Y4
+	VPADDQ       672(SP), Y4, Y4
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      544(SP), Y0
+	VPADDQ       Y14, Y0, Y0
+	VPXOR        Y4, Y15, Y15
+	VMOVDQU      Y1, 96(SP)
+	VMOVDQU      896(SP), Y1
+	VPXOR        Y0, Y1, Y1
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y1, Y1
+	VPADDQ       Y15, Y8, Y8
+	VPADDQ       Y1, Y5, Y5
+	VMOVDQU      Y3, 64(SP)
+	VMOVDQU      672(SP), Y3
+	VPXOR        Y8, Y3, Y3
+	VPXOR        Y5, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y3, Y4, Y4
+	VPADDQ       Y14, Y0, Y0
+	VPXOR        Y4, Y15, Y15
+	VPXOR        Y0, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y15, Y8, Y8
+	VPADDQ       Y1, Y5, Y5
+	VPXOR        Y8, Y3, Y3
+	VPXOR        Y5, Y14, Y14
+	VMOVDQU      Y5, 864(SP)
+	VPSRLQ       $0x3f, Y3, Y5
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y5, Y3, Y3
+	VPSRLQ       $0x3f, Y14, Y5
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y5, Y14, Y14
+	VPADDQ       Y13, Y10, Y10
+	VMOVDQU      608(SP), Y5
+	VPADDQ       640(SP), Y5, Y5
+	VMOVDQU      Y8, 832(SP)
+	VMOVDQU      928(SP), Y8
+	VPXOR        Y10, Y8, Y8
+	VMOVDQU      Y15, 992(SP)
+	VMOVDQU      960(SP), Y15
+	VPXOR        Y5, Y15, Y15
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y15, Y15
+	VMOVDQU      Y14, 704(SP)
+	VMOVDQU      768(SP), Y14
+	VPADDQ       Y8, Y14, Y14
+	VMOVDQU      Y1, 896(SP)
+	VMOVDQU      800(SP), Y1
+	VPADDQ       Y15, Y1, Y1
+	VPXOR        Y14, Y13, Y13
+	VMOVDQU      Y3, 672(SP)
+	VMOVDQU      640(SP), Y3
+	VPXOR        Y1, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       2080(SP), Y5, Y5
+	VPADDQ       Y13, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPXOR        Y10, Y8, Y8
+	VPADDQ       Y3, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPXOR        Y5, Y15, Y15
+	VPADDQ       Y8, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPXOR        Y14, Y13, Y13
+	VPADDQ       Y15, Y1, Y1
+	VMOVDQU      Y15, 960(SP)
+	VPSRLQ       $0x3f, Y13, Y15
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y15, Y13, Y13
+	VPXOR        Y1, Y3, Y3
+	VPSRLQ       $0x3f, Y3, Y15
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y15, Y3, Y3
+	VPADDQ       2048(SP), Y11, Y11
+	VPADDQ       1600(SP), Y12, Y12
+	VPADDQ       Y6, Y11, Y11
+	VPADDQ       160(SP), Y12, Y12
+	VMOVDQU      384(SP), Y15
+	VPXOR        Y11, Y15, Y15
+	VPXOR        Y12, Y9, Y9
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y9, Y9
+	VPADDQ       Y15, Y7, Y7
+	VPADDQ       Y9, Y2, Y2
+	VPXOR        Y7, Y6, Y6
+	VMOVDQU      Y5, 608(SP)
+	VMOVDQU      160(SP), Y5
+	VPXOR        Y2, Y5, Y5
+	VPADDQ       1568(SP), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y5, Y12, Y12
+	VPADDQ       Y6, Y11, Y11
+	VPXOR        Y12, Y9, Y9
+	VPXOR        Y11, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y9, Y2, Y2
+	VPADDQ       Y15, Y7, Y7
+	VPXOR        Y2, Y5, Y5
+	VPXOR        Y7, Y6, Y6
+	VMOVDQU      Y2, 288(SP)
+	VPSRLQ       $0x3f, Y5, Y2
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y2, Y5, Y5
+	VPSRLQ       $0x3f, Y6, Y2
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y2, Y6, Y6
+	VMOVDQU      64(SP), Y2
+	VPADDQ       192(SP), Y2, Y2
+	VMOVDQU      Y7, 256(SP)
+	VMOVDQU      96(SP), Y7
+	VPADDQ       224(SP), Y7, Y7
+	VMOVDQU      Y9, 416(SP)
+	VMOVDQU      448(SP), Y9
+	VPXOR        Y2, Y9, Y9
+	VMOVDQU      Y6, 128(SP)
+	VMOVDQU      480(SP), Y6
+	VPXOR        Y7, Y6, Y6
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y15, 384(SP)
+	VMOVDQU      320(SP), Y15
+	VPADDQ       Y9, Y15, Y15
+	VMOVDQU      Y12, 32(SP)
+	VMOVDQU      352(SP), Y12
+	VPADDQ       Y6, Y12, Y12
+	VMOVDQU      Y5, 160(SP)
+	VMOVDQU      192(SP), Y5
+	VPXOR        Y15, Y5, Y5
+	VMOVDQU      Y11, (SP)
+	VMOVDQU      224(SP), Y11
+	VPXOR        Y12, Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y5, Y2, Y2
+	VPADDQ       Y11, Y7, Y7
+	VPXOR        Y2, Y9, Y9
+	VPXOR        Y7, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y9, Y15, Y15
+	VPADDQ       Y6, Y12, Y12
+	VPXOR        Y15, Y5, Y5
+	VPXOR        Y12, Y11, Y11
+	VMOVDQU      Y9, 448(SP)
+	VPSRLQ       $0x3f, Y5, Y9
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y9, Y5, Y5
+	VPSRLQ       $0x3f, Y11, Y9
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y9, Y11, Y11
+	VPADDQ       2080(SP), Y4, Y4
+	VPADDQ       1600(SP), Y0, Y0
+	VPADDQ       Y3, Y4, Y4
+	VPADDQ       672(SP), Y0, Y0
+	VMOVDQU      896(SP), Y9
+	VPXOR        Y4, Y9, Y9
+	VPXOR        Y0, Y8, Y8
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y8, Y8
+	VPADDQ       Y9, Y14, Y14
+	VPADDQ       Y8, Y1, Y1
+	VPXOR        Y14, Y3, Y3
+	VMOVDQU      Y7, 96(SP)
+	VMOVDQU      672(SP), Y7
+	VPXOR        Y1, Y7, Y7
+	VPADDQ       1568(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y7, Y0, Y0
+	VPADDQ       Y3, Y4, Y4
+	VPXOR        Y0, Y8, Y8
+	VPXOR        Y4, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y8, Y1, Y1
+	VPADDQ       Y9, Y14, Y14
+	VPXOR        Y1, Y7, Y7
+	VPXOR        Y14, Y3, Y3
+	VMOVDQU      Y1, 800(SP)
+	VPSRLQ       $0x3f, Y7, Y1
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y1, Y7, Y7
+	VPSRLQ       $0x3f, Y3, Y1
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y1, Y3, Y3
+	VPADDQ       704(SP), Y10, Y10
+	VMOVDQU      608(SP), Y1
+	VPADDQ       Y13, Y1, Y1
+	VMOVDQU      Y14, 768(SP)
+	VMOVDQU      960(SP), Y14
+	VPXOR        Y10, Y14, Y14
+	VMOVDQU      Y8, 928(SP)
+	VMOVDQU      992(SP), Y8
+	VPXOR        Y1, Y8, Y8
+	VPSHUFD      $0xb1, Y14, Y14
+	VPSHUFD      $0xb1, Y8, Y8
+	VMOVDQU      Y3, 640(SP)
+	VMOVDQU      832(SP), Y3
+	VPADDQ       Y14, Y3, Y3
+	VMOVDQU      Y9, 896(SP)
+	VMOVDQU      864(SP), Y9
+	VPADDQ       Y8, Y9, Y9
+	VMOVDQU      Y0, 544(SP)
+	VMOVDQU      704(SP), Y0
+	VPXOR        Y3, Y0, Y0
+	VPXOR        Y9, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y0, Y10, Y10
+	VPADDQ       Y13, Y1, Y1
+	VPXOR        Y10, Y14, Y14
+	VPXOR        Y1, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y14, Y3, Y3
+	VPADDQ       Y8, Y9, Y9
+	VPXOR        Y3, Y0, Y0
+	VPXOR        Y9, Y13, Y13
+	VMOVDQU      Y14, 960(SP)
+	VPSRLQ       $0x3f, Y0, Y14
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y14, Y0, Y0
+	VPSRLQ       $0x3f, Y13, Y14
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y14, Y13, Y13
+	VMOVDQU      (SP), Y14
+	VPADDQ       160(SP), Y14, Y14
+	VMOVDQU      Y1, 608(SP)
+	VMOVDQU      32(SP), Y1
+	VPADDQ       Y5, Y1, Y1
+	VPXOR        Y14, Y6, Y6
+	VMOVDQU      Y10, 576(SP)
+	VMOVDQU      384(SP), Y10
+	VPXOR        Y1, Y10, Y10
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y10, Y10
+	VPADDQ       Y6, Y15, Y15
+	VPADDQ       Y10, Y12, Y12
+	VMOVDQU      Y13, 736(SP)
+	VMOVDQU      160(SP), Y13
+	VPXOR        Y15, Y13, Y13
+	VPXOR        Y12, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       Y5, Y1, Y1
+	VPXOR        Y14, Y6, Y6
+	VPXOR        Y1, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y6, Y15, Y15
+	VPADDQ       Y10, Y12, Y12
+	VPXOR        Y15, Y13, Y13
+	VPXOR        Y12, Y5, Y5
+	VMOVDQU      Y12, 352(SP)
+	VPSRLQ       $0x3f, Y13, Y12
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y12, Y13, Y13
+	VPSRLQ       $0x3f, Y5, Y12
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y12, Y5, Y5
+	VPADDQ       Y11, Y2, Y2
+	VMOVDQU      96(SP), Y12
+	VPADDQ       128(SP), Y12, Y12
+	VMOVDQU      Y15, 320(SP)
+	VMOVDQU      416(SP), Y15
+	VPXOR        Y2, Y15, Y15
+	VMOVDQU      Y6, 480(SP)
+	VMOVDQU      448(SP), Y6
+	VPXOR        Y12, Y6, Y6
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y5, 192(SP)
+	VMOVDQU      256(SP), Y5
+	VPADDQ       Y15, Y5, Y5
+	VMOVDQU      Y10, 384(SP)
+	VMOVDQU      288(SP), Y10
+	VPADDQ       Y6, Y10, Y10
+	VPXOR        Y5, Y11, Y11
+	VMOVDQU      Y1, 32(SP)
+	VMOVDQU      128(SP), Y1
+	VPXOR        Y10, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y11, Y2, Y2
+	VPADDQ       Y1, Y12, Y12
+	VPXOR        Y2, Y15, Y15
+	VPXOR        Y12, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y15, Y5, Y5
+	VPADDQ       Y6, Y10, Y10
+	VPXOR        Y5, Y11, Y11
+	VPXOR        Y10, Y1, Y1
+	VMOVDQU      Y6, 448(SP)
+	VPSRLQ       $0x3f, Y11, Y6
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y6, Y11, Y11
+	VPSRLQ       $0x3f, Y1, Y6
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y6, Y1, Y1
+	VPADDQ       Y7, Y4, Y4
+	VMOVDQU      544(SP), Y6
+	VPADDQ       Y0, Y6, Y6
+	VPXOR        Y4, Y8, Y8
+	VMOVDQU      Y11, 224(SP)
+	VMOVDQU      896(SP), Y11
+	VPXOR        Y6, Y11, Y11
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y11, Y11
+	VPADDQ       Y8, Y3, Y3
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y3, Y7, Y7
+	VPXOR        Y9, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y7, Y4, Y4
+	VPADDQ       Y0, Y6, Y6
+	VPXOR        Y4, Y8, Y8
+	VPXOR        Y6, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y8, Y3, Y3
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y3, Y7, Y7
+	VPXOR        Y9, Y0, Y0
+	VMOVDQU      Y9, 864(SP)
+	VPSRLQ       $0x3f, Y7, Y9
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y9, Y7, Y7
+	VPSRLQ       $0x3f, Y0, Y9
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y9, Y0, Y0
+	VMOVDQU      576(SP), Y9
+	VPADDQ       736(SP), Y9, Y9
+	VMOVDQU      Y3, 832(SP)
+	VMOVDQU      608(SP), Y3
+	VPADDQ       640(SP), Y3, Y3
+	VMOVDQU      Y8, 992(SP)
+	VMOVDQU      928(SP), Y8
+	VPXOR        Y9, Y8, Y8
+	VMOVDQU      Y0, 704(SP)
+	VMOVDQU      960(SP), Y0
+	VPXOR        Y3, Y0, Y0
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y11, 896(SP)
+	VMOVDQU      768(SP), Y11
+	VPADDQ       Y8, Y11, Y11
+	VMOVDQU      Y6, 544(SP)
+	VMOVDQU      800(SP), Y6
+	VPADDQ       Y0, Y6, Y6
+	VMOVDQU      Y7, 672(SP)
+	VMOVDQU      736(SP), Y7
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y4, 512(SP)
+	VMOVDQU      640(SP), Y4
+	VPXOR        Y6, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y7, Y9, Y9
+	VPADDQ       Y4, Y3, Y3
+	VPXOR        Y9, Y8, Y8
+	VPXOR        Y3, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y8, Y11, Y11
+	VPADDQ       Y0, Y6, Y6
+	VPXOR        Y11, Y7, Y7
+	VPXOR        Y6, Y4, Y4
+	VMOVDQU      Y0, 960(SP)
+	VPSRLQ       $0x3f, Y7, Y0
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y0, Y7, Y7
+	VPSRLQ       $0x3f, Y4, Y0
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y0, Y4, Y4
+	VPADDQ       Y1, Y14, Y14
+	VMOVDQU      32(SP), Y0
+	VPADDQ       Y13, Y0, Y0
+	VMOVDQU      Y3, 608(SP)
+	VMOVDQU      384(SP), Y3
+	VPXOR        Y14, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y15, Y15
+	VPADDQ       Y3, Y5, Y5
+	VPADDQ       Y15, Y10, Y10
+	VPXOR        Y5, Y1, Y1
+	VPXOR        Y10, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y1, Y14, Y14
+	VPADDQ       Y13, Y0, Y0
+	VPXOR        Y14, Y3, Y3
+	VPXOR        Y0, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y3, Y5, Y5
+	VPADDQ       Y15, Y10, Y10
+	VPXOR        Y10, Y13, Y13
+	VPSRLQ       $0x3f, Y13, Y0
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y0, Y13, Y13
+	VPADDQ       192(SP), Y2, Y2
+	VPADDQ       224(SP), Y12, Y12
+	VMOVDQU      448(SP), Y0
+	VPXOR        Y2, Y0, Y0
+	VMOVDQU      480(SP), Y1
+	VPXOR        Y12, Y1, Y1
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y1, Y1
+	VMOVDQU      320(SP), Y3
+	VPADDQ       Y0, Y3, Y3
+	VMOVDQU      352(SP), Y10
+	VPADDQ       Y1, Y10, Y10
+	VMOVDQU      Y5, 256(SP)
+	VMOVDQU      192(SP), Y5
+	VPXOR        Y3, Y5, Y5
+	VMOVDQU      Y15, 416(SP)
+	VMOVDQU      224(SP), Y15
+	VPXOR        Y10, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y5, Y2, Y2
+	VPADDQ       Y15, Y12, Y12
+	VPXOR        Y2, Y0, Y0
+	VPXOR        Y12, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y0, Y3, Y3
+	VPADDQ       Y1, Y10, Y10
+	VPXOR        Y10, Y15, Y15
+	VPSRLQ       $0x3f, Y15, Y0
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y0, Y15, Y15
+	VMOVDQU      512(SP), Y0
+	VPADDQ       Y4, Y0, Y0
+	VMOVDQU      544(SP), Y5
+	VPADDQ       672(SP), Y5, Y5
+	VMOVDQU      896(SP), Y10
+	VPXOR        Y0, Y10, Y10
+	VPXOR        Y5, Y8, Y8
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y8, Y8
+	VPADDQ       Y10, Y11, Y11
+	VPADDQ       Y8, Y6, Y6
+	VPXOR        Y11, Y4, Y4
+	VMOVDQU      672(SP), Y12
+	VPXOR        Y6, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y4, Y0, Y0
+	VPADDQ       Y12, Y5, Y5
+	VPXOR        Y0, Y10, Y10
+	VPXOR        Y5, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y10, Y11, Y11
+	VPADDQ       Y8, Y6, Y6
+	VPXOR        Y6, Y12, Y12
+	VPSRLQ       $0x3f, Y12, Y4
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y4, Y12, Y12
+	VPADDQ       704(SP), Y9, Y9
+	VMOVDQU      608(SP), Y4
+	VPADDQ       Y7, Y4, Y4
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y9, Y5, Y5
+	VMOVDQU      992(SP), Y6
+	VPXOR        Y4, Y6, Y6
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      832(SP), Y10
+	VPADDQ       Y5, Y10, Y10
+	VMOVDQU      Y11, 768(SP)
+	VMOVDQU      864(SP), Y11
+	VPADDQ       Y6, Y11, Y11
+	VMOVDQU      Y8, 928(SP)
+	VMOVDQU      704(SP), Y8
+	VPXOR        Y10, Y8, Y8
+	VPXOR        Y11, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y8, Y9, Y9
+	VPADDQ       Y7, Y4, Y4
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y4, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y5, Y10, Y10
+	VPADDQ       Y6, Y11, Y11
+	VPXOR        Y11, Y7, Y7
+	VPSRLQ       $0x3f, Y7, Y4
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y4, Y7, Y7
+	VPADDQ       1568(SP), Y14, Y14
+	VPADDQ       Y15, Y2, Y2
+	VPADDQ       Y13, Y14, Y14
+	VMOVDQU      416(SP), Y4
+	VPXOR        Y2, Y4, Y4
+	VPXOR        Y14, Y1, Y1
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y1, Y1
+	VMOVDQU      256(SP), Y5
+	VPADDQ       Y4, Y5, Y5
+	VPADDQ       Y1, Y3, Y3
+	VPXOR        Y5, Y15, Y15
+	VPXOR        Y3, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y15, Y2, Y2
+	VPADDQ       Y13, Y14, Y14
+	VPXOR        Y2, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y4, Y5, Y5
+	VPADDQ       1568(SP), Y0, Y0
+	VPADDQ       Y7, Y9, Y9
+	VPADDQ       Y12, Y0, Y0
+	VMOVDQU      928(SP), Y1
+	VPXOR        Y9, Y1, Y1
+	VPXOR        Y0, Y6, Y6
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      768(SP), Y2
+	VPADDQ       Y1, Y2, Y2
+	VPADDQ       Y6, Y10, Y10
+	VPXOR        Y2, Y7, Y7
+	VPXOR        Y10, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y7, Y9, Y9
+	VPADDQ       Y12, Y0, Y0
+	VPXOR        Y9, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y1, Y2, Y2
+	VPXOR        Y5, Y14, Y14
+	VPCMPEQQ     2112(SP), Y14, Y14
+	VMOVMSKPD    Y14, SI
+	VPXOR        Y2, Y0, Y0
+	VPCMPEQQ     2112(SP), Y0, Y0
+	VMOVMSKPD    Y0, DI
+	SHLQ         $0x04, DI
+	ORQ          DI, SI
+	TESTQ        SI, SI
+	JNZ          scanAVX2w3_hit
+	ADDQ         $0x08, BX
+	JMP          scanAVX2w3_loop
 
 scanAVX2w3_hit:
 	BSFQ SI, SI
@@ -11218,18 +13215,50 @@ scanAVX2w3_none:
 
 // func scanAVX2w4(p *[33]uint64, table *uint64, n int) int
 // Requires: AVX, AVX2
-TEXT ·scanAVX2w4(SB), $1056-32
+TEXT ·scanAVX2w4(SB), $2144-32
 	MOVQ         p+0(FP), AX
 	MOVQ         table+8(FP), CX
 	MOVQ         n+16(FP), DX
 	VPBROADCASTQ 136(AX), Y0
-	VMOVDQU      Y0, 544(SP)
+	VMOVDQU      Y0, 1568(SP)
 	VPBROADCASTQ 144(AX), Y0
-	VMOVDQU      Y0, 576(SP)
+	VMOVDQU      Y0, 1600(SP)
 	VPBROADCASTQ 152(AX), Y0
-	VMOVDQU      Y0, 608(SP)
-	VPBROADCASTQ 256(AX), Y0
+	VMOVDQU      Y0, 1632(SP)
+	VPBROADCASTQ (AX), Y0
 	VMOVDQU      Y0, 1024(SP)
+	VPBROADCASTQ 8(AX), Y0
+	VMOVDQU      Y0, 1056(SP)
+	VPBROADCASTQ 16(AX), Y0
+	VMOVDQU      Y0, 1088(SP)
+	VPBROADCASTQ 24(AX), Y0
+	VMOVDQU      Y0, 1120(SP)
+	VPBROADCASTQ 32(AX), Y0
+	VMOVDQU      Y0, 1152(SP)
+	VPBROADCASTQ 40(AX), Y0
+	VMOVDQU      Y0, 1184(SP)
+	VPBROADCASTQ 48(AX), Y0
+	VMOVDQU      Y0, 1216(SP)
+	VPBROADCASTQ 56(AX), Y0
+	VMOVDQU      Y0, 1248(SP)
+	VPBROADCASTQ 64(AX), Y0
+	VMOVDQU      Y0, 1280(SP)
+	VPBROADCASTQ 72(AX), Y0
+	VMOVDQU      Y0, 1312(SP)
+	VPBROADCASTQ 80(AX), Y0
+	VMOVDQU      Y0, 1344(SP)
+	VPBROADCASTQ 88(AX), Y0
+	VMOVDQU      Y0, 1376(SP)
+	VPBROADCASTQ 96(AX), Y0
+	VMOVDQU      Y0, 1408(SP)
+	VPBROADCASTQ 104(AX), Y0
+	VMOVDQU      Y0, 1440(SP)
+	VPBROADCASTQ 112(AX), Y0
+	VMOVDQU      Y0, 1472(SP)
+	VPBROADCASTQ 120(AX), Y0
+	VMOVDQU      Y0, 1504(SP)
+	VPBROADCASTQ 256(AX), Y0
+	VMOVDQU      Y0, 2112(SP)
 	XORQ         BX, BX
 
 scanAVX2w4_loop:
@@ -11237,1463 +13266,3438 @@ scanAVX2w4_loop:
 	JAE          scanAVX2w4_none
 	VPBROADCASTQ 128(AX), Y0
 	VPOR         (CX)(BX*8), Y0, Y0
-	VMOVDQU      Y0, 512(SP)
-	VPBROADCASTQ (AX), Y1
+	VMOVDQU      Y0, 2048(SP)
+	VPADDQ       1024(SP), Y0, Y0
+	VPBROADCASTQ 128(AX), Y1
+	VPOR         32(CX)(BX*8), Y1, Y1
+	VMOVDQU      Y1, 2080(SP)
+	VPADDQ       1024(SP), Y1, Y1
+	VMOVDQU      1408(SP), Y2
+	VPXOR        Y0, Y2, Y2
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      1280(SP), Y3
+	VPADDQ       Y2, Y3, Y3
+	VMOVDQU      1152(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VPADDQ       1568(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y4, Y0, Y0
+	VPXOR        Y0, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y2, Y3, Y3
+	VPXOR        Y3, Y4, Y4
+	VPSRLQ       $0x3f, Y4, Y5
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      1408(SP), Y5
+	VPXOR        Y1, Y5, Y5
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      1280(SP), Y6
+	VPADDQ       Y5, Y6, Y6
+	VMOVDQU      1152(SP), Y7
+	VPXOR        Y6, Y7, Y7
+	VPADDQ       1568(SP), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y7, Y1, Y1
+	VPXOR        Y1, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPXOR        Y6, Y7, Y7
+	VPSRLQ       $0x3f, Y7, Y8
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPADDQ       1184(SP), Y0, Y0
+	VMOVDQU      1056(SP), Y8
+	VPADDQ       1216(SP), Y8, Y8
+	VMOVDQU      1504(SP), Y9
+	VPXOR        Y0, Y9, Y9
+	VPXOR        Y8, Y2, Y2
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      1344(SP), Y10
+	VPADDQ       Y9, Y10, Y10
+	VMOVDQU      1376(SP), Y11
+	VPADDQ       Y2, Y11, Y11
+	VMOVDQU      1184(SP), Y12
+	VPXOR        Y10, Y12, Y12
+	VMOVDQU      1216(SP), Y13
+	VPXOR        Y11, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y12, Y0, Y0
+	VPADDQ       Y13, Y8, Y8
+	VPXOR        Y0, Y9, Y9
+	VPXOR        Y8, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y9, Y10, Y10
+	VPADDQ       Y2, Y11, Y11
+	VPXOR        Y10, Y12, Y12
+	VPXOR        Y11, Y13, Y13
+	VPSRLQ       $0x3f, Y12, Y14
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y14, Y12, Y12
+	VPSRLQ       $0x3f, Y13, Y14
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y14, Y13, Y13
+	VMOVDQU      1088(SP), Y14
+	VPADDQ       1248(SP), Y14, Y14
+	VMOVDQU      1120(SP), Y15
+	VPADDQ       Y4, Y15, Y15
+	VMOVDQU      Y11, 352(SP)
+	VMOVDQU      1440(SP), Y11
+	VPXOR        Y14, Y11, Y11
+	VMOVDQU      Y10, 320(SP)
+	VMOVDQU      1472(SP), Y10
+	VPXOR        Y15, Y10, Y10
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y10, Y10
+	VPADDQ       Y11, Y3, Y3
+	VMOVDQU      Y9, 480(SP)
+	VMOVDQU      1312(SP), Y9
+	VPADDQ       Y10, Y9, Y9
+	VMOVDQU      Y13, 192(SP)
+	VMOVDQU      1248(SP), Y13
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y9, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       Y4, Y15, Y15
+	VPXOR        Y14, Y11, Y11
+	VPXOR        Y15, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y11, Y3, Y3
+	VPADDQ       Y10, Y9, Y9
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y10, 448(SP)
+	VPSRLQ       $0x3f, Y13, Y10
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y10, Y13, Y13
+	VPSRLQ       $0x3f, Y4, Y10
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y10, Y4, Y4
+	VPADDQ       1184(SP), Y1, Y1
+	VMOVDQU      1056(SP), Y10
+	VPADDQ       1216(SP), Y10, Y10
+	VMOVDQU      Y13, 224(SP)
+	VMOVDQU      1504(SP), Y13
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y10, Y5, Y5
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y15, 96(SP)
+	VMOVDQU      1344(SP), Y15
+	VPADDQ       Y13, Y15, Y15
+	VMOVDQU      Y14, 64(SP)
+	VMOVDQU      1376(SP), Y14
+	VPADDQ       Y5, Y14, Y14
+	VMOVDQU      Y9, 288(SP)
+	VMOVDQU      1184(SP), Y9
+	VPXOR        Y15, Y9, Y9
+	VMOVDQU      Y3, 256(SP)
+	VMOVDQU      1216(SP), Y3
+	VPXOR        Y14, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y9, Y1, Y1
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y10, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y13, Y15, Y15
+	VPADDQ       Y5, Y14, Y14
+	VPXOR        Y15, Y9, Y9
+	VPXOR        Y14, Y3, Y3
+	VMOVDQU      Y14, 864(SP)
+	VPSRLQ       $0x3f, Y9, Y14
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y14, Y9, Y9
+	VPSRLQ       $0x3f, Y3, Y14
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y14, Y3, Y3
+	VMOVDQU      1088(SP), Y14
+	VPADDQ       1248(SP), Y14, Y14
+	VMOVDQU      Y15, 832(SP)
+	VMOVDQU      1120(SP), Y15
+	VPADDQ       Y7, Y15, Y15
+	VMOVDQU      Y13, 992(SP)
+	VMOVDQU      1440(SP), Y13
+	VPXOR        Y14, Y13, Y13
+	VMOVDQU      Y3, 704(SP)
+	VMOVDQU      1472(SP), Y3
+	VPXOR        Y15, Y3, Y3
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y3, Y3
+	VPADDQ       Y13, Y6, Y6
+	VMOVDQU      Y5, 896(SP)
+	VMOVDQU      1312(SP), Y5
+	VPADDQ       Y3, Y5, Y5
+	VMOVDQU      Y9, 672(SP)
+	VMOVDQU      1248(SP), Y9
+	VPXOR        Y6, Y9, Y9
+	VPXOR        Y5, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y9, Y14, Y14
+	VPADDQ       Y7, Y15, Y15
+	VPXOR        Y14, Y13, Y13
+	VPXOR        Y15, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y13, Y6, Y6
+	VPADDQ       Y3, Y5, Y5
+	VPXOR        Y6, Y9, Y9
+	VPXOR        Y5, Y7, Y7
+	VMOVDQU      Y3, 960(SP)
+	VPSRLQ       $0x3f, Y9, Y3
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y3, Y9, Y9
+	VPSRLQ       $0x3f, Y7, Y3
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y3, Y7, Y7
+	VPADDQ       Y4, Y0, Y0
+	VPADDQ       Y12, Y8, Y8
+	VPXOR        Y0, Y2, Y2
+	VPXOR        Y8, Y11, Y11
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      256(SP), Y3
+	VPADDQ       Y2, Y3, Y3
+	VMOVDQU      Y9, 736(SP)
+	VMOVDQU      288(SP), Y9
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y3, Y4, Y4
+	VPXOR        Y9, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y4, Y0, Y0
+	VPADDQ       Y12, Y8, Y8
+	VPXOR        Y0, Y2, Y2
+	VPXOR        Y8, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y2, Y3, Y3
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y3, Y4, Y4
+	VPXOR        Y9, Y12, Y12
+	VMOVDQU      Y9, 288(SP)
+	VPSRLQ       $0x3f, Y4, Y9
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y9, Y4, Y4
+	VPSRLQ       $0x3f, Y12, Y9
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y9, Y12, Y12
+	VMOVDQU      64(SP), Y9
+	VPADDQ       192(SP), Y9, Y9
+	VMOVDQU      Y3, 256(SP)
+	VMOVDQU      96(SP), Y3
+	VPADDQ       224(SP), Y3, Y3
+	VMOVDQU      Y11, 416(SP)
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y9, Y11, Y11
+	VMOVDQU      Y4, 128(SP)
+	VMOVDQU      480(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      320(SP), Y2
+	VPADDQ       Y11, Y2, Y2
+	VMOVDQU      Y12, 160(SP)
+	VMOVDQU      352(SP), Y12
+	VPADDQ       Y4, Y12, Y12
+	VMOVDQU      Y8, 32(SP)
+	VMOVDQU      192(SP), Y8
+	VPXOR        Y2, Y8, Y8
+	VMOVDQU      Y0, (SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y12, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y8, Y9, Y9
+	VPADDQ       Y0, Y3, Y3
+	VPXOR        Y9, Y11, Y11
+	VPXOR        Y3, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y11, Y2, Y2
+	VPADDQ       Y4, Y12, Y12
+	VPXOR        Y2, Y8, Y8
+	VPXOR        Y12, Y0, Y0
+	VMOVDQU      Y11, 448(SP)
+	VPSRLQ       $0x3f, Y8, Y11
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y11, Y8, Y8
+	VPSRLQ       $0x3f, Y0, Y11
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y11, Y0, Y0
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       672(SP), Y10, Y10
+	VMOVDQU      896(SP), Y11
+	VPXOR        Y1, Y11, Y11
+	VPXOR        Y10, Y13, Y13
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y13, Y13
+	VPADDQ       Y11, Y6, Y6
+	VPADDQ       Y13, Y5, Y5
+	VPXOR        Y6, Y7, Y7
+	VMOVDQU      Y3, 96(SP)
+	VMOVDQU      672(SP), Y3
+	VPXOR        Y5, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y1, Y11, Y11
+	VPXOR        Y10, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y11, Y6, Y6
+	VPADDQ       Y13, Y5, Y5
+	VPXOR        Y6, Y7, Y7
+	VPXOR        Y5, Y3, Y3
+	VMOVDQU      Y5, 800(SP)
+	VPSRLQ       $0x3f, Y7, Y5
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y5, Y7, Y7
+	VPSRLQ       $0x3f, Y3, Y5
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y5, Y3, Y3
+	VPADDQ       704(SP), Y14, Y14
+	VPADDQ       736(SP), Y15, Y15
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y14, Y5, Y5
+	VMOVDQU      Y6, 768(SP)
+	VMOVDQU      992(SP), Y6
+	VPXOR        Y15, Y6, Y6
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y13, 928(SP)
+	VMOVDQU      832(SP), Y13
+	VPADDQ       Y5, Y13, Y13
+	VMOVDQU      Y7, 640(SP)
+	VMOVDQU      864(SP), Y7
+	VPADDQ       Y6, Y7, Y7
+	VMOVDQU      Y11, 896(SP)
+	VMOVDQU      704(SP), Y11
+	VPXOR        Y13, Y11, Y11
+	VMOVDQU      Y3, 672(SP)
+	VMOVDQU      736(SP), Y3
+	VPXOR        Y7, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y11, Y14, Y14
+	VPADDQ       Y3, Y15, Y15
+	VPXOR        Y14, Y5, Y5
+	VPXOR        Y15, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y5, Y13, Y13
+	VPADDQ       Y6, Y7, Y7
+	VPXOR        Y13, Y11, Y11
+	VPXOR        Y7, Y3, Y3
+	VMOVDQU      Y5, 960(SP)
+	VPSRLQ       $0x3f, Y11, Y5
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y5, Y11, Y11
+	VPSRLQ       $0x3f, Y3, Y5
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y5, Y3, Y3
+	VMOVDQU      (SP), Y5
+	VPADDQ       1568(SP), Y5, Y5
+	VMOVDQU      Y15, 608(SP)
+	VMOVDQU      32(SP), Y15
+	VPADDQ       2048(SP), Y15, Y15
+	VPADDQ       160(SP), Y5, Y5
+	VPADDQ       Y8, Y15, Y15
+	VPXOR        Y5, Y4, Y4
+	VMOVDQU      Y3, 736(SP)
+	VMOVDQU      384(SP), Y3
+	VPXOR        Y15, Y3, Y3
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y3, Y3
+	VPADDQ       Y4, Y2, Y2
+	VPADDQ       Y3, Y12, Y12
+	VMOVDQU      Y14, 576(SP)
+	VMOVDQU      160(SP), Y14
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y12, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       1600(SP), Y15, Y15
+	VPADDQ       Y14, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPXOR        Y5, Y4, Y4
+	VPADDQ       Y8, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y15, Y3, Y3
+	VPADDQ       Y4, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPXOR        Y2, Y14, Y14
+	VPADDQ       Y3, Y12, Y12
+	VMOVDQU      Y2, 320(SP)
+	VPSRLQ       $0x3f, Y14, Y2
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y2, Y14, Y14
+	VPXOR        Y12, Y8, Y8
+	VPSRLQ       $0x3f, Y8, Y2
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y2, Y8, Y8
+	VPADDQ       Y0, Y9, Y9
+	VMOVDQU      96(SP), Y2
+	VPADDQ       128(SP), Y2, Y2
+	VMOVDQU      Y12, 352(SP)
+	VMOVDQU      416(SP), Y12
+	VPXOR        Y9, Y12, Y12
+	VMOVDQU      Y4, 480(SP)
+	VMOVDQU      448(SP), Y4
+	VPXOR        Y2, Y4, Y4
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y8, 192(SP)
+	VMOVDQU      256(SP), Y8
+	VPADDQ       Y12, Y8, Y8
+	VMOVDQU      Y3, 384(SP)
+	VMOVDQU      288(SP), Y3
+	VPADDQ       Y4, Y3, Y3
+	VPXOR        Y8, Y0, Y0
+	VMOVDQU      Y14, 160(SP)
+	VMOVDQU      128(SP), Y14
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       1632(SP), Y2, Y2
+	VPADDQ       Y0, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPXOR        Y9, Y12, Y12
+	VPADDQ       Y14, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y2, Y4, Y4
+	VPADDQ       Y12, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y8, Y0, Y0
+	VPADDQ       Y4, Y3, Y3
+	VMOVDQU      Y4, 448(SP)
+	VPSRLQ       $0x3f, Y0, Y4
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y4, Y0, Y0
+	VPXOR        Y3, Y14, Y14
+	VPSRLQ       $0x3f, Y14, Y4
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y4, Y14, Y14
+	VPADDQ       1568(SP), Y1, Y1
+	VPADDQ       2080(SP), Y10, Y10
+	VPADDQ       672(SP), Y1, Y1
+	VPADDQ       Y11, Y10, Y10
+	VPXOR        Y1, Y6, Y6
+	VMOVDQU      896(SP), Y4
+	VPXOR        Y10, Y4, Y4
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y4, Y4
+	VPADDQ       Y6, Y13, Y13
+	VPADDQ       Y4, Y7, Y7
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      672(SP), Y0
+	VPXOR        Y13, Y0, Y0
+	VPXOR        Y7, Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       1600(SP), Y10, Y10
+	VPADDQ       Y0, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPXOR        Y1, Y6, Y6
+	VPADDQ       Y11, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPXOR        Y10, Y4, Y4
+	VPADDQ       Y6, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y13, Y0, Y0
+	VPADDQ       Y4, Y7, Y7
+	VMOVDQU      Y13, 832(SP)
+	VPSRLQ       $0x3f, Y0, Y13
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y13, Y0, Y0
+	VPXOR        Y7, Y11, Y11
+	VPSRLQ       $0x3f, Y11, Y13
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y13, Y11, Y11
+	VMOVDQU      576(SP), Y13
+	VPADDQ       736(SP), Y13, Y13
+	VMOVDQU      Y7, 864(SP)
+	VMOVDQU      608(SP), Y7
+	VPADDQ       640(SP), Y7, Y7
+	VMOVDQU      Y6, 992(SP)
+	VMOVDQU      928(SP), Y6
+	VPXOR        Y13, Y6, Y6
+	VMOVDQU      Y11, 704(SP)
+	VMOVDQU      960(SP), Y11
+	VPXOR        Y7, Y11, Y11
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y4, 896(SP)
+	VMOVDQU      768(SP), Y4
+	VPADDQ       Y6, Y4, Y4
+	VMOVDQU      Y0, 672(SP)
+	VMOVDQU      800(SP), Y0
+	VPADDQ       Y11, Y0, Y0
+	VMOVDQU      Y10, 544(SP)
+	VMOVDQU      736(SP), Y10
+	VPXOR        Y4, Y10, Y10
+	VMOVDQU      Y1, 512(SP)
+	VMOVDQU      640(SP), Y1
+	VPXOR        Y0, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       1632(SP), Y7, Y7
+	VPADDQ       Y10, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPXOR        Y13, Y6, Y6
+	VPADDQ       Y1, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPXOR        Y7, Y11, Y11
+	VPADDQ       Y6, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y4, Y10, Y10
+	VPADDQ       Y11, Y0, Y0
+	VMOVDQU      Y11, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y11
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y11, Y10, Y10
+	VPXOR        Y0, Y1, Y1
+	VPSRLQ       $0x3f, Y1, Y11
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y11, Y1, Y1
+	VPADDQ       Y14, Y5, Y5
+	VPADDQ       160(SP), Y15, Y15
+	VMOVDQU      384(SP), Y11
+	VPXOR        Y5, Y11, Y11
+	VPXOR        Y15, Y12, Y12
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y11, Y8, Y8
+	VPADDQ       Y12, Y3, Y3
+	VPXOR        Y8, Y14, Y14
+	VMOVDQU      Y7, 608(SP)
+	VMOVDQU      160(SP), Y7
+	VPXOR        Y3, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       2048(SP), Y15, Y15
+	VPADDQ       Y14, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPXOR        Y5, Y11, Y11
+	VPADDQ       Y7, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y15, Y12, Y12
+	VPADDQ       Y11, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y8, Y14, Y14
+	VPADDQ       Y12, Y3, Y3
+	VMOVDQU      Y8, 256(SP)
+	VPSRLQ       $0x3f, Y14, Y8
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y8, Y14, Y14
+	VPXOR        Y3, Y7, Y7
+	VPSRLQ       $0x3f, Y7, Y8
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPADDQ       192(SP), Y9, Y9
+	VPADDQ       224(SP), Y2, Y2
+	VMOVDQU      448(SP), Y8
+	VPXOR        Y9, Y8, Y8
+	VMOVDQU      Y3, 288(SP)
+	VMOVDQU      480(SP), Y3
+	VPXOR        Y2, Y3, Y3
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y3, Y3
+	VMOVDQU      Y12, 416(SP)
+	VMOVDQU      320(SP), Y12
+	VPADDQ       Y8, Y12, Y12
+	VMOVDQU      Y14, 128(SP)
+	VMOVDQU      352(SP), Y14
+	VPADDQ       Y3, Y14, Y14
+	VMOVDQU      Y11, 384(SP)
+	VMOVDQU      192(SP), Y11
+	VPXOR        Y12, Y11, Y11
+	VMOVDQU      Y15, 32(SP)
+	VMOVDQU      224(SP), Y15
+	VPXOR        Y14, Y15, Y15
+	VPADDQ       1600(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y15, Y2, Y2
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y2, Y3, Y3
+	VPXOR        Y9, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y3, Y14, Y14
+	VPADDQ       Y8, Y12, Y12
+	VPXOR        Y14, Y15, Y15
+	VPXOR        Y12, Y11, Y11
+	VMOVDQU      Y8, 448(SP)
+	VPSRLQ       $0x3f, Y15, Y8
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y8, Y15, Y15
+	VPSRLQ       $0x3f, Y11, Y8
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y8, Y11, Y11
+	VMOVDQU      512(SP), Y8
+	VPADDQ       Y1, Y8, Y8
+	VMOVDQU      Y2, 96(SP)
+	VMOVDQU      544(SP), Y2
+	VPADDQ       672(SP), Y2, Y2
+	VMOVDQU      Y9, 64(SP)
+	VMOVDQU      896(SP), Y9
+	VPXOR        Y8, Y9, Y9
+	VPXOR        Y2, Y6, Y6
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y6, Y6
+	VPADDQ       Y9, Y4, Y4
+	VPADDQ       Y6, Y0, Y0
+	VPXOR        Y4, Y1, Y1
+	VMOVDQU      Y15, 224(SP)
+	VMOVDQU      672(SP), Y15
+	VPXOR        Y0, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       2080(SP), Y2, Y2
+	VPADDQ       Y1, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPXOR        Y8, Y9, Y9
+	VPADDQ       Y15, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPXOR        Y2, Y6, Y6
+	VPADDQ       Y9, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPXOR        Y4, Y1, Y1
+	VPADDQ       Y6, Y0, Y0
+	VMOVDQU      Y4, 768(SP)
+	VPSRLQ       $0x3f, Y1, Y4
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y4, Y1, Y1
+	VPXOR        Y0, Y15, Y15
+	VPSRLQ       $0x3f, Y15, Y4
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y4, Y15, Y15
+	VPADDQ       704(SP), Y13, Y13
+	VMOVDQU      608(SP), Y4
+	VPADDQ       Y10, Y4, Y4
+	VMOVDQU      Y0, 800(SP)
+	VMOVDQU      960(SP), Y0
+	VPXOR        Y13, Y0, Y0
+	VMOVDQU      Y6, 928(SP)
+	VMOVDQU      992(SP), Y6
+	VPXOR        Y4, Y6, Y6
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y1, 640(SP)
+	VMOVDQU      832(SP), Y1
+	VPADDQ       Y0, Y1, Y1
+	VMOVDQU      Y9, 896(SP)
+	VMOVDQU      864(SP), Y9
+	VPADDQ       Y6, Y9, Y9
+	VMOVDQU      Y2, 544(SP)
+	VMOVDQU      704(SP), Y2
+	VPXOR        Y1, Y2, Y2
+	VPXOR        Y9, Y10, Y10
+	VPADDQ       1600(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPADDQ       Y10, Y4, Y4
+	VPADDQ       Y2, Y13, Y13
+	VPXOR        Y4, Y6, Y6
+	VPXOR        Y13, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y6, Y9, Y9
+	VPADDQ       Y0, Y1, Y1
+	VPXOR        Y9, Y10, Y10
+	VPXOR        Y1, Y2, Y2
+	VMOVDQU      Y0, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y0
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y0, Y10, Y10
+	VPSRLQ       $0x3f, Y2, Y0
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y0, Y2, Y2
+	VPADDQ       Y7, Y5, Y5
+	VMOVDQU      32(SP), Y0
+	VPADDQ       1632(SP), Y0, Y0
+	VPXOR        Y5, Y3, Y3
+	VPADDQ       Y11, Y0, Y0
+	VPSHUFD      $0xb1, Y3, Y3
+	VMOVDQU      Y4, 608(SP)
+	VMOVDQU      384(SP), Y4
+	VPXOR        Y0, Y4, Y4
+	VPADDQ       Y3, Y12, Y12
+	VPSHUFD      $0xb1, Y4, Y4
+	VPXOR        Y12, Y7, Y7
+	VPADDQ       Y4, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPXOR        Y14, Y11, Y11
+	VPADDQ       Y7, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPXOR        Y5, Y3, Y3
+	VPADDQ       Y11, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPXOR        Y0, Y4, Y4
+	VPADDQ       Y3, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y12, Y7, Y7
+	VPADDQ       Y4, Y14, Y14
+	VMOVDQU      Y12, 320(SP)
+	VPSRLQ       $0x3f, Y7, Y12
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y12, Y7, Y7
+	VPXOR        Y14, Y11, Y11
+	VPSRLQ       $0x3f, Y11, Y12
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y12, Y11, Y11
+	VMOVDQU      64(SP), Y12
+	VPADDQ       224(SP), Y12, Y12
+	VMOVDQU      Y14, 352(SP)
+	VMOVDQU      96(SP), Y14
+	VPADDQ       128(SP), Y14, Y14
+	VMOVDQU      Y3, 480(SP)
+	VMOVDQU      416(SP), Y3
+	VPXOR        Y12, Y3, Y3
+	VMOVDQU      Y11, 192(SP)
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y14, Y11, Y11
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y7, 160(SP)
+	VMOVDQU      256(SP), Y7
+	VPADDQ       Y3, Y7, Y7
+	VMOVDQU      Y4, 384(SP)
+	VMOVDQU      288(SP), Y4
+	VPADDQ       Y11, Y4, Y4
+	VMOVDQU      Y0, 32(SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y7, Y0, Y0
+	VMOVDQU      Y5, (SP)
+	VMOVDQU      128(SP), Y5
+	VPXOR        Y4, Y5, Y5
+	VPADDQ       1568(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y5, Y14, Y14
+	VPADDQ       Y0, Y12, Y12
+	VPXOR        Y14, Y11, Y11
+	VPXOR        Y12, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y11, Y4, Y4
+	VPADDQ       Y3, Y7, Y7
+	VPXOR        Y4, Y5, Y5
+	VPXOR        Y7, Y0, Y0
+	VMOVDQU      Y11, 448(SP)
+	VPSRLQ       $0x3f, Y5, Y11
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y11, Y5, Y5
+	VPSRLQ       $0x3f, Y0, Y11
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y11, Y0, Y0
+	VPADDQ       Y15, Y8, Y8
+	VMOVDQU      544(SP), Y11
+	VPADDQ       1632(SP), Y11, Y11
+	VPXOR        Y8, Y6, Y6
+	VPADDQ       Y2, Y11, Y11
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      896(SP), Y0
+	VPXOR        Y11, Y0, Y0
+	VPADDQ       Y6, Y1, Y1
+	VPSHUFD      $0xb1, Y0, Y0
+	VPXOR        Y1, Y15, Y15
+	VPADDQ       Y0, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPXOR        Y9, Y2, Y2
+	VPADDQ       Y15, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPXOR        Y8, Y6, Y6
+	VPADDQ       Y2, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPXOR        Y11, Y0, Y0
+	VPADDQ       Y6, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPXOR        Y1, Y15, Y15
+	VPADDQ       Y0, Y9, Y9
+	VMOVDQU      Y1, 832(SP)
+	VPSRLQ       $0x3f, Y15, Y1
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y1, Y15, Y15
+	VPXOR        Y9, Y2, Y2
+	VPSRLQ       $0x3f, Y2, Y1
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y1, Y2, Y2
+	VPADDQ       Y10, Y13, Y13
+	VMOVDQU      608(SP), Y1
+	VPADDQ       640(SP), Y1, Y1
+	VMOVDQU      Y9, 864(SP)
+	VMOVDQU      928(SP), Y9
+	VPXOR        Y13, Y9, Y9
+	VMOVDQU      Y6, 992(SP)
+	VMOVDQU      960(SP), Y6
+	VPXOR        Y1, Y6, Y6
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y2, 704(SP)
+	VMOVDQU      768(SP), Y2
+	VPADDQ       Y9, Y2, Y2
+	VMOVDQU      Y15, 672(SP)
+	VMOVDQU      800(SP), Y15
+	VPADDQ       Y6, Y15, Y15
+	VPXOR        Y2, Y10, Y10
+	VMOVDQU      Y0, 896(SP)
+	VMOVDQU      640(SP), Y0
+	VPXOR        Y15, Y0, Y0
+	VPADDQ       1568(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y0, Y1, Y1
+	VPADDQ       Y10, Y13, Y13
+	VPXOR        Y1, Y6, Y6
+	VPXOR        Y13, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y6, Y15, Y15
+	VPADDQ       Y9, Y2, Y2
+	VPXOR        Y15, Y0, Y0
+	VPXOR        Y2, Y10, Y10
+	VMOVDQU      Y6, 960(SP)
+	VPSRLQ       $0x3f, Y0, Y6
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y6, Y0, Y0
+	VPSRLQ       $0x3f, Y10, Y6
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y6, Y10, Y10
+	VMOVDQU      (SP), Y6
+	VPADDQ       Y5, Y6, Y6
+	VMOVDQU      Y1, 608(SP)
+	VMOVDQU      32(SP), Y1
+	VPADDQ       1632(SP), Y1, Y1
+	VMOVDQU      Y10, 736(SP)
+	VMOVDQU      384(SP), Y10
+	VPXOR        Y6, Y10, Y10
+	VPADDQ       160(SP), Y1, Y1
+	VPSHUFD      $0xb1, Y10, Y10
+	VPXOR        Y1, Y3, Y3
+	VPADDQ       Y10, Y7, Y7
+	VPSHUFD      $0xb1, Y3, Y3
+	VPXOR        Y7, Y5, Y5
+	VPADDQ       Y3, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VMOVDQU      Y13, 576(SP)
+	VMOVDQU      160(SP), Y13
+	VPXOR        Y4, Y13, Y13
+	VPADDQ       Y5, Y6, Y6
+	VPADDQ       1568(SP), Y1, Y1
+	VPXOR        Y6, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y13, Y1, Y1
+	VPADDQ       Y10, Y7, Y7
+	VPXOR        Y1, Y3, Y3
+	VPXOR        Y7, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VMOVDQU      Y7, 256(SP)
+	VPSRLQ       $0x3f, Y5, Y7
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y7, Y5, Y5
+	VPADDQ       Y3, Y4, Y4
+	VPXOR        Y4, Y13, Y13
+	VPSRLQ       $0x3f, Y13, Y7
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y7, Y13, Y13
+	VPADDQ       192(SP), Y12, Y12
+	VPADDQ       224(SP), Y14, Y14
+	VMOVDQU      448(SP), Y7
+	VPXOR        Y12, Y7, Y7
+	VMOVDQU      Y4, 288(SP)
+	VMOVDQU      480(SP), Y4
+	VPXOR        Y14, Y4, Y4
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y3, 416(SP)
+	VMOVDQU      320(SP), Y3
+	VPADDQ       Y7, Y3, Y3
+	VMOVDQU      Y5, 128(SP)
+	VMOVDQU      352(SP), Y5
+	VPADDQ       Y4, Y5, Y5
+	VMOVDQU      Y10, 384(SP)
+	VMOVDQU      192(SP), Y10
+	VPXOR        Y3, Y10, Y10
+	VMOVDQU      Y13, 160(SP)
+	VMOVDQU      224(SP), Y13
+	VPXOR        Y5, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y10, Y12, Y12
+	VPADDQ       Y13, Y14, Y14
+	VPXOR        Y12, Y7, Y7
+	VPXOR        Y14, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y7, Y3, Y3
+	VPADDQ       Y4, Y5, Y5
+	VPXOR        Y3, Y10, Y10
+	VPXOR        Y5, Y13, Y13
+	VMOVDQU      Y7, 448(SP)
+	VPSRLQ       $0x3f, Y10, Y7
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y7, Y10, Y10
+	VPSRLQ       $0x3f, Y13, Y7
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y7, Y13, Y13
+	VPADDQ       Y0, Y8, Y8
+	VPADDQ       1632(SP), Y11, Y11
+	VMOVDQU      896(SP), Y7
+	VPXOR        Y8, Y7, Y7
+	VPADDQ       672(SP), Y11, Y11
+	VPSHUFD      $0xb1, Y7, Y7
+	VPXOR        Y11, Y9, Y9
+	VPADDQ       Y7, Y2, Y2
+	VPSHUFD      $0xb1, Y9, Y9
+	VPXOR        Y2, Y0, Y0
+	VPADDQ       Y9, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VMOVDQU      Y14, 96(SP)
+	VMOVDQU      672(SP), Y14
+	VPXOR        Y15, Y14, Y14
+	VPADDQ       Y0, Y8, Y8
+	VPADDQ       1568(SP), Y11, Y11
+	VPXOR        Y8, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y14, Y11, Y11
+	VPADDQ       Y7, Y2, Y2
+	VPXOR        Y11, Y9, Y9
+	VPXOR        Y2, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VMOVDQU      Y2, 768(SP)
+	VPSRLQ       $0x3f, Y0, Y2
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y2, Y0, Y0
+	VPADDQ       Y9, Y15, Y15
+	VPXOR        Y15, Y14, Y14
+	VPSRLQ       $0x3f, Y14, Y2
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y2, Y14, Y14
+	VMOVDQU      576(SP), Y2
+	VPADDQ       704(SP), Y2, Y2
+	VMOVDQU      Y15, 800(SP)
+	VMOVDQU      608(SP), Y15
+	VPADDQ       736(SP), Y15, Y15
+	VMOVDQU      Y9, 928(SP)
+	VMOVDQU      960(SP), Y9
+	VPXOR        Y2, Y9, Y9
+	VMOVDQU      Y0, 640(SP)
+	VMOVDQU      992(SP), Y0
+	VPXOR        Y15, Y0, Y0
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y7, 896(SP)
+	VMOVDQU      832(SP), Y7
+	VPADDQ       Y9, Y7, Y7
+	VMOVDQU      Y14, 672(SP)
+	VMOVDQU      864(SP), Y14
+	VPADDQ       Y0, Y14, Y14
+	VMOVDQU      Y11, 544(SP)
+	VMOVDQU      704(SP), Y11
+	VPXOR        Y7, Y11, Y11
+	VMOVDQU      Y8, 512(SP)
+	VMOVDQU      736(SP), Y8
+	VPXOR        Y14, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y11, Y2, Y2
+	VPADDQ       Y8, Y15, Y15
+	VPXOR        Y2, Y9, Y9
+	VPXOR        Y15, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y9, Y7, Y7
+	VPADDQ       Y0, Y14, Y14
+	VPXOR        Y7, Y11, Y11
+	VPXOR        Y14, Y8, Y8
+	VMOVDQU      Y9, 960(SP)
+	VPSRLQ       $0x3f, Y11, Y9
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y9, Y11, Y11
+	VPSRLQ       $0x3f, Y8, Y9
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y9, Y8, Y8
+	VPADDQ       1600(SP), Y6, Y6
+	VPADDQ       Y10, Y1, Y1
+	VPADDQ       160(SP), Y6, Y6
+	VMOVDQU      384(SP), Y9
+	VPXOR        Y1, Y9, Y9
+	VPXOR        Y6, Y4, Y4
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y4, Y4
+	VPADDQ       Y9, Y5, Y5
+	VPADDQ       Y4, Y3, Y3
+	VPXOR        Y5, Y10, Y10
+	VMOVDQU      Y15, 608(SP)
+	VMOVDQU      160(SP), Y15
+	VPXOR        Y3, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y10, Y1, Y1
+	VPADDQ       Y15, Y6, Y6
+	VPXOR        Y1, Y9, Y9
+	VPXOR        Y6, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y9, Y5, Y5
+	VPADDQ       Y4, Y3, Y3
+	VPXOR        Y5, Y10, Y10
+	VPXOR        Y3, Y15, Y15
+	VMOVDQU      Y3, 320(SP)
+	VPSRLQ       $0x3f, Y10, Y3
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y3, Y10, Y10
+	VPSRLQ       $0x3f, Y15, Y3
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y3, Y15, Y15
+	VPADDQ       Y13, Y12, Y12
+	VMOVDQU      96(SP), Y3
+	VPADDQ       128(SP), Y3, Y3
+	VMOVDQU      Y5, 352(SP)
+	VMOVDQU      416(SP), Y5
+	VPXOR        Y12, Y5, Y5
+	VMOVDQU      Y4, 480(SP)
+	VMOVDQU      448(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y10, 192(SP)
+	VMOVDQU      256(SP), Y10
+	VPADDQ       Y5, Y10, Y10
+	VMOVDQU      Y9, 384(SP)
+	VMOVDQU      288(SP), Y9
+	VPADDQ       Y4, Y9, Y9
+	VPXOR        Y10, Y13, Y13
+	VMOVDQU      Y1, 32(SP)
+	VMOVDQU      128(SP), Y1
+	VPXOR        Y9, Y1, Y1
+	VPADDQ       2048(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y1, Y3, Y3
+	VPADDQ       Y13, Y12, Y12
+	VPXOR        Y3, Y4, Y4
+	VPXOR        Y12, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y4, Y9, Y9
+	VPADDQ       Y5, Y10, Y10
+	VPXOR        Y9, Y1, Y1
+	VPXOR        Y10, Y13, Y13
+	VMOVDQU      Y4, 448(SP)
+	VPSRLQ       $0x3f, Y1, Y4
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y4, Y1, Y1
+	VPSRLQ       $0x3f, Y13, Y4
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y4, Y13, Y13
+	VMOVDQU      512(SP), Y4
+	VPADDQ       1600(SP), Y4, Y4
+	VMOVDQU      Y3, 96(SP)
+	VMOVDQU      544(SP), Y3
+	VPADDQ       Y11, Y3, Y3
+	VPADDQ       672(SP), Y4, Y4
+	VMOVDQU      Y13, 224(SP)
+	VMOVDQU      896(SP), Y13
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y4, Y0, Y0
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y0, Y0
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       Y0, Y7, Y7
+	VPXOR        Y14, Y11, Y11
+	VMOVDQU      Y12, 64(SP)
+	VMOVDQU      672(SP), Y12
+	VPXOR        Y7, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y11, Y3, Y3
+	VPADDQ       Y12, Y4, Y4
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y4, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       Y0, Y7, Y7
+	VPXOR        Y14, Y11, Y11
+	VPXOR        Y7, Y12, Y12
+	VMOVDQU      Y7, 832(SP)
+	VPSRLQ       $0x3f, Y11, Y7
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y7, Y11, Y11
+	VPSRLQ       $0x3f, Y12, Y7
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y7, Y12, Y12
+	VPADDQ       Y8, Y2, Y2
+	VMOVDQU      608(SP), Y7
+	VPADDQ       640(SP), Y7, Y7
+	VMOVDQU      Y14, 864(SP)
+	VMOVDQU      928(SP), Y14
+	VPXOR        Y2, Y14, Y14
+	VMOVDQU      Y0, 992(SP)
+	VMOVDQU      960(SP), Y0
+	VPXOR        Y7, Y0, Y0
+	VPSHUFD      $0xb1, Y14, Y14
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y11, 704(SP)
+	VMOVDQU      768(SP), Y11
+	VPADDQ       Y14, Y11, Y11
+	VMOVDQU      Y13, 896(SP)
+	VMOVDQU      800(SP), Y13
+	VPADDQ       Y0, Y13, Y13
+	VPXOR        Y11, Y8, Y8
+	VMOVDQU      Y3, 544(SP)
+	VMOVDQU      640(SP), Y3
+	VPXOR        Y13, Y3, Y3
+	VPADDQ       2080(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y3, Y7, Y7
+	VPADDQ       Y8, Y2, Y2
+	VPXOR        Y7, Y0, Y0
+	VPXOR        Y2, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPADDQ       Y0, Y13, Y13
+	VPADDQ       Y14, Y11, Y11
+	VPXOR        Y13, Y3, Y3
+	VPXOR        Y11, Y8, Y8
+	VMOVDQU      Y0, 960(SP)
+	VPSRLQ       $0x3f, Y3, Y0
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y0, Y3, Y3
+	VPSRLQ       $0x3f, Y8, Y0
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y0, Y8, Y8
+	VPADDQ       Y1, Y6, Y6
+	VMOVDQU      32(SP), Y0
+	VPADDQ       Y15, Y0, Y0
+	VMOVDQU      Y7, 608(SP)
+	VMOVDQU      384(SP), Y7
+	VPXOR        Y6, Y7, Y7
+	VPXOR        Y0, Y5, Y5
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y5, Y5
+	VPADDQ       Y7, Y10, Y10
+	VPADDQ       Y5, Y9, Y9
+	VPXOR        Y10, Y1, Y1
+	VPXOR        Y9, Y15, Y15
+	VPADDQ       2048(SP), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y15, Y0, Y0
+	VPADDQ       Y1, Y6, Y6
+	VPXOR        Y0, Y5, Y5
+	VPXOR        Y6, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y5, Y9, Y9
+	VPADDQ       Y7, Y10, Y10
+	VPXOR        Y9, Y15, Y15
+	VPXOR        Y10, Y1, Y1
+	VMOVDQU      Y9, 288(SP)
+	VPSRLQ       $0x3f, Y15, Y9
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y9, Y15, Y15
+	VPSRLQ       $0x3f, Y1, Y9
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y9, Y1, Y1
+	VMOVDQU      64(SP), Y9
+	VPADDQ       1600(SP), Y9, Y9
+	VMOVDQU      Y10, 256(SP)
+	VMOVDQU      96(SP), Y10
+	VPADDQ       224(SP), Y10, Y10
+	VPADDQ       192(SP), Y9, Y9
+	VMOVDQU      Y1, 128(SP)
+	VMOVDQU      480(SP), Y1
+	VPXOR        Y10, Y1, Y1
+	VMOVDQU      Y5, 416(SP)
+	VMOVDQU      448(SP), Y5
+	VPXOR        Y9, Y5, Y5
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y7, 384(SP)
+	VMOVDQU      352(SP), Y7
+	VPADDQ       Y1, Y7, Y7
+	VMOVDQU      Y0, 32(SP)
+	VMOVDQU      320(SP), Y0
+	VPADDQ       Y5, Y0, Y0
+	VMOVDQU      Y6, (SP)
+	VMOVDQU      224(SP), Y6
+	VPXOR        Y7, Y6, Y6
+	VMOVDQU      Y15, 160(SP)
+	VMOVDQU      192(SP), Y15
+	VPXOR        Y0, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y6, Y10, Y10
+	VPADDQ       Y15, Y9, Y9
+	VPXOR        Y10, Y1, Y1
+	VPXOR        Y9, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y1, Y7, Y7
+	VPADDQ       Y5, Y0, Y0
+	VPXOR        Y7, Y6, Y6
+	VPXOR        Y0, Y15, Y15
+	VMOVDQU      Y5, 448(SP)
+	VPSRLQ       $0x3f, Y6, Y5
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y5, Y6, Y6
+	VPSRLQ       $0x3f, Y15, Y5
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y5, Y15, Y15
+	VPADDQ       Y3, Y4, Y4
+	VMOVDQU      544(SP), Y5
+	VPADDQ       Y12, Y5, Y5
+	VMOVDQU      Y10, 96(SP)
+	VMOVDQU      896(SP), Y10
+	VPXOR        Y4, Y10, Y10
+	VPXOR        Y5, Y14, Y14
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y14, Y14
+	VPADDQ       Y10, Y11, Y11
+	VPADDQ       Y14, Y13, Y13
+	VPXOR        Y11, Y3, Y3
+	VPXOR        Y13, Y12, Y12
+	VPADDQ       2080(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y12, Y5, Y5
+	VPADDQ       Y3, Y4, Y4
+	VPXOR        Y5, Y14, Y14
+	VPXOR        Y4, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y14, Y13, Y13
+	VPADDQ       Y10, Y11, Y11
+	VPXOR        Y13, Y12, Y12
+	VPXOR        Y11, Y3, Y3
+	VMOVDQU      Y13, 800(SP)
+	VPSRLQ       $0x3f, Y12, Y13
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y13, Y12, Y12
+	VPSRLQ       $0x3f, Y3, Y13
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y13, Y3, Y3
+	VPADDQ       1600(SP), Y2, Y2
+	VMOVDQU      608(SP), Y13
+	VPADDQ       Y8, Y13, Y13
+	VPADDQ       704(SP), Y2, Y2
+	VMOVDQU      Y11, 768(SP)
+	VMOVDQU      992(SP), Y11
+	VPXOR        Y13, Y11, Y11
+	VMOVDQU      Y3, 640(SP)
+	VMOVDQU      960(SP), Y3
+	VPXOR        Y2, Y3, Y3
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y3, Y3
+	VMOVDQU      Y14, 928(SP)
+	VMOVDQU      864(SP), Y14
+	VPADDQ       Y11, Y14, Y14
+	VMOVDQU      Y10, 896(SP)
+	VMOVDQU      832(SP), Y10
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y14, Y8, Y8
+	VMOVDQU      Y5, 544(SP)
+	VMOVDQU      704(SP), Y5
+	VPXOR        Y10, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y8, Y13, Y13
+	VPADDQ       Y5, Y2, Y2
+	VPXOR        Y13, Y11, Y11
+	VPXOR        Y2, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y11, Y14, Y14
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y14, Y8, Y8
+	VPXOR        Y10, Y5, Y5
+	VMOVDQU      Y3, 960(SP)
+	VPSRLQ       $0x3f, Y8, Y3
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y3, Y8, Y8
+	VPSRLQ       $0x3f, Y5, Y3
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y3, Y5, Y5
+	VMOVDQU      (SP), Y3
+	VPADDQ       160(SP), Y3, Y3
+	VMOVDQU      Y13, 608(SP)
+	VMOVDQU      32(SP), Y13
+	VPADDQ       Y15, Y13, Y13
+	VPXOR        Y3, Y1, Y1
+	VMOVDQU      Y2, 576(SP)
+	VMOVDQU      384(SP), Y2
+	VPXOR        Y13, Y2, Y2
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y2, Y2
 	VPADDQ       Y1, Y0, Y0
-	VPBROADCASTQ 8(AX), Y1
-	VPBROADCASTQ 16(AX), Y2
-	VPBROADCASTQ 24(AX), Y3
-	VPBROADCASTQ 32(AX), Y4
-	VPBROADCASTQ 40(AX), Y5
-	VPBROADCASTQ 48(AX), Y6
-	VPBROADCASTQ 56(AX), Y7
-	VPBROADCASTQ 64(AX), Y8
-	VPBROADCASTQ 72(AX), Y9
-	VPBROADCASTQ 80(AX), Y10
-	VPBROADCASTQ 88(AX), Y11
-	VPBROADCASTQ 96(AX), Y12
-	VPBROADCASTQ 104(AX), Y13
-	VPBROADCASTQ 112(AX), Y14
-	VPBROADCASTQ 120(AX), Y15
-
-	// G [{0 0 1 0 true}]
-	VPXOR   Y0, Y12, Y12
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  544(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y8, Y4, Y4
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y4, Y9
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y9, Y4, Y4
-
-	// G [{4 8 9 0 false} {5 10 11 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 12 13 0 false} {7 14 15 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 14 10 0 false} {1 4 8 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 9 15 0 false} {3 13 6 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 1 12 0 false} {5 0 2 0 false}]
-	VPADDQ  544(SP), Y0, Y0
-	VPADDQ  512(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  576(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y0, Y15, Y15
-	VPADDQ  Y6, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y10, Y5, Y5
-	VPADDQ  Y12, Y11, Y11
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 11 7 0 false} {7 5 3 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  608(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 11 8 0 false} {1 12 0 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  512(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 5 2 0 false} {3 15 13 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  576(SP), Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{4 10 14 0 false} {5 3 6 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  608(SP), Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPADDQ  Y6, Y1, Y1
-	VPSHUFD $0xb1, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPSHUFD $0xb1, Y12, Y12
-	VPXOR   Y10, Y5, Y5
-	VPADDQ  Y12, Y11, Y11
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y0, Y15, Y15
-	VPADDQ  Y6, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y10, Y5, Y5
-	VPADDQ  Y12, Y11, Y11
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 7 1 0 false} {7 9 4 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  544(SP), Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-
-	// G [{0 7 9 0 false} {1 3 1 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  608(SP), Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFD $0xb1, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  544(SP), Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 13 12 0 false} {3 11 14 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 2 6 0 false} {5 5 10 0 false}]
-	VPADDQ  576(SP), Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-
-	// G [{6 4 0 0 false} {7 15 8 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  512(SP), Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU Y10, 320(SP)
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-	VPSRLQ  $0x3f, Y7, Y10
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y10, Y7, Y7
-
-	// G [{0 9 0 0 false} {1 5 7 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  512(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y9, Y5, Y5
-	VPXOR   Y8, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y10
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-
-	// G [{2 2 4 0 false} {3 10 15 0 false}]
-	VPADDQ  576(SP), Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU 320(SP), Y10
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{4 14 1 0 false} {5 11 12 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  544(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-
-	// G [{6 6 8 0 false} {7 3 13 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  608(SP), Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU Y10, 320(SP)
-	VPSRLQ  $0x3f, Y7, Y10
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y10, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-
-	// G [{0 2 12 0 false} {1 6 10 0 false}]
-	VPADDQ  576(SP), Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y0, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y9, Y5, Y5
-	VPXOR   Y8, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y9, Y5, Y5
-	VPXOR   Y8, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y10
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-
-	// G [{2 0 11 0 false} {3 8 3 0 false}]
-	VPADDQ  512(SP), Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU 320(SP), Y10
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VPADDQ  608(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 4 13 0 false} {5 7 5 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 15 14 0 false} {7 1 9 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  544(SP), Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 12 5 0 false} {1 1 15 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  544(SP), Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFD $0xb1, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 14 13 0 false} {3 4 10 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 0 7 0 false} {5 6 3 0 false}]
-	VPADDQ  512(SP), Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPADDQ  608(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 9 2 0 false} {7 8 11 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  576(SP), Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-
-	// G [{0 13 11 0 false} {1 7 14 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 12 1 0 false} {3 3 9 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  608(SP), Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFD $0xb1, Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPADDQ  544(SP), Y2, Y2
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 5 0 0 false} {5 15 4 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  512(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-
-	// G [{6 8 6 0 false} {7 2 10 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  576(SP), Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 6 15 0 false} {1 14 9 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 11 3 0 false} {3 0 8 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  512(SP), Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFD $0xb1, Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPADDQ  608(SP), Y2, Y2
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y8, 256(SP)
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y8
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y8, Y7, Y7
-
-	// G [{4 12 2 0 false} {5 13 7 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  576(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y8
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y8, Y5, Y5
-
-	// G [{6 1 4 0 false} {7 10 5 0 false}]
-	VPADDQ  544(SP), Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU 256(SP), Y8
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-
-	// G [{0 10 2 0 false} {1 8 4 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  576(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y9, Y5, Y5
-	VPXOR   Y8, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{2 7 6 0 false} {3 1 5 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  544(SP), Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFD $0xb1, Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU Y8, 256(SP)
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y7, Y8
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y8, Y7, Y7
-
-	// G [{4 15 11 0 false} {5 9 14 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y8
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y8, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-
-	// G [{6 3 12 0 false} {7 13 0 0 false}]
-	VPADDQ  608(SP), Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU 256(SP), Y8
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  512(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 0 1 0 false} {1 2 3 0 false}]
-	VPADDQ  512(SP), Y0, Y0
-	VPADDQ  576(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  544(SP), Y0, Y0
-	VPADDQ  608(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 4 5 0 false} {3 6 7 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 8 9 0 false} {5 10 11 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 12 13 0 false} {7 14 15 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 14 10 2 false} {1 4 8 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 9 15 2 false} {3 13 6 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y7, Y1
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y1, Y7, Y7
-
-	// G [{4 1 12 1 false} {6 11 7 2 false}]
-	VPADDQ    544(SP), Y0, Y0
-	VPADDQ    Y7, Y2, Y2
-	VPADDQ    Y5, Y0, Y0
-	VPXOR     Y2, Y13, Y13
-	VPXOR     Y0, Y15, Y15
-	VPSHUFD   $0xb1, Y13, Y13
-	VPSHUFD   $0xb1, Y15, Y15
-	VPADDQ    Y13, Y8, Y8
-	VPADDQ    Y15, Y10, Y10
-	VPXOR     Y8, Y7, Y7
-	VPXOR     Y10, Y5, Y5
-	VPSHUFB   rotr24<>+0(SB), Y7, Y7
-	VPSHUFB   rotr24<>+0(SB), Y5, Y5
-	VPADDQ    Y7, Y2, Y2
-	VPADDQ    Y5, Y0, Y0
-	VPXOR     Y2, Y13, Y13
-	VPSHUFB   rotr16<>+0(SB), Y13, Y13
-	VPADDQ    Y13, Y8, Y8
-	VPXOR     Y8, Y0, Y0
-	VPCMPEQQ  1024(SP), Y0, Y0
-	VMOVMSKPD Y0, SI
-	TESTQ     SI, SI
-	JNZ       scanAVX2w4_hit
-	ADDQ      $0x04, BX
-	JMP       scanAVX2w4_loop
+	VPADDQ       Y2, Y7, Y7
+	VMOVDQU      Y8, 736(SP)
+	VMOVDQU      160(SP), Y8
+	VPXOR        Y0, Y8, Y8
+	VPXOR        Y7, Y15, Y15
+	VPADDQ       1568(SP), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y15, Y13, Y13
+	VPADDQ       Y8, Y3, Y3
+	VPXOR        Y13, Y2, Y2
+	VPXOR        Y3, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y2, Y7, Y7
+	VPADDQ       Y1, Y0, Y0
+	VPXOR        Y7, Y15, Y15
+	VPXOR        Y0, Y8, Y8
+	VMOVDQU      Y0, 320(SP)
+	VPSRLQ       $0x3f, Y15, Y0
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y0, Y15, Y15
+	VPSRLQ       $0x3f, Y8, Y0
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y0, Y8, Y8
+	VPADDQ       Y6, Y9, Y9
+	VMOVDQU      96(SP), Y0
+	VPADDQ       1632(SP), Y0, Y0
+	VMOVDQU      Y7, 352(SP)
+	VMOVDQU      416(SP), Y7
+	VPXOR        Y9, Y7, Y7
+	VPADDQ       128(SP), Y0, Y0
+	VPSHUFD      $0xb1, Y7, Y7
+	VMOVDQU      Y1, 480(SP)
+	VMOVDQU      448(SP), Y1
+	VPXOR        Y0, Y1, Y1
+	VMOVDQU      Y15, 192(SP)
+	VMOVDQU      256(SP), Y15
+	VPADDQ       Y7, Y15, Y15
+	VPSHUFD      $0xb1, Y1, Y1
+	VPXOR        Y15, Y6, Y6
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      288(SP), Y2
+	VPADDQ       Y1, Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VMOVDQU      Y8, 160(SP)
+	VMOVDQU      128(SP), Y8
+	VPXOR        Y2, Y8, Y8
+	VPADDQ       Y6, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPXOR        Y9, Y7, Y7
+	VPADDQ       Y8, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPXOR        Y0, Y1, Y1
+	VPADDQ       Y7, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPXOR        Y15, Y6, Y6
+	VPADDQ       Y1, Y2, Y2
+	VMOVDQU      Y1, 448(SP)
+	VPSRLQ       $0x3f, Y6, Y1
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y1, Y6, Y6
+	VPXOR        Y2, Y8, Y8
+	VPSRLQ       $0x3f, Y8, Y1
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y1, Y8, Y8
+	VPADDQ       Y12, Y4, Y4
+	VMOVDQU      544(SP), Y1
+	VPADDQ       Y5, Y1, Y1
+	VPXOR        Y4, Y11, Y11
+	VMOVDQU      Y0, 96(SP)
+	VMOVDQU      896(SP), Y0
+	VPXOR        Y1, Y0, Y0
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y0, Y0
+	VPADDQ       Y11, Y10, Y10
+	VPADDQ       Y0, Y14, Y14
+	VPXOR        Y10, Y12, Y12
+	VPXOR        Y14, Y5, Y5
+	VPADDQ       1568(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y5, Y1, Y1
+	VPADDQ       Y12, Y4, Y4
+	VPXOR        Y1, Y0, Y0
+	VPXOR        Y4, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y0, Y14, Y14
+	VPADDQ       Y11, Y10, Y10
+	VPXOR        Y14, Y5, Y5
+	VPXOR        Y10, Y12, Y12
+	VMOVDQU      Y10, 832(SP)
+	VPSRLQ       $0x3f, Y5, Y10
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y10, Y5, Y5
+	VPSRLQ       $0x3f, Y12, Y10
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y10, Y12, Y12
+	VMOVDQU      576(SP), Y10
+	VPADDQ       736(SP), Y10, Y10
+	VMOVDQU      Y14, 864(SP)
+	VMOVDQU      608(SP), Y14
+	VPADDQ       1632(SP), Y14, Y14
+	VMOVDQU      Y11, 992(SP)
+	VMOVDQU      928(SP), Y11
+	VPXOR        Y10, Y11, Y11
+	VPADDQ       640(SP), Y14, Y14
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y5, 704(SP)
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y14, Y5, Y5
+	VMOVDQU      Y0, 896(SP)
+	VMOVDQU      768(SP), Y0
+	VPADDQ       Y11, Y0, Y0
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y1, 544(SP)
+	VMOVDQU      736(SP), Y1
+	VPXOR        Y0, Y1, Y1
+	VMOVDQU      Y12, 672(SP)
+	VMOVDQU      800(SP), Y12
+	VPADDQ       Y5, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VMOVDQU      Y4, 512(SP)
+	VMOVDQU      640(SP), Y4
+	VPXOR        Y12, Y4, Y4
+	VPADDQ       Y1, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPXOR        Y10, Y11, Y11
+	VPADDQ       Y4, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y14, Y5, Y5
+	VPADDQ       Y11, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPXOR        Y0, Y1, Y1
+	VPADDQ       Y5, Y12, Y12
+	VMOVDQU      Y5, 960(SP)
+	VPSRLQ       $0x3f, Y1, Y5
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y5, Y1, Y1
+	VPXOR        Y12, Y4, Y4
+	VPSRLQ       $0x3f, Y4, Y5
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y5, Y4, Y4
+	VPADDQ       1600(SP), Y3, Y3
+	VPADDQ       160(SP), Y13, Y13
+	VPADDQ       Y8, Y3, Y3
+	VPXOR        Y13, Y7, Y7
+	VMOVDQU      384(SP), Y5
+	VPXOR        Y3, Y5, Y5
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y5, Y5
+	VPADDQ       Y7, Y2, Y2
+	VPADDQ       Y5, Y15, Y15
+	VMOVDQU      Y1, 736(SP)
+	VMOVDQU      160(SP), Y1
+	VPXOR        Y2, Y1, Y1
+	VPXOR        Y15, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y1, Y13, Y13
+	VPADDQ       Y8, Y3, Y3
+	VPXOR        Y13, Y7, Y7
+	VPXOR        Y3, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y7, Y2, Y2
+	VPADDQ       Y5, Y15, Y15
+	VPXOR        Y2, Y1, Y1
+	VPXOR        Y15, Y8, Y8
+	VMOVDQU      Y2, 288(SP)
+	VPSRLQ       $0x3f, Y1, Y2
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y2, Y1, Y1
+	VPSRLQ       $0x3f, Y8, Y2
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y2, Y8, Y8
+	VPADDQ       2048(SP), Y9, Y9
+	VMOVDQU      96(SP), Y2
+	VPADDQ       Y6, Y2, Y2
+	VPADDQ       192(SP), Y9, Y9
+	VMOVDQU      Y15, 256(SP)
+	VMOVDQU      480(SP), Y15
+	VPXOR        Y2, Y15, Y15
+	VMOVDQU      Y8, 128(SP)
+	VMOVDQU      448(SP), Y8
+	VPXOR        Y9, Y8, Y8
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y8, Y8
+	VMOVDQU      Y7, 416(SP)
+	VMOVDQU      352(SP), Y7
+	VPADDQ       Y15, Y7, Y7
+	VMOVDQU      Y5, 384(SP)
+	VMOVDQU      320(SP), Y5
+	VPADDQ       Y8, Y5, Y5
+	VPXOR        Y7, Y6, Y6
+	VMOVDQU      Y13, 32(SP)
+	VMOVDQU      192(SP), Y13
+	VPXOR        Y5, Y13, Y13
+	VPADDQ       1632(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y13, Y9, Y9
+	VPADDQ       Y6, Y2, Y2
+	VPXOR        Y9, Y8, Y8
+	VPXOR        Y2, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y8, Y5, Y5
+	VPADDQ       Y15, Y7, Y7
+	VPXOR        Y5, Y13, Y13
+	VPXOR        Y7, Y6, Y6
+	VMOVDQU      Y8, 448(SP)
+	VPSRLQ       $0x3f, Y13, Y8
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y8, Y13, Y13
+	VPSRLQ       $0x3f, Y6, Y8
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y8, Y6, Y6
+	VMOVDQU      512(SP), Y8
+	VPADDQ       1600(SP), Y8, Y8
+	VMOVDQU      Y2, 96(SP)
+	VMOVDQU      544(SP), Y2
+	VPADDQ       672(SP), Y2, Y2
+	VPADDQ       Y4, Y8, Y8
+	VPXOR        Y2, Y11, Y11
+	VMOVDQU      Y6, 224(SP)
+	VMOVDQU      896(SP), Y6
+	VPXOR        Y8, Y6, Y6
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y6, Y6
+	VPADDQ       Y11, Y12, Y12
+	VPADDQ       Y6, Y0, Y0
+	VMOVDQU      Y9, 64(SP)
+	VMOVDQU      672(SP), Y9
+	VPXOR        Y12, Y9, Y9
+	VPXOR        Y0, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y9, Y2, Y2
+	VPADDQ       Y4, Y8, Y8
+	VPXOR        Y2, Y11, Y11
+	VPXOR        Y8, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y11, Y12, Y12
+	VPADDQ       Y6, Y0, Y0
+	VPXOR        Y12, Y9, Y9
+	VPXOR        Y0, Y4, Y4
+	VMOVDQU      Y12, 800(SP)
+	VPSRLQ       $0x3f, Y9, Y12
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y12, Y9, Y9
+	VPSRLQ       $0x3f, Y4, Y12
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y12, Y4, Y4
+	VPADDQ       2080(SP), Y10, Y10
+	VPADDQ       736(SP), Y14, Y14
+	VPADDQ       704(SP), Y10, Y10
+	VMOVDQU      992(SP), Y12
+	VPXOR        Y14, Y12, Y12
+	VMOVDQU      Y0, 768(SP)
+	VMOVDQU      960(SP), Y0
+	VPXOR        Y10, Y0, Y0
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y4, 640(SP)
+	VMOVDQU      864(SP), Y4
+	VPADDQ       Y12, Y4, Y4
+	VMOVDQU      Y11, 928(SP)
+	VMOVDQU      832(SP), Y11
+	VPADDQ       Y0, Y11, Y11
+	VMOVDQU      Y6, 896(SP)
+	VMOVDQU      736(SP), Y6
+	VPXOR        Y4, Y6, Y6
+	VMOVDQU      Y2, 544(SP)
+	VMOVDQU      704(SP), Y2
+	VPXOR        Y11, Y2, Y2
+	VPADDQ       1632(SP), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y2, Y10, Y10
+	VPADDQ       Y6, Y14, Y14
+	VPXOR        Y10, Y0, Y0
+	VPXOR        Y14, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y0, Y11, Y11
+	VPADDQ       Y12, Y4, Y4
+	VPXOR        Y11, Y2, Y2
+	VPXOR        Y4, Y6, Y6
+	VMOVDQU      Y0, 960(SP)
+	VPSRLQ       $0x3f, Y2, Y0
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y0, Y2, Y2
+	VPSRLQ       $0x3f, Y6, Y0
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y0, Y6, Y6
+	VPADDQ       Y1, Y3, Y3
+	VMOVDQU      32(SP), Y0
+	VPADDQ       Y13, Y0, Y0
+	VPXOR        Y3, Y15, Y15
+	VMOVDQU      Y14, 608(SP)
+	VMOVDQU      384(SP), Y14
+	VPXOR        Y0, Y14, Y14
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y14, Y14
+	VPADDQ       Y15, Y5, Y5
+	VPADDQ       Y14, Y7, Y7
+	VPXOR        Y5, Y1, Y1
+	VPXOR        Y7, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y1, Y3, Y3
+	VPADDQ       Y13, Y0, Y0
+	VPXOR        Y3, Y15, Y15
+	VPXOR        Y0, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPADDQ       Y15, Y5, Y5
+	VPADDQ       Y14, Y7, Y7
+	VPXOR        Y5, Y1, Y1
+	VPXOR        Y7, Y13, Y13
+	VMOVDQU      Y7, 352(SP)
+	VPSRLQ       $0x3f, Y1, Y7
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y7, Y1, Y1
+	VPSRLQ       $0x3f, Y13, Y7
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y7, Y13, Y13
+	VMOVDQU      64(SP), Y7
+	VPADDQ       224(SP), Y7, Y7
+	VMOVDQU      Y5, 320(SP)
+	VMOVDQU      96(SP), Y5
+	VPADDQ       1568(SP), Y5, Y5
+	VMOVDQU      Y15, 480(SP)
+	VMOVDQU      416(SP), Y15
+	VPXOR        Y7, Y15, Y15
+	VPADDQ       128(SP), Y5, Y5
+	VPSHUFD      $0xb1, Y15, Y15
+	VMOVDQU      Y13, 192(SP)
+	VMOVDQU      448(SP), Y13
+	VPXOR        Y5, Y13, Y13
+	VMOVDQU      Y1, 160(SP)
+	VMOVDQU      256(SP), Y1
+	VPADDQ       Y15, Y1, Y1
+	VPSHUFD      $0xb1, Y13, Y13
+	VMOVDQU      Y14, 384(SP)
+	VMOVDQU      224(SP), Y14
+	VPXOR        Y1, Y14, Y14
+	VMOVDQU      Y0, 32(SP)
+	VMOVDQU      288(SP), Y0
+	VPADDQ       Y13, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VMOVDQU      Y3, (SP)
+	VMOVDQU      128(SP), Y3
+	VPXOR        Y0, Y3, Y3
+	VPADDQ       Y14, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPXOR        Y7, Y15, Y15
+	VPADDQ       Y3, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPXOR        Y5, Y13, Y13
+	VPADDQ       Y15, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPXOR        Y1, Y14, Y14
+	VPADDQ       Y13, Y0, Y0
+	VMOVDQU      Y13, 448(SP)
+	VPSRLQ       $0x3f, Y14, Y13
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y13, Y14, Y14
+	VPXOR        Y0, Y3, Y3
+	VPSRLQ       $0x3f, Y3, Y13
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y13, Y3, Y3
+	VPADDQ       Y9, Y8, Y8
+	VMOVDQU      544(SP), Y13
+	VPADDQ       Y2, Y13, Y13
+	VPXOR        Y8, Y12, Y12
+	VMOVDQU      Y5, 96(SP)
+	VMOVDQU      896(SP), Y5
+	VPXOR        Y13, Y5, Y5
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y5, Y5
+	VPADDQ       Y12, Y11, Y11
+	VPADDQ       Y5, Y4, Y4
+	VPXOR        Y11, Y9, Y9
+	VPXOR        Y4, Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPADDQ       Y9, Y8, Y8
+	VPADDQ       Y2, Y13, Y13
+	VPXOR        Y8, Y12, Y12
+	VPXOR        Y13, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y12, Y11, Y11
+	VPADDQ       Y5, Y4, Y4
+	VPXOR        Y11, Y9, Y9
+	VPXOR        Y4, Y2, Y2
+	VMOVDQU      Y4, 864(SP)
+	VPSRLQ       $0x3f, Y9, Y4
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y4, Y9, Y9
+	VPSRLQ       $0x3f, Y2, Y4
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y4, Y2, Y2
+	VPADDQ       Y6, Y10, Y10
+	VMOVDQU      608(SP), Y4
+	VPADDQ       1568(SP), Y4, Y4
+	VMOVDQU      Y11, 832(SP)
+	VMOVDQU      928(SP), Y11
+	VPXOR        Y10, Y11, Y11
+	VPADDQ       640(SP), Y4, Y4
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y12, 992(SP)
+	VMOVDQU      960(SP), Y12
+	VPXOR        Y4, Y12, Y12
+	VMOVDQU      Y2, 704(SP)
+	VMOVDQU      768(SP), Y2
+	VPADDQ       Y11, Y2, Y2
+	VPSHUFD      $0xb1, Y12, Y12
+	VPXOR        Y2, Y6, Y6
+	VMOVDQU      Y9, 672(SP)
+	VMOVDQU      800(SP), Y9
+	VPADDQ       Y12, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VMOVDQU      Y5, 896(SP)
+	VMOVDQU      640(SP), Y5
+	VPXOR        Y9, Y5, Y5
+	VPADDQ       Y6, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPXOR        Y10, Y11, Y11
+	VPADDQ       Y5, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y4, Y12, Y12
+	VPADDQ       Y11, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y2, Y6, Y6
+	VPADDQ       Y12, Y9, Y9
+	VMOVDQU      Y12, 960(SP)
+	VPSRLQ       $0x3f, Y6, Y12
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y12, Y6, Y6
+	VPXOR        Y9, Y5, Y5
+	VPSRLQ       $0x3f, Y5, Y12
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y12, Y5, Y5
+	VMOVDQU      (SP), Y12
+	VPADDQ       Y3, Y12, Y12
+	VMOVDQU      Y4, 608(SP)
+	VMOVDQU      32(SP), Y4
+	VPADDQ       1568(SP), Y4, Y4
+	VMOVDQU      Y6, 736(SP)
+	VMOVDQU      384(SP), Y6
+	VPXOR        Y12, Y6, Y6
+	VPADDQ       160(SP), Y4, Y4
+	VPSHUFD      $0xb1, Y6, Y6
+	VPXOR        Y4, Y15, Y15
+	VPADDQ       Y6, Y1, Y1
+	VPSHUFD      $0xb1, Y15, Y15
+	VPXOR        Y1, Y3, Y3
+	VPADDQ       Y15, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VMOVDQU      Y10, 576(SP)
+	VMOVDQU      160(SP), Y10
+	VPXOR        Y0, Y10, Y10
+	VPADDQ       Y3, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPXOR        Y12, Y6, Y6
+	VPADDQ       Y10, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPXOR        Y4, Y15, Y15
+	VPADDQ       Y6, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPXOR        Y1, Y3, Y3
+	VPADDQ       Y15, Y0, Y0
+	VMOVDQU      Y1, 256(SP)
+	VPSRLQ       $0x3f, Y3, Y1
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y1, Y3, Y3
+	VPXOR        Y0, Y10, Y10
+	VPSRLQ       $0x3f, Y10, Y1
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y1, Y10, Y10
+	VPADDQ       192(SP), Y7, Y7
+	VMOVDQU      96(SP), Y1
+	VPADDQ       Y14, Y1, Y1
+	VMOVDQU      Y0, 288(SP)
+	VMOVDQU      448(SP), Y0
+	VPXOR        Y7, Y0, Y0
+	VMOVDQU      Y15, 416(SP)
+	VMOVDQU      480(SP), Y15
+	VPXOR        Y1, Y15, Y15
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y15, Y15
+	VMOVDQU      Y3, 128(SP)
+	VMOVDQU      320(SP), Y3
+	VPADDQ       Y0, Y3, Y3
+	VMOVDQU      Y6, 384(SP)
+	VMOVDQU      352(SP), Y6
+	VPADDQ       Y15, Y6, Y6
+	VMOVDQU      Y10, 160(SP)
+	VMOVDQU      192(SP), Y10
+	VPXOR        Y3, Y10, Y10
+	VPXOR        Y6, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y10, Y7, Y7
+	VPADDQ       Y14, Y1, Y1
+	VPXOR        Y7, Y0, Y0
+	VPXOR        Y1, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y0, Y3, Y3
+	VPADDQ       Y15, Y6, Y6
+	VPXOR        Y3, Y10, Y10
+	VPXOR        Y6, Y14, Y14
+	VMOVDQU      Y0, 448(SP)
+	VPSRLQ       $0x3f, Y10, Y0
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y0, Y10, Y10
+	VPSRLQ       $0x3f, Y14, Y0
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y0, Y14, Y14
+	VPADDQ       Y5, Y8, Y8
+	VPADDQ       1568(SP), Y13, Y13
+	VMOVDQU      896(SP), Y0
+	VPXOR        Y8, Y0, Y0
+	VPADDQ       672(SP), Y13, Y13
+	VPSHUFD      $0xb1, Y0, Y0
+	VPXOR        Y13, Y11, Y11
+	VPADDQ       Y0, Y2, Y2
+	VPSHUFD      $0xb1, Y11, Y11
+	VPXOR        Y2, Y5, Y5
+	VPADDQ       Y11, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VMOVDQU      Y1, 96(SP)
+	VMOVDQU      672(SP), Y1
+	VPXOR        Y9, Y1, Y1
+	VPADDQ       Y5, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPXOR        Y8, Y0, Y0
+	VPADDQ       Y1, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPXOR        Y13, Y11, Y11
+	VPADDQ       Y0, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y2, Y5, Y5
+	VPADDQ       Y11, Y9, Y9
+	VMOVDQU      Y2, 768(SP)
+	VPSRLQ       $0x3f, Y5, Y2
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y2, Y5, Y5
+	VPXOR        Y9, Y1, Y1
+	VPSRLQ       $0x3f, Y1, Y2
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y2, Y1, Y1
+	VMOVDQU      576(SP), Y2
+	VPADDQ       704(SP), Y2, Y2
+	VMOVDQU      Y9, 800(SP)
+	VMOVDQU      608(SP), Y9
+	VPADDQ       736(SP), Y9, Y9
+	VMOVDQU      Y11, 928(SP)
+	VMOVDQU      960(SP), Y11
+	VPXOR        Y2, Y11, Y11
+	VMOVDQU      Y5, 640(SP)
+	VMOVDQU      992(SP), Y5
+	VPXOR        Y9, Y5, Y5
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y0, 896(SP)
+	VMOVDQU      832(SP), Y0
+	VPADDQ       Y11, Y0, Y0
+	VMOVDQU      Y1, 672(SP)
+	VMOVDQU      864(SP), Y1
+	VPADDQ       Y5, Y1, Y1
+	VMOVDQU      Y13, 544(SP)
+	VMOVDQU      704(SP), Y13
+	VPXOR        Y0, Y13, Y13
+	VMOVDQU      Y8, 512(SP)
+	VMOVDQU      736(SP), Y8
+	VPXOR        Y1, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y13, Y2, Y2
+	VPADDQ       Y8, Y9, Y9
+	VPXOR        Y2, Y11, Y11
+	VPXOR        Y9, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y11, Y0, Y0
+	VPADDQ       Y5, Y1, Y1
+	VPXOR        Y0, Y13, Y13
+	VPXOR        Y1, Y8, Y8
+	VMOVDQU      Y11, 960(SP)
+	VPSRLQ       $0x3f, Y13, Y11
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y11, Y13, Y13
+	VPSRLQ       $0x3f, Y8, Y11
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y11, Y8, Y8
+	VPADDQ       2048(SP), Y12, Y12
+	VPADDQ       Y10, Y4, Y4
+	VPADDQ       160(SP), Y12, Y12
+	VMOVDQU      384(SP), Y11
+	VPXOR        Y4, Y11, Y11
+	VPXOR        Y12, Y15, Y15
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y15, Y15
+	VPADDQ       Y11, Y6, Y6
+	VPADDQ       Y15, Y3, Y3
+	VPXOR        Y6, Y10, Y10
+	VMOVDQU      Y9, 608(SP)
+	VMOVDQU      160(SP), Y9
+	VPXOR        Y3, Y9, Y9
+	VPADDQ       1632(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y9, Y12, Y12
+	VPADDQ       Y10, Y4, Y4
+	VPXOR        Y12, Y15, Y15
+	VPXOR        Y4, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y15, Y3, Y3
+	VPADDQ       Y11, Y6, Y6
+	VPXOR        Y3, Y9, Y9
+	VPXOR        Y6, Y10, Y10
+	VMOVDQU      Y6, 352(SP)
+	VPSRLQ       $0x3f, Y9, Y6
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y6, Y9, Y9
+	VPSRLQ       $0x3f, Y10, Y6
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y6, Y10, Y10
+	VPADDQ       Y14, Y7, Y7
+	VMOVDQU      96(SP), Y6
+	VPADDQ       128(SP), Y6, Y6
+	VMOVDQU      Y3, 320(SP)
+	VMOVDQU      416(SP), Y3
+	VPXOR        Y7, Y3, Y3
+	VMOVDQU      Y15, 480(SP)
+	VMOVDQU      448(SP), Y15
+	VPXOR        Y6, Y15, Y15
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y15, Y15
+	VMOVDQU      Y10, 192(SP)
+	VMOVDQU      256(SP), Y10
+	VPADDQ       Y3, Y10, Y10
+	VMOVDQU      Y11, 384(SP)
+	VMOVDQU      288(SP), Y11
+	VPADDQ       Y15, Y11, Y11
+	VPXOR        Y10, Y14, Y14
+	VMOVDQU      Y4, 32(SP)
+	VMOVDQU      128(SP), Y4
+	VPXOR        Y11, Y4, Y4
+	VPADDQ       1600(SP), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y4, Y6, Y6
+	VPADDQ       Y14, Y7, Y7
+	VPXOR        Y6, Y15, Y15
+	VPXOR        Y7, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y15, Y11, Y11
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y11, Y4, Y4
+	VPXOR        Y10, Y14, Y14
+	VMOVDQU      Y15, 448(SP)
+	VPSRLQ       $0x3f, Y4, Y15
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y15, Y4, Y4
+	VPSRLQ       $0x3f, Y14, Y15
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y15, Y14, Y14
+	VMOVDQU      512(SP), Y15
+	VPADDQ       2080(SP), Y15, Y15
+	VMOVDQU      Y14, 224(SP)
+	VMOVDQU      544(SP), Y14
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       672(SP), Y15, Y15
+	VMOVDQU      Y6, 96(SP)
+	VMOVDQU      896(SP), Y6
+	VPXOR        Y14, Y6, Y6
+	VPXOR        Y15, Y5, Y5
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y5, Y5
+	VPADDQ       Y6, Y1, Y1
+	VPADDQ       Y5, Y0, Y0
+	VPXOR        Y1, Y13, Y13
+	VMOVDQU      Y7, 64(SP)
+	VMOVDQU      672(SP), Y7
+	VPXOR        Y0, Y7, Y7
+	VPADDQ       1632(SP), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y7, Y15, Y15
+	VPADDQ       Y13, Y14, Y14
+	VPXOR        Y15, Y5, Y5
+	VPXOR        Y14, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y5, Y0, Y0
+	VPADDQ       Y6, Y1, Y1
+	VPXOR        Y0, Y7, Y7
+	VPXOR        Y1, Y13, Y13
+	VMOVDQU      Y1, 864(SP)
+	VPSRLQ       $0x3f, Y7, Y1
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y1, Y7, Y7
+	VPSRLQ       $0x3f, Y13, Y1
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y1, Y13, Y13
+	VPADDQ       Y8, Y2, Y2
+	VMOVDQU      608(SP), Y1
+	VPADDQ       640(SP), Y1, Y1
+	VMOVDQU      Y0, 832(SP)
+	VMOVDQU      928(SP), Y0
+	VPXOR        Y2, Y0, Y0
+	VMOVDQU      Y5, 992(SP)
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y1, Y5, Y5
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y13, 704(SP)
+	VMOVDQU      768(SP), Y13
+	VPADDQ       Y0, Y13, Y13
+	VMOVDQU      Y6, 896(SP)
+	VMOVDQU      800(SP), Y6
+	VPADDQ       Y5, Y6, Y6
+	VPXOR        Y13, Y8, Y8
+	VMOVDQU      Y7, 672(SP)
+	VMOVDQU      640(SP), Y7
+	VPXOR        Y6, Y7, Y7
+	VPADDQ       1600(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       Y8, Y2, Y2
+	VPXOR        Y1, Y5, Y5
+	VPXOR        Y2, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y5, Y6, Y6
+	VPADDQ       Y0, Y13, Y13
+	VPXOR        Y6, Y7, Y7
+	VPXOR        Y13, Y8, Y8
+	VMOVDQU      Y5, 960(SP)
+	VPSRLQ       $0x3f, Y7, Y5
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y5, Y7, Y7
+	VPSRLQ       $0x3f, Y8, Y5
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y5, Y8, Y8
+	VPADDQ       Y4, Y12, Y12
+	VMOVDQU      32(SP), Y5
+	VPADDQ       Y9, Y5, Y5
+	VMOVDQU      Y8, 736(SP)
+	VMOVDQU      384(SP), Y8
+	VPXOR        Y12, Y8, Y8
+	VPXOR        Y5, Y3, Y3
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y3, Y3
+	VPADDQ       Y8, Y10, Y10
+	VPADDQ       Y3, Y11, Y11
+	VPXOR        Y10, Y4, Y4
+	VPXOR        Y11, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y4, Y12, Y12
+	VPADDQ       Y9, Y5, Y5
+	VPXOR        Y12, Y8, Y8
+	VPXOR        Y5, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y8, Y10, Y10
+	VPADDQ       Y3, Y11, Y11
+	VPXOR        Y10, Y4, Y4
+	VPXOR        Y11, Y9, Y9
+	VMOVDQU      Y11, 288(SP)
+	VPSRLQ       $0x3f, Y4, Y11
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y11, Y4, Y4
+	VPSRLQ       $0x3f, Y9, Y11
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y11, Y9, Y9
+	VMOVDQU      64(SP), Y11
+	VPADDQ       192(SP), Y11, Y11
+	VMOVDQU      Y10, 256(SP)
+	VMOVDQU      96(SP), Y10
+	VPADDQ       1632(SP), Y10, Y10
+	VMOVDQU      Y4, 128(SP)
+	VMOVDQU      448(SP), Y4
+	VPXOR        Y11, Y4, Y4
+	VPADDQ       224(SP), Y10, Y10
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y3, 416(SP)
+	VMOVDQU      480(SP), Y3
+	VPXOR        Y10, Y3, Y3
+	VMOVDQU      Y8, 384(SP)
+	VMOVDQU      320(SP), Y8
+	VPADDQ       Y4, Y8, Y8
+	VPSHUFD      $0xb1, Y3, Y3
+	VMOVDQU      Y5, 32(SP)
+	VMOVDQU      192(SP), Y5
+	VPXOR        Y8, Y5, Y5
+	VMOVDQU      Y9, 160(SP)
+	VMOVDQU      352(SP), Y9
+	VPADDQ       Y3, Y9, Y9
+	VPADDQ       1568(SP), Y11, Y11
+	VMOVDQU      Y12, (SP)
+	VMOVDQU      224(SP), Y12
+	VPXOR        Y9, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y5, Y11, Y11
+	VPADDQ       Y12, Y10, Y10
+	VPXOR        Y11, Y4, Y4
+	VPXOR        Y10, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y4, Y8, Y8
+	VPADDQ       Y3, Y9, Y9
+	VPXOR        Y8, Y5, Y5
+	VPXOR        Y9, Y12, Y12
+	VMOVDQU      Y4, 448(SP)
+	VPSRLQ       $0x3f, Y5, Y4
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y4, Y5, Y5
+	VPSRLQ       $0x3f, Y12, Y4
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y4, Y12, Y12
+	VPADDQ       Y7, Y15, Y15
+	VPADDQ       672(SP), Y14, Y14
+	VMOVDQU      896(SP), Y4
+	VPXOR        Y15, Y4, Y4
+	VPXOR        Y14, Y0, Y0
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y0, Y0
+	VPADDQ       Y4, Y13, Y13
+	VPADDQ       Y0, Y6, Y6
+	VPXOR        Y13, Y7, Y7
+	VMOVDQU      Y10, 96(SP)
+	VMOVDQU      672(SP), Y10
+	VPXOR        Y6, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y7, Y15, Y15
+	VPADDQ       Y10, Y14, Y14
+	VPXOR        Y15, Y4, Y4
+	VPXOR        Y14, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y4, Y13, Y13
+	VPADDQ       Y0, Y6, Y6
+	VPXOR        Y13, Y7, Y7
+	VPXOR        Y6, Y10, Y10
+	VMOVDQU      Y6, 800(SP)
+	VPSRLQ       $0x3f, Y7, Y6
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y6, Y7, Y7
+	VPSRLQ       $0x3f, Y10, Y6
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y6, Y10, Y10
+	VPADDQ       704(SP), Y2, Y2
+	VPADDQ       1632(SP), Y1, Y1
+	VMOVDQU      960(SP), Y6
+	VPXOR        Y2, Y6, Y6
+	VPADDQ       736(SP), Y1, Y1
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y13, 768(SP)
+	VMOVDQU      992(SP), Y13
+	VPXOR        Y1, Y13, Y13
+	VMOVDQU      Y7, 640(SP)
+	VMOVDQU      832(SP), Y7
+	VPADDQ       Y6, Y7, Y7
+	VPSHUFD      $0xb1, Y13, Y13
+	VMOVDQU      Y0, 928(SP)
+	VMOVDQU      704(SP), Y0
+	VPXOR        Y7, Y0, Y0
+	VMOVDQU      Y4, 896(SP)
+	VMOVDQU      864(SP), Y4
+	VPADDQ       Y13, Y4, Y4
+	VPADDQ       1568(SP), Y2, Y2
+	VMOVDQU      Y14, 544(SP)
+	VMOVDQU      736(SP), Y14
+	VPXOR        Y4, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y0, Y2, Y2
+	VPADDQ       Y14, Y1, Y1
+	VPXOR        Y2, Y6, Y6
+	VPXOR        Y1, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y6, Y7, Y7
+	VPADDQ       Y13, Y4, Y4
+	VPXOR        Y7, Y0, Y0
+	VPXOR        Y4, Y14, Y14
+	VMOVDQU      Y6, 960(SP)
+	VPSRLQ       $0x3f, Y0, Y6
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y6, Y0, Y0
+	VPSRLQ       $0x3f, Y14, Y6
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y6, Y14, Y14
+	VMOVDQU      (SP), Y6
+	VPADDQ       160(SP), Y6, Y6
+	VMOVDQU      Y1, 608(SP)
+	VMOVDQU      32(SP), Y1
+	VPADDQ       Y5, Y1, Y1
+	VPXOR        Y6, Y3, Y3
+	VMOVDQU      Y2, 576(SP)
+	VMOVDQU      384(SP), Y2
+	VPXOR        Y1, Y2, Y2
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y2, Y2
+	VPADDQ       Y3, Y8, Y8
+	VPADDQ       Y2, Y9, Y9
+	VMOVDQU      Y14, 736(SP)
+	VMOVDQU      160(SP), Y14
+	VPXOR        Y8, Y14, Y14
+	VPXOR        Y9, Y5, Y5
+	VPADDQ       2048(SP), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y5, Y1, Y1
+	VPADDQ       Y14, Y6, Y6
+	VPXOR        Y1, Y2, Y2
+	VPXOR        Y6, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y2, Y9, Y9
+	VPADDQ       Y3, Y8, Y8
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y8, Y14, Y14
+	VMOVDQU      Y9, 352(SP)
+	VPSRLQ       $0x3f, Y5, Y9
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y9, Y5, Y5
+	VPSRLQ       $0x3f, Y14, Y9
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y9, Y14, Y14
+	VPADDQ       Y12, Y11, Y11
+	VMOVDQU      96(SP), Y9
+	VPADDQ       1600(SP), Y9, Y9
+	VMOVDQU      Y8, 320(SP)
+	VMOVDQU      416(SP), Y8
+	VPXOR        Y11, Y8, Y8
+	VPADDQ       128(SP), Y9, Y9
+	VPSHUFD      $0xb1, Y8, Y8
+	VMOVDQU      Y3, 480(SP)
+	VMOVDQU      448(SP), Y3
+	VPXOR        Y9, Y3, Y3
+	VMOVDQU      Y5, 192(SP)
+	VMOVDQU      256(SP), Y5
+	VPADDQ       Y8, Y5, Y5
+	VPSHUFD      $0xb1, Y3, Y3
+	VPXOR        Y5, Y12, Y12
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      288(SP), Y2
+	VPADDQ       Y3, Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VMOVDQU      Y1, 32(SP)
+	VMOVDQU      128(SP), Y1
+	VPXOR        Y2, Y1, Y1
+	VPADDQ       Y12, Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPXOR        Y11, Y8, Y8
+	VPADDQ       Y1, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPXOR        Y9, Y3, Y3
+	VPADDQ       Y8, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPXOR        Y5, Y12, Y12
+	VPADDQ       Y3, Y2, Y2
+	VMOVDQU      Y3, 448(SP)
+	VPSRLQ       $0x3f, Y12, Y3
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y3, Y12, Y12
+	VPXOR        Y2, Y1, Y1
+	VPSRLQ       $0x3f, Y1, Y3
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y3, Y1, Y1
+	VPADDQ       Y10, Y15, Y15
+	VMOVDQU      544(SP), Y3
+	VPADDQ       Y0, Y3, Y3
+	VPXOR        Y15, Y13, Y13
+	VMOVDQU      Y12, 224(SP)
+	VMOVDQU      896(SP), Y12
+	VPXOR        Y3, Y12, Y12
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y13, Y7, Y7
+	VPADDQ       Y12, Y4, Y4
+	VPXOR        Y7, Y10, Y10
+	VPXOR        Y4, Y0, Y0
+	VPADDQ       2080(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y0, Y3, Y3
+	VPADDQ       Y10, Y15, Y15
+	VPXOR        Y3, Y12, Y12
+	VPXOR        Y15, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y12, Y4, Y4
+	VPADDQ       Y13, Y7, Y7
+	VPXOR        Y4, Y0, Y0
+	VPXOR        Y7, Y10, Y10
+	VMOVDQU      Y4, 864(SP)
+	VPSRLQ       $0x3f, Y0, Y4
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y4, Y0, Y0
+	VPSRLQ       $0x3f, Y10, Y4
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y4, Y10, Y10
+	VMOVDQU      576(SP), Y4
+	VPADDQ       736(SP), Y4, Y4
+	VMOVDQU      Y7, 832(SP)
+	VMOVDQU      608(SP), Y7
+	VPADDQ       1600(SP), Y7, Y7
+	VMOVDQU      Y13, 992(SP)
+	VMOVDQU      928(SP), Y13
+	VPXOR        Y4, Y13, Y13
+	VPADDQ       640(SP), Y7, Y7
+	VPSHUFD      $0xb1, Y13, Y13
+	VMOVDQU      Y0, 704(SP)
+	VMOVDQU      960(SP), Y0
+	VPXOR        Y7, Y0, Y0
+	VMOVDQU      Y12, 896(SP)
+	VMOVDQU      768(SP), Y12
+	VPADDQ       Y13, Y12, Y12
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y3, 544(SP)
+	VMOVDQU      736(SP), Y3
+	VPXOR        Y12, Y3, Y3
+	VMOVDQU      Y10, 672(SP)
+	VMOVDQU      800(SP), Y10
+	VPADDQ       Y0, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VMOVDQU      Y15, 512(SP)
+	VMOVDQU      640(SP), Y15
+	VPXOR        Y10, Y15, Y15
+	VPADDQ       Y3, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPXOR        Y4, Y13, Y13
+	VPADDQ       Y15, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPXOR        Y7, Y0, Y0
+	VPADDQ       Y13, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPXOR        Y12, Y3, Y3
+	VPADDQ       Y0, Y10, Y10
+	VMOVDQU      Y0, 960(SP)
+	VPSRLQ       $0x3f, Y3, Y0
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y0, Y3, Y3
+	VPXOR        Y10, Y15, Y15
+	VPSRLQ       $0x3f, Y15, Y0
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y0, Y15, Y15
+	VPADDQ       Y1, Y6, Y6
+	VMOVDQU      32(SP), Y0
+	VPADDQ       Y14, Y0, Y0
+	VMOVDQU      Y3, 736(SP)
+	VMOVDQU      384(SP), Y3
+	VPXOR        Y6, Y3, Y3
+	VPXOR        Y0, Y8, Y8
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y8, Y8
+	VPADDQ       Y3, Y5, Y5
+	VPADDQ       Y8, Y2, Y2
+	VPXOR        Y5, Y1, Y1
+	VPXOR        Y2, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y1, Y6, Y6
+	VPADDQ       Y14, Y0, Y0
+	VPXOR        Y6, Y3, Y3
+	VPXOR        Y0, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y3, Y5, Y5
+	VPADDQ       Y8, Y2, Y2
+	VPXOR        Y5, Y1, Y1
+	VPXOR        Y2, Y14, Y14
+	VMOVDQU      Y5, 256(SP)
+	VPSRLQ       $0x3f, Y1, Y5
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y5, Y1, Y1
+	VPSRLQ       $0x3f, Y14, Y5
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y5, Y14, Y14
+	VPADDQ       192(SP), Y11, Y11
+	VPADDQ       2048(SP), Y9, Y9
+	VMOVDQU      448(SP), Y5
+	VPXOR        Y11, Y5, Y5
+	VPADDQ       224(SP), Y9, Y9
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y2, 288(SP)
+	VMOVDQU      480(SP), Y2
+	VPXOR        Y9, Y2, Y2
+	VMOVDQU      Y8, 416(SP)
+	VMOVDQU      320(SP), Y8
+	VPADDQ       Y5, Y8, Y8
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y1, 128(SP)
+	VMOVDQU      192(SP), Y1
+	VPXOR        Y8, Y1, Y1
+	VMOVDQU      Y3, 384(SP)
+	VMOVDQU      352(SP), Y3
+	VPADDQ       Y2, Y3, Y3
+	VPADDQ       1632(SP), Y11, Y11
+	VMOVDQU      Y0, 32(SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y3, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y1, Y11, Y11
+	VPADDQ       Y0, Y9, Y9
+	VPXOR        Y11, Y5, Y5
+	VPXOR        Y9, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y5, Y8, Y8
+	VPADDQ       Y2, Y3, Y3
+	VPXOR        Y8, Y1, Y1
+	VPXOR        Y3, Y0, Y0
+	VMOVDQU      Y5, 448(SP)
+	VPSRLQ       $0x3f, Y1, Y5
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y5, Y1, Y1
+	VPSRLQ       $0x3f, Y0, Y5
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y5, Y0, Y0
+	VMOVDQU      512(SP), Y5
+	VPADDQ       Y15, Y5, Y5
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      544(SP), Y0
+	VPADDQ       672(SP), Y0, Y0
+	VMOVDQU      Y9, 96(SP)
+	VMOVDQU      896(SP), Y9
+	VPXOR        Y5, Y9, Y9
+	VPXOR        Y0, Y13, Y13
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y13, Y13
+	VPADDQ       Y9, Y12, Y12
+	VPADDQ       Y13, Y10, Y10
+	VPXOR        Y12, Y15, Y15
+	VMOVDQU      Y11, 64(SP)
+	VMOVDQU      672(SP), Y11
+	VPXOR        Y10, Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y15, Y5, Y5
+	VPADDQ       Y11, Y0, Y0
+	VPXOR        Y5, Y9, Y9
+	VPXOR        Y0, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y9, Y12, Y12
+	VPADDQ       Y13, Y10, Y10
+	VPXOR        Y12, Y15, Y15
+	VPXOR        Y10, Y11, Y11
+	VMOVDQU      Y12, 768(SP)
+	VPSRLQ       $0x3f, Y15, Y12
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y12, Y15, Y15
+	VPSRLQ       $0x3f, Y11, Y12
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y12, Y11, Y11
+	VPADDQ       704(SP), Y4, Y4
+	VPADDQ       2080(SP), Y7, Y7
+	VMOVDQU      960(SP), Y12
+	VPXOR        Y4, Y12, Y12
+	VPADDQ       736(SP), Y7, Y7
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y10, 800(SP)
+	VMOVDQU      992(SP), Y10
+	VPXOR        Y7, Y10, Y10
+	VMOVDQU      Y13, 928(SP)
+	VMOVDQU      832(SP), Y13
+	VPADDQ       Y12, Y13, Y13
+	VPSHUFD      $0xb1, Y10, Y10
+	VMOVDQU      Y15, 640(SP)
+	VMOVDQU      704(SP), Y15
+	VPXOR        Y13, Y15, Y15
+	VMOVDQU      Y9, 896(SP)
+	VMOVDQU      864(SP), Y9
+	VPADDQ       Y10, Y9, Y9
+	VPADDQ       1632(SP), Y4, Y4
+	VMOVDQU      Y0, 544(SP)
+	VMOVDQU      736(SP), Y0
+	VPXOR        Y9, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y15, Y4, Y4
+	VPADDQ       Y0, Y7, Y7
+	VPXOR        Y4, Y12, Y12
+	VPXOR        Y7, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y12, Y13, Y13
+	VPADDQ       Y10, Y9, Y9
+	VPXOR        Y13, Y15, Y15
+	VPXOR        Y9, Y0, Y0
+	VMOVDQU      Y12, 960(SP)
+	VPSRLQ       $0x3f, Y15, Y12
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y12, Y15, Y15
+	VPSRLQ       $0x3f, Y0, Y12
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y12, Y0, Y0
+	VPADDQ       Y14, Y6, Y6
+	VMOVDQU      32(SP), Y12
+	VPADDQ       Y1, Y12, Y12
+	VPXOR        Y6, Y2, Y2
+	VMOVDQU      Y0, 736(SP)
+	VMOVDQU      384(SP), Y0
+	VPXOR        Y12, Y0, Y0
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y0, Y0
+	VPADDQ       Y2, Y8, Y8
+	VPADDQ       Y0, Y3, Y3
+	VPXOR        Y8, Y14, Y14
+	VPXOR        Y3, Y1, Y1
+	VPADDQ       1600(SP), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y1, Y12, Y12
+	VPADDQ       Y14, Y6, Y6
+	VPXOR        Y12, Y0, Y0
+	VPXOR        Y6, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y0, Y3, Y3
+	VPADDQ       Y2, Y8, Y8
+	VPXOR        Y3, Y1, Y1
+	VPXOR        Y8, Y14, Y14
+	VMOVDQU      Y3, 352(SP)
+	VPSRLQ       $0x3f, Y1, Y3
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y3, Y1, Y1
+	VPSRLQ       $0x3f, Y14, Y3
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y3, Y14, Y14
+	VMOVDQU      64(SP), Y3
+	VPADDQ       1568(SP), Y3, Y3
+	VMOVDQU      Y8, 320(SP)
+	VMOVDQU      96(SP), Y8
+	VPADDQ       128(SP), Y8, Y8
+	VPADDQ       224(SP), Y3, Y3
+	VMOVDQU      Y2, 480(SP)
+	VMOVDQU      448(SP), Y2
+	VPXOR        Y8, Y2, Y2
+	VMOVDQU      Y1, 192(SP)
+	VMOVDQU      416(SP), Y1
+	VPXOR        Y3, Y1, Y1
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y1, Y1
+	VMOVDQU      Y0, 384(SP)
+	VMOVDQU      288(SP), Y0
+	VPADDQ       Y2, Y0, Y0
+	VMOVDQU      Y12, 32(SP)
+	VMOVDQU      256(SP), Y12
+	VPADDQ       Y1, Y12, Y12
+	VMOVDQU      Y14, 160(SP)
+	VMOVDQU      128(SP), Y14
+	VPXOR        Y0, Y14, Y14
+	VMOVDQU      Y6, (SP)
+	VMOVDQU      224(SP), Y6
+	VPXOR        Y12, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y14, Y8, Y8
+	VPADDQ       Y6, Y3, Y3
+	VPXOR        Y8, Y2, Y2
+	VPXOR        Y3, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y2, Y0, Y0
+	VPADDQ       Y1, Y12, Y12
+	VPXOR        Y0, Y14, Y14
+	VPXOR        Y12, Y6, Y6
+	VMOVDQU      Y2, 448(SP)
+	VPSRLQ       $0x3f, Y14, Y2
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y2, Y14, Y14
+	VPSRLQ       $0x3f, Y6, Y2
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y2, Y6, Y6
+	VPADDQ       Y11, Y5, Y5
+	VMOVDQU      544(SP), Y2
+	VPADDQ       Y15, Y2, Y2
+	VPXOR        Y5, Y10, Y10
+	VMOVDQU      Y6, 224(SP)
+	VMOVDQU      896(SP), Y6
+	VPXOR        Y2, Y6, Y6
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y6, Y6
+	VPADDQ       Y10, Y13, Y13
+	VPADDQ       Y6, Y9, Y9
+	VPXOR        Y13, Y11, Y11
+	VPXOR        Y9, Y15, Y15
+	VPADDQ       1600(SP), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y15, Y2, Y2
+	VPADDQ       Y11, Y5, Y5
+	VPXOR        Y2, Y6, Y6
+	VPXOR        Y5, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y6, Y9, Y9
+	VPADDQ       Y10, Y13, Y13
+	VPXOR        Y9, Y15, Y15
+	VPXOR        Y13, Y11, Y11
+	VMOVDQU      Y9, 864(SP)
+	VPSRLQ       $0x3f, Y15, Y9
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y9, Y15, Y15
+	VPSRLQ       $0x3f, Y11, Y9
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y9, Y11, Y11
+	VPADDQ       1568(SP), Y4, Y4
+	VPADDQ       640(SP), Y7, Y7
+	VPADDQ       736(SP), Y4, Y4
+	VMOVDQU      960(SP), Y9
+	VPXOR        Y7, Y9, Y9
+	VMOVDQU      Y13, 832(SP)
+	VMOVDQU      928(SP), Y13
+	VPXOR        Y4, Y13, Y13
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y13, Y13
+	VMOVDQU      Y10, 992(SP)
+	VMOVDQU      800(SP), Y10
+	VPADDQ       Y9, Y10, Y10
+	VMOVDQU      Y15, 704(SP)
+	VMOVDQU      768(SP), Y15
+	VPADDQ       Y13, Y15, Y15
+	VMOVDQU      Y6, 896(SP)
+	VMOVDQU      640(SP), Y6
+	VPXOR        Y10, Y6, Y6
+	VMOVDQU      Y2, 544(SP)
+	VMOVDQU      736(SP), Y2
+	VPXOR        Y15, Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPADDQ       Y6, Y7, Y7
+	VPADDQ       Y2, Y4, Y4
+	VPXOR        Y7, Y9, Y9
+	VPXOR        Y4, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y9, Y10, Y10
+	VPADDQ       Y13, Y15, Y15
+	VPXOR        Y10, Y6, Y6
+	VPXOR        Y15, Y2, Y2
+	VMOVDQU      Y9, 960(SP)
+	VPSRLQ       $0x3f, Y6, Y9
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y9, Y6, Y6
+	VPSRLQ       $0x3f, Y2, Y9
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y9, Y2, Y2
+	VMOVDQU      (SP), Y9
+	VPADDQ       Y14, Y9, Y9
+	VMOVDQU      Y2, 736(SP)
+	VMOVDQU      32(SP), Y2
+	VPADDQ       160(SP), Y2, Y2
+	VMOVDQU      Y7, 608(SP)
+	VMOVDQU      384(SP), Y7
+	VPXOR        Y9, Y7, Y7
+	VPXOR        Y2, Y1, Y1
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y1, Y1
+	VPADDQ       Y7, Y12, Y12
+	VPADDQ       Y1, Y0, Y0
+	VPXOR        Y12, Y14, Y14
+	VMOVDQU      Y4, 576(SP)
+	VMOVDQU      160(SP), Y4
+	VPXOR        Y0, Y4, Y4
+	VPADDQ       1600(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y4, Y2, Y2
+	VPADDQ       Y14, Y9, Y9
+	VPXOR        Y2, Y1, Y1
+	VPXOR        Y9, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y1, Y0, Y0
+	VPADDQ       Y7, Y12, Y12
+	VPXOR        Y0, Y4, Y4
+	VPXOR        Y12, Y14, Y14
+	VMOVDQU      Y12, 256(SP)
+	VPSRLQ       $0x3f, Y4, Y12
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y12, Y4, Y4
+	VPSRLQ       $0x3f, Y14, Y12
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y12, Y14, Y14
+	VPADDQ       192(SP), Y3, Y3
+	VPADDQ       1568(SP), Y8, Y8
+	VMOVDQU      448(SP), Y12
+	VPXOR        Y3, Y12, Y12
+	VPADDQ       224(SP), Y8, Y8
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y0, 288(SP)
+	VMOVDQU      480(SP), Y0
+	VPXOR        Y8, Y0, Y0
+	VMOVDQU      Y1, 416(SP)
+	VMOVDQU      320(SP), Y1
+	VPADDQ       Y12, Y1, Y1
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y14, 128(SP)
+	VMOVDQU      192(SP), Y14
+	VPXOR        Y1, Y14, Y14
+	VMOVDQU      Y7, 384(SP)
+	VMOVDQU      352(SP), Y7
+	VPADDQ       Y0, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VMOVDQU      Y2, 32(SP)
+	VMOVDQU      224(SP), Y2
+	VPXOR        Y7, Y2, Y2
+	VPADDQ       Y14, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPXOR        Y3, Y12, Y12
+	VPADDQ       Y2, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y8, Y0, Y0
+	VPADDQ       Y12, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPXOR        Y1, Y14, Y14
+	VPADDQ       Y0, Y7, Y7
+	VMOVDQU      Y12, 448(SP)
+	VPSRLQ       $0x3f, Y14, Y12
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y12, Y14, Y14
+	VPXOR        Y7, Y2, Y2
+	VPSRLQ       $0x3f, Y2, Y12
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y12, Y2, Y2
+	VPADDQ       Y6, Y5, Y5
+	VMOVDQU      544(SP), Y12
+	VPADDQ       Y11, Y12, Y12
+	VMOVDQU      Y2, 224(SP)
+	VMOVDQU      896(SP), Y2
+	VPXOR        Y5, Y2, Y2
+	VPXOR        Y12, Y13, Y13
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y13, Y13
+	VPADDQ       Y2, Y15, Y15
+	VPADDQ       Y13, Y10, Y10
+	VPXOR        Y15, Y6, Y6
+	VPXOR        Y10, Y11, Y11
+	VPADDQ       1600(SP), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y11, Y12, Y12
+	VPADDQ       Y6, Y5, Y5
+	VPXOR        Y12, Y13, Y13
+	VPXOR        Y5, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y13, Y10, Y10
+	VPADDQ       Y2, Y15, Y15
+	VPXOR        Y10, Y11, Y11
+	VPXOR        Y15, Y6, Y6
+	VMOVDQU      Y15, 768(SP)
+	VPSRLQ       $0x3f, Y11, Y15
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y15, Y11, Y11
+	VPSRLQ       $0x3f, Y6, Y15
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y15, Y6, Y6
+	VMOVDQU      576(SP), Y15
+	VPADDQ       704(SP), Y15, Y15
+	VMOVDQU      Y10, 800(SP)
+	VMOVDQU      608(SP), Y10
+	VPADDQ       1568(SP), Y10, Y10
+	VMOVDQU      Y13, 928(SP)
+	VMOVDQU      960(SP), Y13
+	VPXOR        Y15, Y13, Y13
+	VPADDQ       736(SP), Y10, Y10
+	VPSHUFD      $0xb1, Y13, Y13
+	VMOVDQU      Y6, 640(SP)
+	VMOVDQU      992(SP), Y6
+	VPXOR        Y10, Y6, Y6
+	VMOVDQU      Y2, 896(SP)
+	VMOVDQU      832(SP), Y2
+	VPADDQ       Y13, Y2, Y2
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y12, 544(SP)
+	VMOVDQU      704(SP), Y12
+	VPXOR        Y2, Y12, Y12
+	VMOVDQU      Y5, 512(SP)
+	VMOVDQU      864(SP), Y5
+	VPADDQ       Y6, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VMOVDQU      Y11, 672(SP)
+	VMOVDQU      736(SP), Y11
+	VPXOR        Y5, Y11, Y11
+	VPADDQ       Y12, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPXOR        Y15, Y13, Y13
+	VPADDQ       Y11, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPXOR        Y10, Y6, Y6
+	VPADDQ       Y13, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPXOR        Y2, Y12, Y12
+	VPADDQ       Y6, Y5, Y5
+	VMOVDQU      Y13, 960(SP)
+	VPSRLQ       $0x3f, Y12, Y13
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y13, Y12, Y12
+	VPXOR        Y5, Y11, Y11
+	VPSRLQ       $0x3f, Y11, Y13
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y13, Y11, Y11
+	VPADDQ       Y4, Y9, Y9
+	VMOVDQU      32(SP), Y13
+	VPADDQ       Y14, Y13, Y13
+	VPXOR        Y9, Y0, Y0
+	VMOVDQU      Y11, 736(SP)
+	VMOVDQU      384(SP), Y11
+	VPXOR        Y13, Y11, Y11
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y11, Y11
+	VPADDQ       Y0, Y1, Y1
+	VPADDQ       Y11, Y7, Y7
+	VPXOR        Y1, Y4, Y4
+	VPXOR        Y7, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y4, Y9, Y9
+	VPADDQ       Y14, Y13, Y13
+	VPXOR        Y9, Y0, Y0
+	VPXOR        Y13, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y0, Y1, Y1
+	VPADDQ       Y11, Y7, Y7
+	VPXOR        Y1, Y4, Y4
+	VPXOR        Y7, Y14, Y14
+	VMOVDQU      Y7, 352(SP)
+	VPSRLQ       $0x3f, Y4, Y7
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y7, Y4, Y4
+	VPSRLQ       $0x3f, Y14, Y7
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y7, Y14, Y14
+	VPADDQ       1632(SP), Y3, Y3
+	VPADDQ       128(SP), Y8, Y8
+	VPADDQ       224(SP), Y3, Y3
+	VMOVDQU      448(SP), Y7
+	VPXOR        Y8, Y7, Y7
+	VMOVDQU      Y1, 320(SP)
+	VMOVDQU      416(SP), Y1
+	VPXOR        Y3, Y1, Y1
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y1, Y1
+	VMOVDQU      Y0, 480(SP)
+	VMOVDQU      288(SP), Y0
+	VPADDQ       Y7, Y0, Y0
+	VMOVDQU      Y14, 192(SP)
+	VMOVDQU      256(SP), Y14
+	VPADDQ       Y1, Y14, Y14
+	VMOVDQU      Y11, 384(SP)
+	VMOVDQU      128(SP), Y11
+	VPXOR        Y0, Y11, Y11
+	VMOVDQU      Y4, 160(SP)
+	VMOVDQU      224(SP), Y4
+	VPXOR        Y14, Y4, Y4
+	VPADDQ       2048(SP), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y4, Y3, Y3
+	VPADDQ       Y11, Y8, Y8
+	VPXOR        Y3, Y1, Y1
+	VPXOR        Y8, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y1, Y14, Y14
+	VPADDQ       Y7, Y0, Y0
+	VPXOR        Y14, Y4, Y4
+	VPXOR        Y0, Y11, Y11
+	VMOVDQU      Y7, 448(SP)
+	VPSRLQ       $0x3f, Y4, Y7
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y7, Y4, Y4
+	VPSRLQ       $0x3f, Y11, Y7
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y7, Y11, Y11
+	VMOVDQU      512(SP), Y7
+	VPADDQ       672(SP), Y7, Y7
+	VMOVDQU      Y4, 224(SP)
+	VMOVDQU      544(SP), Y4
+	VPADDQ       Y12, Y4, Y4
+	VPXOR        Y7, Y6, Y6
+	VMOVDQU      Y8, 96(SP)
+	VMOVDQU      896(SP), Y8
+	VPXOR        Y4, Y8, Y8
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y8, Y8
+	VPADDQ       Y6, Y2, Y2
+	VPADDQ       Y8, Y5, Y5
+	VMOVDQU      Y3, 64(SP)
+	VMOVDQU      672(SP), Y3
+	VPXOR        Y2, Y3, Y3
+	VPXOR        Y5, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y3, Y7, Y7
+	VPADDQ       Y12, Y4, Y4
+	VPXOR        Y7, Y6, Y6
+	VPXOR        Y4, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y6, Y2, Y2
+	VPADDQ       Y8, Y5, Y5
+	VPXOR        Y2, Y3, Y3
+	VPXOR        Y5, Y12, Y12
+	VMOVDQU      Y5, 864(SP)
+	VPSRLQ       $0x3f, Y3, Y5
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y5, Y3, Y3
+	VPSRLQ       $0x3f, Y12, Y5
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y5, Y12, Y12
+	VPADDQ       1632(SP), Y15, Y15
+	VPADDQ       640(SP), Y10, Y10
+	VPADDQ       736(SP), Y15, Y15
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y10, Y5, Y5
+	VMOVDQU      Y2, 832(SP)
+	VMOVDQU      928(SP), Y2
+	VPXOR        Y15, Y2, Y2
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y6, 992(SP)
+	VMOVDQU      800(SP), Y6
+	VPADDQ       Y5, Y6, Y6
+	VMOVDQU      Y12, 704(SP)
+	VMOVDQU      768(SP), Y12
+	VPADDQ       Y2, Y12, Y12
+	VMOVDQU      Y8, 896(SP)
+	VMOVDQU      640(SP), Y8
+	VPXOR        Y6, Y8, Y8
+	VMOVDQU      Y3, 672(SP)
+	VMOVDQU      736(SP), Y3
+	VPXOR        Y12, Y3, Y3
+	VPADDQ       2080(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y3, Y15, Y15
+	VPADDQ       Y8, Y10, Y10
+	VPXOR        Y15, Y2, Y2
+	VPXOR        Y10, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y2, Y12, Y12
+	VPADDQ       Y5, Y6, Y6
+	VPXOR        Y12, Y3, Y3
+	VPXOR        Y6, Y8, Y8
+	VMOVDQU      Y5, 960(SP)
+	VPSRLQ       $0x3f, Y3, Y5
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y5, Y3, Y3
+	VPSRLQ       $0x3f, Y8, Y5
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y5, Y8, Y8
+	VPADDQ       2048(SP), Y9, Y9
+	VPADDQ       1600(SP), Y13, Y13
+	VPADDQ       Y11, Y9, Y9
+	VPADDQ       160(SP), Y13, Y13
+	VMOVDQU      384(SP), Y5
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y13, Y1, Y1
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y1, Y1
+	VPADDQ       Y5, Y14, Y14
+	VPADDQ       Y1, Y0, Y0
+	VPXOR        Y14, Y11, Y11
+	VMOVDQU      Y3, 736(SP)
+	VMOVDQU      160(SP), Y3
+	VPXOR        Y0, Y3, Y3
+	VPADDQ       1568(SP), Y9, Y9
+	VPADDQ       1632(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y11, Y9, Y9
+	VPADDQ       Y3, Y13, Y13
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y13, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y5, Y14, Y14
+	VPADDQ       Y1, Y0, Y0
+	VPXOR        Y14, Y11, Y11
+	VPXOR        Y0, Y3, Y3
+	VMOVDQU      Y0, 288(SP)
+	VPSRLQ       $0x3f, Y11, Y0
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y0, Y11, Y11
+	VPSRLQ       $0x3f, Y3, Y0
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y0, Y3, Y3
+	VMOVDQU      64(SP), Y0
+	VPADDQ       192(SP), Y0, Y0
+	VMOVDQU      Y14, 256(SP)
+	VMOVDQU      96(SP), Y14
+	VPADDQ       224(SP), Y14, Y14
+	VMOVDQU      Y1, 416(SP)
+	VMOVDQU      448(SP), Y1
+	VPXOR        Y0, Y1, Y1
+	VMOVDQU      Y11, 128(SP)
+	VMOVDQU      480(SP), Y11
+	VPXOR        Y14, Y11, Y11
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y5, 384(SP)
+	VMOVDQU      320(SP), Y5
+	VPADDQ       Y1, Y5, Y5
+	VMOVDQU      Y13, 32(SP)
+	VMOVDQU      352(SP), Y13
+	VPADDQ       Y11, Y13, Y13
+	VMOVDQU      Y3, 160(SP)
+	VMOVDQU      192(SP), Y3
+	VPXOR        Y5, Y3, Y3
+	VMOVDQU      Y9, (SP)
+	VMOVDQU      224(SP), Y9
+	VPXOR        Y13, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y3, Y0, Y0
+	VPADDQ       Y9, Y14, Y14
+	VPXOR        Y0, Y1, Y1
+	VPXOR        Y14, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y1, Y5, Y5
+	VPADDQ       Y11, Y13, Y13
+	VPXOR        Y5, Y3, Y3
+	VPXOR        Y13, Y9, Y9
+	VMOVDQU      Y1, 448(SP)
+	VPSRLQ       $0x3f, Y3, Y1
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y1, Y3, Y3
+	VPSRLQ       $0x3f, Y9, Y1
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y1, Y9, Y9
+	VPADDQ       2080(SP), Y7, Y7
+	VPADDQ       1600(SP), Y4, Y4
+	VPADDQ       Y8, Y7, Y7
+	VPADDQ       672(SP), Y4, Y4
+	VMOVDQU      896(SP), Y1
+	VPXOR        Y7, Y1, Y1
+	VPXOR        Y4, Y2, Y2
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y2, Y2
+	VPADDQ       Y1, Y12, Y12
+	VPADDQ       Y2, Y6, Y6
+	VPXOR        Y12, Y8, Y8
+	VMOVDQU      Y14, 96(SP)
+	VMOVDQU      672(SP), Y14
+	VPXOR        Y6, Y14, Y14
+	VPADDQ       1568(SP), Y7, Y7
+	VPADDQ       1632(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y8, Y7, Y7
+	VPADDQ       Y14, Y4, Y4
+	VPXOR        Y7, Y1, Y1
+	VPXOR        Y4, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y1, Y12, Y12
+	VPADDQ       Y2, Y6, Y6
+	VPXOR        Y12, Y8, Y8
+	VPXOR        Y6, Y14, Y14
+	VMOVDQU      Y6, 800(SP)
+	VPSRLQ       $0x3f, Y8, Y6
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y6, Y8, Y8
+	VPSRLQ       $0x3f, Y14, Y6
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y6, Y14, Y14
+	VPADDQ       704(SP), Y15, Y15
+	VPADDQ       736(SP), Y10, Y10
+	VMOVDQU      960(SP), Y6
+	VPXOR        Y15, Y6, Y6
+	VMOVDQU      Y12, 768(SP)
+	VMOVDQU      992(SP), Y12
+	VPXOR        Y10, Y12, Y12
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y2, 928(SP)
+	VMOVDQU      832(SP), Y2
+	VPADDQ       Y6, Y2, Y2
+	VMOVDQU      Y8, 640(SP)
+	VMOVDQU      864(SP), Y8
+	VPADDQ       Y12, Y8, Y8
+	VMOVDQU      Y1, 896(SP)
+	VMOVDQU      704(SP), Y1
+	VPXOR        Y2, Y1, Y1
+	VMOVDQU      Y4, 544(SP)
+	VMOVDQU      736(SP), Y4
+	VPXOR        Y8, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y1, Y15, Y15
+	VPADDQ       Y4, Y10, Y10
+	VPXOR        Y15, Y6, Y6
+	VPXOR        Y10, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y6, Y2, Y2
+	VPADDQ       Y12, Y8, Y8
+	VPXOR        Y2, Y1, Y1
+	VPXOR        Y8, Y4, Y4
+	VMOVDQU      Y6, 960(SP)
+	VPSRLQ       $0x3f, Y1, Y6
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y6, Y1, Y1
+	VPSRLQ       $0x3f, Y4, Y6
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y6, Y4, Y4
+	VMOVDQU      (SP), Y6
+	VPADDQ       160(SP), Y6, Y6
+	VMOVDQU      Y10, 608(SP)
+	VMOVDQU      32(SP), Y10
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y6, Y11, Y11
+	VMOVDQU      Y4, 736(SP)
+	VMOVDQU      384(SP), Y4
+	VPXOR        Y10, Y4, Y4
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y4, Y4
+	VPADDQ       Y11, Y5, Y5
+	VPADDQ       Y4, Y13, Y13
+	VMOVDQU      Y15, 576(SP)
+	VMOVDQU      160(SP), Y15
+	VPXOR        Y5, Y15, Y15
+	VPXOR        Y13, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y15, Y6, Y6
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y6, Y11, Y11
+	VPXOR        Y10, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y11, Y5, Y5
+	VPADDQ       Y4, Y13, Y13
+	VPXOR        Y5, Y15, Y15
+	VPXOR        Y13, Y3, Y3
+	VMOVDQU      Y13, 352(SP)
+	VPSRLQ       $0x3f, Y15, Y13
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y13, Y15, Y15
+	VPSRLQ       $0x3f, Y3, Y13
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y13, Y3, Y3
+	VPADDQ       Y9, Y0, Y0
+	VMOVDQU      96(SP), Y13
+	VPADDQ       128(SP), Y13, Y13
+	VMOVDQU      Y5, 320(SP)
+	VMOVDQU      416(SP), Y5
+	VPXOR        Y0, Y5, Y5
+	VMOVDQU      Y11, 480(SP)
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y13, Y11, Y11
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y3, 192(SP)
+	VMOVDQU      256(SP), Y3
+	VPADDQ       Y5, Y3, Y3
+	VMOVDQU      Y4, 384(SP)
+	VMOVDQU      288(SP), Y4
+	VPADDQ       Y11, Y4, Y4
+	VPXOR        Y3, Y9, Y9
+	VMOVDQU      Y10, 32(SP)
+	VMOVDQU      128(SP), Y10
+	VPXOR        Y4, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y9, Y0, Y0
+	VPADDQ       Y10, Y13, Y13
+	VPXOR        Y0, Y5, Y5
+	VPXOR        Y13, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y5, Y3, Y3
+	VPADDQ       Y11, Y4, Y4
+	VPXOR        Y3, Y9, Y9
+	VPXOR        Y4, Y10, Y10
+	VMOVDQU      Y11, 448(SP)
+	VPSRLQ       $0x3f, Y9, Y11
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y11, Y9, Y9
+	VPSRLQ       $0x3f, Y10, Y11
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y11, Y10, Y10
+	VPADDQ       Y14, Y7, Y7
+	VMOVDQU      544(SP), Y11
+	VPADDQ       Y1, Y11, Y11
+	VPXOR        Y7, Y12, Y12
+	VMOVDQU      Y9, 224(SP)
+	VMOVDQU      896(SP), Y9
+	VPXOR        Y11, Y9, Y9
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y9, Y9
+	VPADDQ       Y12, Y2, Y2
+	VPADDQ       Y9, Y8, Y8
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y8, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y14, Y7, Y7
+	VPADDQ       Y1, Y11, Y11
+	VPXOR        Y7, Y12, Y12
+	VPXOR        Y11, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y12, Y2, Y2
+	VPADDQ       Y9, Y8, Y8
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y8, Y1, Y1
+	VMOVDQU      Y8, 864(SP)
+	VPSRLQ       $0x3f, Y14, Y8
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y8, Y14, Y14
+	VPSRLQ       $0x3f, Y1, Y8
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y8, Y1, Y1
+	VMOVDQU      576(SP), Y8
+	VPADDQ       736(SP), Y8, Y8
+	VMOVDQU      Y2, 832(SP)
+	VMOVDQU      608(SP), Y2
+	VPADDQ       640(SP), Y2, Y2
+	VMOVDQU      Y12, 992(SP)
+	VMOVDQU      928(SP), Y12
+	VPXOR        Y8, Y12, Y12
+	VMOVDQU      Y1, 704(SP)
+	VMOVDQU      960(SP), Y1
+	VPXOR        Y2, Y1, Y1
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y1, Y1
+	VMOVDQU      Y9, 896(SP)
+	VMOVDQU      768(SP), Y9
+	VPADDQ       Y12, Y9, Y9
+	VMOVDQU      Y11, 544(SP)
+	VMOVDQU      800(SP), Y11
+	VPADDQ       Y1, Y11, Y11
+	VMOVDQU      Y14, 672(SP)
+	VMOVDQU      736(SP), Y14
+	VPXOR        Y9, Y14, Y14
+	VMOVDQU      Y7, 512(SP)
+	VMOVDQU      640(SP), Y7
+	VPXOR        Y11, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y14, Y8, Y8
+	VPADDQ       Y7, Y2, Y2
+	VPXOR        Y8, Y12, Y12
+	VPXOR        Y2, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y12, Y9, Y9
+	VPADDQ       Y1, Y11, Y11
+	VPXOR        Y9, Y14, Y14
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y1, 960(SP)
+	VPSRLQ       $0x3f, Y14, Y1
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y1, Y14, Y14
+	VPSRLQ       $0x3f, Y7, Y1
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y1, Y7, Y7
+	VPADDQ       Y10, Y6, Y6
+	VMOVDQU      32(SP), Y1
+	VPADDQ       Y15, Y1, Y1
+	VMOVDQU      Y2, 608(SP)
+	VMOVDQU      384(SP), Y2
+	VPXOR        Y6, Y2, Y2
+	VPXOR        Y1, Y5, Y5
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y5, Y5
+	VPADDQ       Y2, Y3, Y3
+	VPADDQ       Y5, Y4, Y4
+	VPXOR        Y3, Y10, Y10
+	VPXOR        Y4, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y10, Y6, Y6
+	VPADDQ       Y15, Y1, Y1
+	VPXOR        Y6, Y2, Y2
+	VPXOR        Y1, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y2, Y3, Y3
+	VPADDQ       Y5, Y4, Y4
+	VPXOR        Y4, Y15, Y15
+	VPSRLQ       $0x3f, Y15, Y1
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y1, Y15, Y15
+	VPADDQ       192(SP), Y0, Y0
+	VPADDQ       224(SP), Y13, Y13
+	VMOVDQU      448(SP), Y1
+	VPXOR        Y0, Y1, Y1
+	VMOVDQU      480(SP), Y2
+	VPXOR        Y13, Y2, Y2
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      320(SP), Y4
+	VPADDQ       Y1, Y4, Y4
+	VMOVDQU      352(SP), Y10
+	VPADDQ       Y2, Y10, Y10
+	VMOVDQU      Y3, 256(SP)
+	VMOVDQU      192(SP), Y3
+	VPXOR        Y4, Y3, Y3
+	VMOVDQU      Y5, 416(SP)
+	VMOVDQU      224(SP), Y5
+	VPXOR        Y10, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y3, Y0, Y0
+	VPADDQ       Y5, Y13, Y13
+	VPXOR        Y0, Y1, Y1
+	VPXOR        Y13, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y1, Y4, Y4
+	VPADDQ       Y2, Y10, Y10
+	VPXOR        Y10, Y5, Y5
+	VPSRLQ       $0x3f, Y5, Y1
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y1, Y5, Y5
+	VMOVDQU      512(SP), Y1
+	VPADDQ       Y7, Y1, Y1
+	VMOVDQU      544(SP), Y3
+	VPADDQ       672(SP), Y3, Y3
+	VMOVDQU      896(SP), Y10
+	VPXOR        Y1, Y10, Y10
+	VPXOR        Y3, Y12, Y12
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y10, Y9, Y9
+	VPADDQ       Y12, Y11, Y11
+	VPXOR        Y9, Y7, Y7
+	VMOVDQU      672(SP), Y13
+	VPXOR        Y11, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       Y13, Y3, Y3
+	VPXOR        Y1, Y10, Y10
+	VPXOR        Y3, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y10, Y9, Y9
+	VPADDQ       Y12, Y11, Y11
+	VPXOR        Y11, Y13, Y13
+	VPSRLQ       $0x3f, Y13, Y3
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y3, Y13, Y13
+	VPADDQ       704(SP), Y8, Y8
+	VMOVDQU      608(SP), Y3
+	VPADDQ       Y14, Y3, Y3
+	VMOVDQU      960(SP), Y7
+	VPXOR        Y8, Y7, Y7
+	VMOVDQU      992(SP), Y10
+	VPXOR        Y3, Y10, Y10
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y10, Y10
+	VMOVDQU      832(SP), Y11
+	VPADDQ       Y7, Y11, Y11
+	VMOVDQU      Y9, 768(SP)
+	VMOVDQU      864(SP), Y9
+	VPADDQ       Y10, Y9, Y9
+	VMOVDQU      Y12, 928(SP)
+	VMOVDQU      704(SP), Y12
+	VPXOR        Y11, Y12, Y12
+	VPXOR        Y9, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y12, Y8, Y8
+	VPADDQ       Y14, Y3, Y3
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y3, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y7, Y11, Y11
+	VPADDQ       Y10, Y9, Y9
+	VPXOR        Y9, Y14, Y14
+	VPSRLQ       $0x3f, Y14, Y3
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y3, Y14, Y14
+	VPADDQ       1568(SP), Y6, Y6
+	VPADDQ       Y5, Y0, Y0
+	VPADDQ       Y15, Y6, Y6
+	VMOVDQU      416(SP), Y3
+	VPXOR        Y0, Y3, Y3
+	VPXOR        Y6, Y2, Y2
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      256(SP), Y7
+	VPADDQ       Y3, Y7, Y7
+	VPADDQ       Y2, Y4, Y4
+	VPXOR        Y7, Y5, Y5
+	VPXOR        Y4, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y5, Y0, Y0
+	VPADDQ       Y15, Y6, Y6
+	VPXOR        Y0, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y3, Y7, Y7
+	VPADDQ       1568(SP), Y1, Y1
+	VPADDQ       Y14, Y8, Y8
+	VPADDQ       Y13, Y1, Y1
+	VMOVDQU      928(SP), Y0
+	VPXOR        Y8, Y0, Y0
+	VPXOR        Y1, Y10, Y10
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y10, Y10
+	VMOVDQU      768(SP), Y2
+	VPADDQ       Y0, Y2, Y2
+	VPADDQ       Y10, Y11, Y11
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y11, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y14, Y8, Y8
+	VPADDQ       Y13, Y1, Y1
+	VPXOR        Y8, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y0, Y2, Y2
+	VPXOR        Y7, Y6, Y6
+	VPCMPEQQ     2112(SP), Y6, Y6
+	VMOVMSKPD    Y6, SI
+	VPXOR        Y2, Y1, Y1
+	VPCMPEQQ     2112(SP), Y1, Y1
+	VMOVMSKPD    Y1, DI
+	SHLQ         $0x04, DI
+	ORQ          DI, SI
+	TESTQ        SI, SI
+	JNZ          scanAVX2w4_hit
+	ADDQ         $0x08, BX
+	JMP          scanAVX2w4_loop
 
 scanAVX2w4_hit:
 	BSFQ SI, SI
@@ -12710,22 +16714,54 @@ scanAVX2w4_none:
 
 // func scanAVX2w6(p *[33]uint64, table *uint64, n int) int
 // Requires: AVX, AVX2
-TEXT ·scanAVX2w6(SB), $1056-32
+TEXT ·scanAVX2w6(SB), $2144-32
 	MOVQ         p+0(FP), AX
 	MOVQ         table+8(FP), CX
 	MOVQ         n+16(FP), DX
 	VPBROADCASTQ 136(AX), Y0
-	VMOVDQU      Y0, 544(SP)
+	VMOVDQU      Y0, 1568(SP)
 	VPBROADCASTQ 144(AX), Y0
-	VMOVDQU      Y0, 576(SP)
+	VMOVDQU      Y0, 1600(SP)
 	VPBROADCASTQ 152(AX), Y0
-	VMOVDQU      Y0, 608(SP)
+	VMOVDQU      Y0, 1632(SP)
 	VPBROADCASTQ 160(AX), Y0
-	VMOVDQU      Y0, 640(SP)
+	VMOVDQU      Y0, 1664(SP)
 	VPBROADCASTQ 168(AX), Y0
-	VMOVDQU      Y0, 672(SP)
-	VPBROADCASTQ 256(AX), Y0
+	VMOVDQU      Y0, 1696(SP)
+	VPBROADCASTQ (AX), Y0
 	VMOVDQU      Y0, 1024(SP)
+	VPBROADCASTQ 8(AX), Y0
+	VMOVDQU      Y0, 1056(SP)
+	VPBROADCASTQ 16(AX), Y0
+	VMOVDQU      Y0, 1088(SP)
+	VPBROADCASTQ 24(AX), Y0
+	VMOVDQU      Y0, 1120(SP)
+	VPBROADCASTQ 32(AX), Y0
+	VMOVDQU      Y0, 1152(SP)
+	VPBROADCASTQ 40(AX), Y0
+	VMOVDQU      Y0, 1184(SP)
+	VPBROADCASTQ 48(AX), Y0
+	VMOVDQU      Y0, 1216(SP)
+	VPBROADCASTQ 56(AX), Y0
+	VMOVDQU      Y0, 1248(SP)
+	VPBROADCASTQ 64(AX), Y0
+	VMOVDQU      Y0, 1280(SP)
+	VPBROADCASTQ 72(AX), Y0
+	VMOVDQU      Y0, 1312(SP)
+	VPBROADCASTQ 80(AX), Y0
+	VMOVDQU      Y0, 1344(SP)
+	VPBROADCASTQ 88(AX), Y0
+	VMOVDQU      Y0, 1376(SP)
+	VPBROADCASTQ 96(AX), Y0
+	VMOVDQU      Y0, 1408(SP)
+	VPBROADCASTQ 104(AX), Y0
+	VMOVDQU      Y0, 1440(SP)
+	VPBROADCASTQ 112(AX), Y0
+	VMOVDQU      Y0, 1472(SP)
+	VPBROADCASTQ 120(AX), Y0
+	VMOVDQU      Y0, 1504(SP)
+	VPBROADCASTQ 256(AX), Y0
+	VMOVDQU      Y0, 2112(SP)
 	XORQ         BX, BX
 
 scanAVX2w6_loop:
@@ -12733,1484 +16769,3480 @@ scanAVX2w6_loop:
 	JAE          scanAVX2w6_none
 	VPBROADCASTQ 128(AX), Y0
 	VPOR         (CX)(BX*8), Y0, Y0
-	VMOVDQU      Y0, 512(SP)
-	VPBROADCASTQ (AX), Y1
+	VMOVDQU      Y0, 2048(SP)
+	VPADDQ       1024(SP), Y0, Y0
+	VPBROADCASTQ 128(AX), Y1
+	VPOR         32(CX)(BX*8), Y1, Y1
+	VMOVDQU      Y1, 2080(SP)
+	VPADDQ       1024(SP), Y1, Y1
+	VMOVDQU      1408(SP), Y2
+	VPXOR        Y0, Y2, Y2
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      1280(SP), Y3
+	VPADDQ       Y2, Y3, Y3
+	VMOVDQU      1152(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VPADDQ       1568(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y4, Y0, Y0
+	VPXOR        Y0, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y2, Y3, Y3
+	VPXOR        Y3, Y4, Y4
+	VPSRLQ       $0x3f, Y4, Y5
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      1408(SP), Y5
+	VPXOR        Y1, Y5, Y5
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      1280(SP), Y6
+	VPADDQ       Y5, Y6, Y6
+	VMOVDQU      1152(SP), Y7
+	VPXOR        Y6, Y7, Y7
+	VPADDQ       1568(SP), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y7, Y1, Y1
+	VPXOR        Y1, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPXOR        Y6, Y7, Y7
+	VPSRLQ       $0x3f, Y7, Y8
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPADDQ       1184(SP), Y0, Y0
+	VMOVDQU      1056(SP), Y8
+	VPADDQ       1216(SP), Y8, Y8
+	VMOVDQU      1504(SP), Y9
+	VPXOR        Y0, Y9, Y9
+	VPXOR        Y8, Y2, Y2
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      1344(SP), Y10
+	VPADDQ       Y9, Y10, Y10
+	VMOVDQU      1376(SP), Y11
+	VPADDQ       Y2, Y11, Y11
+	VMOVDQU      1184(SP), Y12
+	VPXOR        Y10, Y12, Y12
+	VMOVDQU      1216(SP), Y13
+	VPXOR        Y11, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y12, Y0, Y0
+	VPADDQ       Y13, Y8, Y8
+	VPXOR        Y0, Y9, Y9
+	VPXOR        Y8, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y9, Y10, Y10
+	VPADDQ       Y2, Y11, Y11
+	VPXOR        Y10, Y12, Y12
+	VPXOR        Y11, Y13, Y13
+	VPSRLQ       $0x3f, Y12, Y14
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y14, Y12, Y12
+	VPSRLQ       $0x3f, Y13, Y14
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y14, Y13, Y13
+	VMOVDQU      1088(SP), Y14
+	VPADDQ       1248(SP), Y14, Y14
+	VMOVDQU      1120(SP), Y15
+	VPADDQ       Y4, Y15, Y15
+	VMOVDQU      Y11, 352(SP)
+	VMOVDQU      1440(SP), Y11
+	VPXOR        Y14, Y11, Y11
+	VMOVDQU      Y10, 320(SP)
+	VMOVDQU      1472(SP), Y10
+	VPXOR        Y15, Y10, Y10
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y10, Y10
+	VPADDQ       Y11, Y3, Y3
+	VMOVDQU      Y9, 480(SP)
+	VMOVDQU      1312(SP), Y9
+	VPADDQ       Y10, Y9, Y9
+	VMOVDQU      Y13, 192(SP)
+	VMOVDQU      1248(SP), Y13
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y9, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       Y4, Y15, Y15
+	VPXOR        Y14, Y11, Y11
+	VPXOR        Y15, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y11, Y3, Y3
+	VPADDQ       Y10, Y9, Y9
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y10, 448(SP)
+	VPSRLQ       $0x3f, Y13, Y10
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y10, Y13, Y13
+	VPSRLQ       $0x3f, Y4, Y10
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y10, Y4, Y4
+	VPADDQ       1184(SP), Y1, Y1
+	VMOVDQU      1056(SP), Y10
+	VPADDQ       1216(SP), Y10, Y10
+	VMOVDQU      Y13, 224(SP)
+	VMOVDQU      1504(SP), Y13
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y10, Y5, Y5
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y15, 96(SP)
+	VMOVDQU      1344(SP), Y15
+	VPADDQ       Y13, Y15, Y15
+	VMOVDQU      Y14, 64(SP)
+	VMOVDQU      1376(SP), Y14
+	VPADDQ       Y5, Y14, Y14
+	VMOVDQU      Y9, 288(SP)
+	VMOVDQU      1184(SP), Y9
+	VPXOR        Y15, Y9, Y9
+	VMOVDQU      Y3, 256(SP)
+	VMOVDQU      1216(SP), Y3
+	VPXOR        Y14, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y9, Y1, Y1
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y10, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y13, Y15, Y15
+	VPADDQ       Y5, Y14, Y14
+	VPXOR        Y15, Y9, Y9
+	VPXOR        Y14, Y3, Y3
+	VMOVDQU      Y14, 864(SP)
+	VPSRLQ       $0x3f, Y9, Y14
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y14, Y9, Y9
+	VPSRLQ       $0x3f, Y3, Y14
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y14, Y3, Y3
+	VMOVDQU      1088(SP), Y14
+	VPADDQ       1248(SP), Y14, Y14
+	VMOVDQU      Y15, 832(SP)
+	VMOVDQU      1120(SP), Y15
+	VPADDQ       Y7, Y15, Y15
+	VMOVDQU      Y13, 992(SP)
+	VMOVDQU      1440(SP), Y13
+	VPXOR        Y14, Y13, Y13
+	VMOVDQU      Y3, 704(SP)
+	VMOVDQU      1472(SP), Y3
+	VPXOR        Y15, Y3, Y3
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y3, Y3
+	VPADDQ       Y13, Y6, Y6
+	VMOVDQU      Y9, 672(SP)
+	VMOVDQU      1312(SP), Y9
+	VPADDQ       Y3, Y9, Y9
+	VMOVDQU      Y5, 896(SP)
+	VMOVDQU      1248(SP), Y5
+	VPXOR        Y6, Y5, Y5
+	VPXOR        Y9, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y5, Y14, Y14
+	VPADDQ       Y7, Y15, Y15
+	VPXOR        Y14, Y13, Y13
+	VPXOR        Y15, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y13, Y6, Y6
+	VPADDQ       Y3, Y9, Y9
+	VPXOR        Y6, Y5, Y5
+	VPXOR        Y9, Y7, Y7
+	VMOVDQU      Y3, 960(SP)
+	VPSRLQ       $0x3f, Y5, Y3
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y3, Y5, Y5
+	VPSRLQ       $0x3f, Y7, Y3
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y3, Y7, Y7
+	VPADDQ       Y4, Y0, Y0
+	VPADDQ       1664(SP), Y8, Y8
+	VPXOR        Y0, Y2, Y2
+	VPADDQ       Y12, Y8, Y8
+	VPSHUFD      $0xb1, Y2, Y2
+	VPXOR        Y8, Y11, Y11
+	VMOVDQU      256(SP), Y3
+	VPADDQ       Y2, Y3, Y3
+	VPSHUFD      $0xb1, Y11, Y11
+	VPXOR        Y3, Y4, Y4
+	VMOVDQU      Y5, 736(SP)
+	VMOVDQU      288(SP), Y5
+	VPADDQ       Y11, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPXOR        Y5, Y12, Y12
+	VPADDQ       Y4, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPXOR        Y0, Y2, Y2
+	VPADDQ       Y12, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPXOR        Y8, Y11, Y11
+	VPADDQ       Y2, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y3, Y4, Y4
+	VPADDQ       Y11, Y5, Y5
+	VMOVDQU      Y3, 256(SP)
+	VPSRLQ       $0x3f, Y4, Y3
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y3, Y4, Y4
+	VPXOR        Y5, Y12, Y12
+	VPSRLQ       $0x3f, Y12, Y3
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y3, Y12, Y12
+	VMOVDQU      64(SP), Y3
+	VPADDQ       192(SP), Y3, Y3
+	VMOVDQU      Y5, 288(SP)
+	VMOVDQU      96(SP), Y5
+	VPADDQ       224(SP), Y5, Y5
+	VMOVDQU      Y4, 128(SP)
+	VMOVDQU      448(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VMOVDQU      Y11, 416(SP)
+	VMOVDQU      480(SP), Y11
+	VPXOR        Y5, Y11, Y11
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      320(SP), Y2
+	VPADDQ       Y4, Y2, Y2
+	VMOVDQU      Y12, 160(SP)
+	VMOVDQU      352(SP), Y12
+	VPADDQ       Y11, Y12, Y12
+	VMOVDQU      Y8, 32(SP)
+	VMOVDQU      192(SP), Y8
+	VPXOR        Y2, Y8, Y8
+	VMOVDQU      Y0, (SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y12, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y8, Y3, Y3
+	VPADDQ       Y0, Y5, Y5
+	VPXOR        Y3, Y4, Y4
+	VPXOR        Y5, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y4, Y2, Y2
+	VPADDQ       Y11, Y12, Y12
+	VPXOR        Y2, Y8, Y8
+	VPXOR        Y12, Y0, Y0
+	VMOVDQU      Y4, 448(SP)
+	VPSRLQ       $0x3f, Y8, Y4
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y4, Y8, Y8
+	VPSRLQ       $0x3f, Y0, Y4
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y4, Y0, Y0
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       1664(SP), Y10, Y10
+	VMOVDQU      896(SP), Y4
+	VPXOR        Y1, Y4, Y4
+	VPADDQ       672(SP), Y10, Y10
+	VPSHUFD      $0xb1, Y4, Y4
+	VPXOR        Y10, Y13, Y13
+	VPADDQ       Y4, Y6, Y6
+	VPSHUFD      $0xb1, Y13, Y13
+	VPXOR        Y6, Y7, Y7
+	VPADDQ       Y13, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VMOVDQU      Y5, 96(SP)
+	VMOVDQU      672(SP), Y5
+	VPXOR        Y9, Y5, Y5
+	VPADDQ       Y7, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPXOR        Y1, Y4, Y4
+	VPADDQ       Y5, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y10, Y13, Y13
+	VPADDQ       Y4, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPXOR        Y6, Y7, Y7
+	VPADDQ       Y13, Y9, Y9
+	VMOVDQU      Y6, 768(SP)
+	VPSRLQ       $0x3f, Y7, Y6
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y6, Y7, Y7
+	VPXOR        Y9, Y5, Y5
+	VPSRLQ       $0x3f, Y5, Y6
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y6, Y5, Y5
+	VPADDQ       704(SP), Y14, Y14
+	VPADDQ       736(SP), Y15, Y15
+	VMOVDQU      960(SP), Y6
+	VPXOR        Y14, Y6, Y6
+	VMOVDQU      Y9, 800(SP)
+	VMOVDQU      992(SP), Y9
+	VPXOR        Y15, Y9, Y9
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y7, 640(SP)
+	VMOVDQU      832(SP), Y7
+	VPADDQ       Y6, Y7, Y7
+	VMOVDQU      Y13, 928(SP)
+	VMOVDQU      864(SP), Y13
+	VPADDQ       Y9, Y13, Y13
+	VMOVDQU      Y4, 896(SP)
+	VMOVDQU      704(SP), Y4
+	VPXOR        Y7, Y4, Y4
+	VMOVDQU      Y5, 672(SP)
+	VMOVDQU      736(SP), Y5
+	VPXOR        Y13, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y4, Y14, Y14
+	VPADDQ       Y5, Y15, Y15
+	VPXOR        Y14, Y6, Y6
+	VPXOR        Y15, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y6, Y7, Y7
+	VPADDQ       Y9, Y13, Y13
+	VPXOR        Y7, Y4, Y4
+	VPXOR        Y13, Y5, Y5
+	VMOVDQU      Y6, 960(SP)
+	VPSRLQ       $0x3f, Y4, Y6
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y6, Y4, Y4
+	VPSRLQ       $0x3f, Y5, Y6
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y6, Y5, Y5
+	VMOVDQU      (SP), Y6
+	VPADDQ       1568(SP), Y6, Y6
+	VMOVDQU      Y15, 608(SP)
+	VMOVDQU      32(SP), Y15
+	VPADDQ       2048(SP), Y15, Y15
+	VPADDQ       160(SP), Y6, Y6
+	VPADDQ       Y8, Y15, Y15
+	VPXOR        Y6, Y11, Y11
+	VMOVDQU      Y5, 736(SP)
+	VMOVDQU      384(SP), Y5
+	VPXOR        Y15, Y5, Y5
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y5, Y5
+	VPADDQ       Y11, Y2, Y2
+	VPADDQ       Y5, Y12, Y12
+	VMOVDQU      Y14, 576(SP)
+	VMOVDQU      160(SP), Y14
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y12, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       1600(SP), Y15, Y15
+	VPADDQ       Y14, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPXOR        Y6, Y11, Y11
+	VPADDQ       Y8, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y15, Y5, Y5
+	VPADDQ       Y11, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPXOR        Y2, Y14, Y14
+	VPADDQ       Y5, Y12, Y12
+	VMOVDQU      Y2, 320(SP)
+	VPSRLQ       $0x3f, Y14, Y2
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y2, Y14, Y14
+	VPXOR        Y12, Y8, Y8
+	VPSRLQ       $0x3f, Y8, Y2
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y2, Y8, Y8
+	VPADDQ       Y0, Y3, Y3
+	VMOVDQU      96(SP), Y2
+	VPADDQ       1696(SP), Y2, Y2
+	VMOVDQU      Y12, 352(SP)
+	VMOVDQU      416(SP), Y12
+	VPXOR        Y3, Y12, Y12
+	VPADDQ       128(SP), Y2, Y2
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y11, 480(SP)
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y2, Y11, Y11
+	VMOVDQU      Y8, 192(SP)
+	VMOVDQU      256(SP), Y8
+	VPADDQ       Y12, Y8, Y8
+	VPSHUFD      $0xb1, Y11, Y11
+	VPXOR        Y8, Y0, Y0
+	VMOVDQU      Y5, 384(SP)
+	VMOVDQU      288(SP), Y5
+	VPADDQ       Y11, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VMOVDQU      Y14, 160(SP)
+	VMOVDQU      128(SP), Y14
+	VPXOR        Y5, Y14, Y14
+	VPADDQ       Y0, Y3, Y3
+	VPADDQ       1632(SP), Y2, Y2
+	VPXOR        Y3, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y14, Y2, Y2
+	VPADDQ       Y12, Y8, Y8
+	VPXOR        Y2, Y11, Y11
+	VPXOR        Y8, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VMOVDQU      Y2, 96(SP)
+	VPSRLQ       $0x3f, Y0, Y2
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y2, Y0, Y0
+	VPADDQ       Y11, Y5, Y5
+	VPXOR        Y5, Y14, Y14
+	VPSRLQ       $0x3f, Y14, Y2
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y2, Y14, Y14
+	VPADDQ       1568(SP), Y1, Y1
+	VPADDQ       2080(SP), Y10, Y10
+	VPADDQ       672(SP), Y1, Y1
+	VPADDQ       Y4, Y10, Y10
+	VPXOR        Y1, Y9, Y9
+	VMOVDQU      896(SP), Y2
+	VPXOR        Y10, Y2, Y2
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y2, Y2
+	VPADDQ       Y9, Y7, Y7
+	VPADDQ       Y2, Y13, Y13
+	VMOVDQU      Y11, 448(SP)
+	VMOVDQU      672(SP), Y11
+	VPXOR        Y7, Y11, Y11
+	VPXOR        Y13, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       1600(SP), Y10, Y10
+	VPADDQ       Y11, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPXOR        Y1, Y9, Y9
+	VPADDQ       Y4, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPXOR        Y10, Y2, Y2
+	VPADDQ       Y9, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPXOR        Y7, Y11, Y11
+	VPADDQ       Y2, Y13, Y13
+	VMOVDQU      Y7, 832(SP)
+	VPSRLQ       $0x3f, Y11, Y7
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y7, Y11, Y11
+	VPXOR        Y13, Y4, Y4
+	VPSRLQ       $0x3f, Y4, Y7
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y7, Y4, Y4
+	VMOVDQU      576(SP), Y7
+	VPADDQ       736(SP), Y7, Y7
+	VMOVDQU      Y13, 864(SP)
+	VMOVDQU      608(SP), Y13
+	VPADDQ       1696(SP), Y13, Y13
+	VMOVDQU      Y9, 992(SP)
+	VMOVDQU      928(SP), Y9
+	VPXOR        Y7, Y9, Y9
+	VPADDQ       640(SP), Y13, Y13
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y4, 704(SP)
+	VMOVDQU      960(SP), Y4
+	VPXOR        Y13, Y4, Y4
+	VMOVDQU      Y2, 896(SP)
+	VMOVDQU      768(SP), Y2
+	VPADDQ       Y9, Y2, Y2
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y10, 544(SP)
+	VMOVDQU      736(SP), Y10
+	VPXOR        Y2, Y10, Y10
+	VMOVDQU      Y11, 672(SP)
+	VMOVDQU      800(SP), Y11
+	VPADDQ       Y4, Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VMOVDQU      Y1, 512(SP)
+	VMOVDQU      640(SP), Y1
+	VPXOR        Y11, Y1, Y1
+	VPADDQ       Y10, Y7, Y7
+	VPADDQ       1632(SP), Y13, Y13
+	VPXOR        Y7, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y1, Y13, Y13
+	VPADDQ       Y9, Y2, Y2
+	VPXOR        Y13, Y4, Y4
+	VPXOR        Y2, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VMOVDQU      Y13, 608(SP)
+	VPSRLQ       $0x3f, Y10, Y13
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y13, Y10, Y10
+	VPADDQ       Y4, Y11, Y11
+	VPXOR        Y11, Y1, Y1
+	VPSRLQ       $0x3f, Y1, Y13
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y13, Y1, Y1
+	VPADDQ       Y14, Y6, Y6
+	VPADDQ       160(SP), Y15, Y15
+	VMOVDQU      384(SP), Y13
+	VPXOR        Y6, Y13, Y13
+	VPXOR        Y15, Y12, Y12
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y13, Y8, Y8
+	VPADDQ       Y12, Y5, Y5
+	VPXOR        Y8, Y14, Y14
+	VMOVDQU      Y4, 960(SP)
+	VMOVDQU      160(SP), Y4
+	VPXOR        Y5, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       2048(SP), Y15, Y15
+	VPADDQ       Y14, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPXOR        Y6, Y13, Y13
+	VPADDQ       Y4, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPXOR        Y15, Y12, Y12
+	VPADDQ       Y13, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y8, Y14, Y14
+	VPADDQ       Y12, Y5, Y5
+	VMOVDQU      Y8, 256(SP)
+	VPSRLQ       $0x3f, Y14, Y8
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y8, Y14, Y14
+	VPXOR        Y5, Y4, Y4
+	VPSRLQ       $0x3f, Y4, Y8
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPADDQ       1696(SP), Y3, Y3
+	VMOVDQU      96(SP), Y8
+	VPADDQ       Y0, Y8, Y8
+	VPADDQ       192(SP), Y3, Y3
+	VMOVDQU      Y5, 288(SP)
+	VMOVDQU      480(SP), Y5
+	VPXOR        Y8, Y5, Y5
+	VMOVDQU      Y12, 416(SP)
+	VMOVDQU      448(SP), Y12
+	VPXOR        Y3, Y12, Y12
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y14, 128(SP)
+	VMOVDQU      352(SP), Y14
+	VPADDQ       Y5, Y14, Y14
+	VMOVDQU      Y13, 384(SP)
+	VMOVDQU      320(SP), Y13
+	VPADDQ       Y12, Y13, Y13
+	VPXOR        Y14, Y0, Y0
+	VMOVDQU      Y15, 32(SP)
+	VMOVDQU      192(SP), Y15
+	VPXOR        Y13, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       1600(SP), Y3, Y3
+	VPADDQ       Y0, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPXOR        Y8, Y5, Y5
+	VPADDQ       Y15, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPXOR        Y3, Y12, Y12
+	VPADDQ       Y5, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y14, Y0, Y0
+	VPADDQ       Y12, Y13, Y13
+	VMOVDQU      Y12, 448(SP)
+	VPSRLQ       $0x3f, Y0, Y12
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y12, Y0, Y0
+	VPXOR        Y13, Y15, Y15
+	VPSRLQ       $0x3f, Y15, Y12
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y12, Y15, Y15
+	VMOVDQU      512(SP), Y12
+	VPADDQ       Y1, Y12, Y12
+	VMOVDQU      Y8, 96(SP)
+	VMOVDQU      544(SP), Y8
+	VPADDQ       672(SP), Y8, Y8
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      896(SP), Y0
+	VPXOR        Y12, Y0, Y0
+	VPXOR        Y8, Y9, Y9
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y9, Y9
+	VPADDQ       Y0, Y2, Y2
+	VPADDQ       Y9, Y11, Y11
+	VPXOR        Y2, Y1, Y1
+	VMOVDQU      Y3, 64(SP)
+	VMOVDQU      672(SP), Y3
+	VPXOR        Y11, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       2080(SP), Y8, Y8
+	VPADDQ       Y1, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPXOR        Y12, Y0, Y0
+	VPADDQ       Y3, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPXOR        Y8, Y9, Y9
+	VPADDQ       Y0, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPXOR        Y2, Y1, Y1
+	VPADDQ       Y9, Y11, Y11
+	VMOVDQU      Y2, 768(SP)
+	VPSRLQ       $0x3f, Y1, Y2
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y2, Y1, Y1
+	VPXOR        Y11, Y3, Y3
+	VPSRLQ       $0x3f, Y3, Y2
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y2, Y3, Y3
+	VPADDQ       1696(SP), Y7, Y7
+	VMOVDQU      608(SP), Y2
+	VPADDQ       Y10, Y2, Y2
+	VPADDQ       704(SP), Y7, Y7
+	VMOVDQU      Y11, 800(SP)
+	VMOVDQU      992(SP), Y11
+	VPXOR        Y2, Y11, Y11
+	VMOVDQU      Y9, 928(SP)
+	VMOVDQU      960(SP), Y9
+	VPXOR        Y7, Y9, Y9
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y1, 640(SP)
+	VMOVDQU      864(SP), Y1
+	VPADDQ       Y11, Y1, Y1
+	VMOVDQU      Y0, 896(SP)
+	VMOVDQU      832(SP), Y0
+	VPADDQ       Y9, Y0, Y0
+	VPXOR        Y1, Y10, Y10
+	VMOVDQU      Y8, 544(SP)
+	VMOVDQU      704(SP), Y8
+	VPXOR        Y0, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       1600(SP), Y7, Y7
+	VPADDQ       Y10, Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPXOR        Y2, Y11, Y11
+	VPADDQ       Y8, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y7, Y9, Y9
+	VPADDQ       Y11, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPXOR        Y1, Y10, Y10
+	VPADDQ       Y9, Y0, Y0
+	VMOVDQU      Y9, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y9
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y9, Y10, Y10
+	VPXOR        Y0, Y8, Y8
+	VPSRLQ       $0x3f, Y8, Y9
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y9, Y8, Y8
+	VPADDQ       Y4, Y6, Y6
+	VMOVDQU      32(SP), Y9
+	VPADDQ       1632(SP), Y9, Y9
+	VPXOR        Y6, Y5, Y5
+	VPADDQ       Y15, Y9, Y9
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y2, 608(SP)
+	VMOVDQU      384(SP), Y2
+	VPXOR        Y9, Y2, Y2
+	VPADDQ       Y5, Y13, Y13
+	VPSHUFD      $0xb1, Y2, Y2
+	VPXOR        Y13, Y4, Y4
+	VPADDQ       Y2, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPXOR        Y14, Y15, Y15
+	VPADDQ       Y4, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPXOR        Y6, Y5, Y5
+	VPADDQ       Y15, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPXOR        Y9, Y2, Y2
+	VPADDQ       Y5, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPXOR        Y13, Y4, Y4
+	VPADDQ       Y2, Y14, Y14
+	VMOVDQU      Y13, 320(SP)
+	VPSRLQ       $0x3f, Y4, Y13
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y13, Y4, Y4
+	VPXOR        Y14, Y15, Y15
+	VPSRLQ       $0x3f, Y15, Y13
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y13, Y15, Y15
+	VMOVDQU      64(SP), Y13
+	VPADDQ       224(SP), Y13, Y13
+	VMOVDQU      Y14, 352(SP)
+	VMOVDQU      96(SP), Y14
+	VPADDQ       128(SP), Y14, Y14
+	VMOVDQU      Y5, 480(SP)
+	VMOVDQU      416(SP), Y5
+	VPXOR        Y13, Y5, Y5
+	VMOVDQU      Y15, 192(SP)
+	VMOVDQU      448(SP), Y15
+	VPXOR        Y14, Y15, Y15
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y15, Y15
+	VMOVDQU      Y4, 160(SP)
+	VMOVDQU      256(SP), Y4
+	VPADDQ       Y5, Y4, Y4
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      288(SP), Y2
+	VPADDQ       Y15, Y2, Y2
+	VMOVDQU      Y9, 32(SP)
+	VMOVDQU      224(SP), Y9
+	VPXOR        Y4, Y9, Y9
+	VMOVDQU      Y6, (SP)
+	VMOVDQU      128(SP), Y6
+	VPXOR        Y2, Y6, Y6
+	VPADDQ       1568(SP), Y13, Y13
+	VPADDQ       1664(SP), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y9, Y13, Y13
+	VPADDQ       Y6, Y14, Y14
+	VPXOR        Y13, Y5, Y5
+	VPXOR        Y14, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y5, Y4, Y4
+	VPADDQ       Y15, Y2, Y2
+	VPXOR        Y4, Y9, Y9
+	VPXOR        Y2, Y6, Y6
+	VMOVDQU      Y15, 448(SP)
+	VPSRLQ       $0x3f, Y9, Y15
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y15, Y9, Y9
+	VPSRLQ       $0x3f, Y6, Y15
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y15, Y6, Y6
+	VPADDQ       Y3, Y12, Y12
+	VMOVDQU      544(SP), Y15
+	VPADDQ       1632(SP), Y15, Y15
+	VPXOR        Y12, Y11, Y11
+	VPADDQ       Y8, Y15, Y15
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y9, 224(SP)
+	VMOVDQU      896(SP), Y9
+	VPXOR        Y15, Y9, Y9
+	VPADDQ       Y11, Y0, Y0
+	VPSHUFD      $0xb1, Y9, Y9
+	VPXOR        Y0, Y3, Y3
+	VPADDQ       Y9, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPXOR        Y1, Y8, Y8
+	VPADDQ       Y3, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPXOR        Y12, Y11, Y11
+	VPADDQ       Y8, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y15, Y9, Y9
+	VPADDQ       Y11, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPXOR        Y0, Y3, Y3
+	VPADDQ       Y9, Y1, Y1
+	VMOVDQU      Y0, 832(SP)
+	VPSRLQ       $0x3f, Y3, Y0
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y0, Y3, Y3
+	VPXOR        Y1, Y8, Y8
+	VPSRLQ       $0x3f, Y8, Y0
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y0, Y8, Y8
+	VPADDQ       Y10, Y7, Y7
+	VMOVDQU      608(SP), Y0
+	VPADDQ       640(SP), Y0, Y0
+	VMOVDQU      Y1, 864(SP)
+	VMOVDQU      928(SP), Y1
+	VPXOR        Y7, Y1, Y1
+	VMOVDQU      Y11, 992(SP)
+	VMOVDQU      960(SP), Y11
+	VPXOR        Y0, Y11, Y11
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y8, 704(SP)
+	VMOVDQU      768(SP), Y8
+	VPADDQ       Y1, Y8, Y8
+	VMOVDQU      Y3, 672(SP)
+	VMOVDQU      800(SP), Y3
+	VPADDQ       Y11, Y3, Y3
+	VPXOR        Y8, Y10, Y10
+	VMOVDQU      Y9, 896(SP)
+	VMOVDQU      640(SP), Y9
+	VPXOR        Y3, Y9, Y9
+	VPADDQ       1568(SP), Y7, Y7
+	VPADDQ       1664(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y10, Y7, Y7
+	VPADDQ       Y9, Y0, Y0
+	VPXOR        Y7, Y1, Y1
+	VPXOR        Y0, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y1, Y8, Y8
+	VPADDQ       Y11, Y3, Y3
+	VPXOR        Y8, Y10, Y10
+	VPXOR        Y3, Y9, Y9
+	VMOVDQU      Y11, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y11
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y11, Y10, Y10
+	VPSRLQ       $0x3f, Y9, Y11
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y11, Y9, Y9
+	VMOVDQU      (SP), Y11
+	VPADDQ       Y6, Y11, Y11
+	VMOVDQU      Y0, 608(SP)
+	VMOVDQU      32(SP), Y0
+	VPADDQ       1632(SP), Y0, Y0
+	VMOVDQU      Y10, 736(SP)
+	VMOVDQU      384(SP), Y10
+	VPXOR        Y11, Y10, Y10
+	VPADDQ       160(SP), Y0, Y0
+	VPSHUFD      $0xb1, Y10, Y10
+	VPXOR        Y0, Y5, Y5
+	VPADDQ       Y10, Y4, Y4
+	VPSHUFD      $0xb1, Y5, Y5
+	VPXOR        Y4, Y6, Y6
+	VPADDQ       Y5, Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VMOVDQU      Y7, 576(SP)
+	VMOVDQU      160(SP), Y7
+	VPXOR        Y2, Y7, Y7
+	VPADDQ       Y6, Y11, Y11
+	VPADDQ       1568(SP), Y0, Y0
+	VPXOR        Y11, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y7, Y0, Y0
+	VPADDQ       Y10, Y4, Y4
+	VPXOR        Y0, Y5, Y5
+	VPXOR        Y4, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VMOVDQU      Y4, 256(SP)
+	VPSRLQ       $0x3f, Y6, Y4
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y4, Y6, Y6
+	VPADDQ       Y5, Y2, Y2
+	VPXOR        Y2, Y7, Y7
+	VPSRLQ       $0x3f, Y7, Y4
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y4, Y7, Y7
+	VPADDQ       192(SP), Y13, Y13
+	VPADDQ       224(SP), Y14, Y14
+	VMOVDQU      448(SP), Y4
+	VPXOR        Y13, Y4, Y4
+	VMOVDQU      Y2, 288(SP)
+	VMOVDQU      480(SP), Y2
+	VPXOR        Y14, Y2, Y2
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y5, 416(SP)
+	VMOVDQU      320(SP), Y5
+	VPADDQ       Y4, Y5, Y5
+	VMOVDQU      Y6, 128(SP)
+	VMOVDQU      352(SP), Y6
+	VPADDQ       Y2, Y6, Y6
+	VMOVDQU      Y10, 384(SP)
+	VMOVDQU      192(SP), Y10
+	VPXOR        Y5, Y10, Y10
+	VMOVDQU      Y7, 160(SP)
+	VMOVDQU      224(SP), Y7
+	VPXOR        Y6, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y10, Y13, Y13
+	VPADDQ       Y7, Y14, Y14
+	VPXOR        Y13, Y4, Y4
+	VPXOR        Y14, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y4, Y5, Y5
+	VPADDQ       Y2, Y6, Y6
+	VPXOR        Y5, Y10, Y10
+	VPXOR        Y6, Y7, Y7
+	VMOVDQU      Y4, 448(SP)
+	VPSRLQ       $0x3f, Y10, Y4
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y4, Y10, Y10
+	VPSRLQ       $0x3f, Y7, Y4
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y4, Y7, Y7
+	VPADDQ       Y9, Y12, Y12
+	VPADDQ       1632(SP), Y15, Y15
+	VMOVDQU      896(SP), Y4
+	VPXOR        Y12, Y4, Y4
+	VPADDQ       672(SP), Y15, Y15
+	VPSHUFD      $0xb1, Y4, Y4
+	VPXOR        Y15, Y1, Y1
+	VPADDQ       Y4, Y8, Y8
+	VPSHUFD      $0xb1, Y1, Y1
+	VPXOR        Y8, Y9, Y9
+	VPADDQ       Y1, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VMOVDQU      Y7, 224(SP)
+	VMOVDQU      672(SP), Y7
+	VPXOR        Y3, Y7, Y7
+	VPADDQ       Y9, Y12, Y12
+	VPADDQ       1568(SP), Y15, Y15
+	VPXOR        Y12, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y7, Y15, Y15
+	VPADDQ       Y4, Y8, Y8
+	VPXOR        Y15, Y1, Y1
+	VPXOR        Y8, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VMOVDQU      Y8, 768(SP)
+	VPSRLQ       $0x3f, Y9, Y8
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y8, Y9, Y9
+	VPADDQ       Y1, Y3, Y3
+	VPXOR        Y3, Y7, Y7
+	VPSRLQ       $0x3f, Y7, Y8
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VMOVDQU      576(SP), Y8
+	VPADDQ       704(SP), Y8, Y8
+	VMOVDQU      Y3, 800(SP)
+	VMOVDQU      608(SP), Y3
+	VPADDQ       736(SP), Y3, Y3
+	VMOVDQU      Y1, 928(SP)
+	VMOVDQU      960(SP), Y1
+	VPXOR        Y8, Y1, Y1
+	VMOVDQU      Y9, 640(SP)
+	VMOVDQU      992(SP), Y9
+	VPXOR        Y3, Y9, Y9
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y4, 896(SP)
+	VMOVDQU      832(SP), Y4
+	VPADDQ       Y1, Y4, Y4
+	VMOVDQU      Y7, 672(SP)
+	VMOVDQU      864(SP), Y7
+	VPADDQ       Y9, Y7, Y7
+	VMOVDQU      Y15, 544(SP)
+	VMOVDQU      704(SP), Y15
+	VPXOR        Y4, Y15, Y15
+	VMOVDQU      Y12, 512(SP)
+	VMOVDQU      736(SP), Y12
+	VPXOR        Y7, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y15, Y8, Y8
+	VPADDQ       Y12, Y3, Y3
+	VPXOR        Y8, Y1, Y1
+	VPXOR        Y3, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y1, Y4, Y4
+	VPADDQ       Y9, Y7, Y7
+	VPXOR        Y4, Y15, Y15
+	VPXOR        Y7, Y12, Y12
+	VMOVDQU      Y1, 960(SP)
+	VPSRLQ       $0x3f, Y15, Y1
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y1, Y15, Y15
+	VPSRLQ       $0x3f, Y12, Y1
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y1, Y12, Y12
+	VPADDQ       1600(SP), Y11, Y11
+	VPADDQ       1696(SP), Y0, Y0
+	VPADDQ       160(SP), Y11, Y11
+	VPADDQ       Y10, Y0, Y0
+	VPXOR        Y11, Y2, Y2
+	VMOVDQU      384(SP), Y1
+	VPXOR        Y0, Y1, Y1
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y1, Y1
+	VPADDQ       Y2, Y5, Y5
+	VPADDQ       Y1, Y6, Y6
+	VMOVDQU      Y12, 736(SP)
+	VMOVDQU      160(SP), Y12
+	VPXOR        Y5, Y12, Y12
+	VPXOR        Y6, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y12, Y11, Y11
+	VPADDQ       Y10, Y0, Y0
+	VPXOR        Y11, Y2, Y2
+	VPXOR        Y0, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y2, Y5, Y5
+	VPADDQ       Y1, Y6, Y6
+	VPXOR        Y5, Y12, Y12
+	VPXOR        Y6, Y10, Y10
+	VMOVDQU      Y5, 320(SP)
+	VPSRLQ       $0x3f, Y12, Y5
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y5, Y12, Y12
+	VPSRLQ       $0x3f, Y10, Y5
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y5, Y10, Y10
+	VPADDQ       1664(SP), Y13, Y13
+	VPADDQ       128(SP), Y14, Y14
+	VPADDQ       224(SP), Y13, Y13
+	VMOVDQU      448(SP), Y5
+	VPXOR        Y14, Y5, Y5
+	VMOVDQU      Y6, 352(SP)
+	VMOVDQU      416(SP), Y6
+	VPXOR        Y13, Y6, Y6
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y2, 480(SP)
+	VMOVDQU      288(SP), Y2
+	VPADDQ       Y5, Y2, Y2
+	VMOVDQU      Y10, 192(SP)
+	VMOVDQU      256(SP), Y10
+	VPADDQ       Y6, Y10, Y10
+	VMOVDQU      Y12, 160(SP)
+	VMOVDQU      128(SP), Y12
+	VPXOR        Y2, Y12, Y12
+	VMOVDQU      Y1, 384(SP)
+	VMOVDQU      224(SP), Y1
+	VPXOR        Y10, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       2048(SP), Y13, Y13
+	VPADDQ       Y12, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPXOR        Y14, Y5, Y5
+	VPADDQ       Y1, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPXOR        Y13, Y6, Y6
+	VPADDQ       Y5, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPXOR        Y2, Y12, Y12
+	VPADDQ       Y6, Y10, Y10
+	VMOVDQU      Y5, 448(SP)
+	VPSRLQ       $0x3f, Y12, Y5
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y5, Y12, Y12
+	VPXOR        Y10, Y1, Y1
+	VPSRLQ       $0x3f, Y1, Y5
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y5, Y1, Y1
+	VMOVDQU      512(SP), Y5
+	VPADDQ       1600(SP), Y5, Y5
+	VMOVDQU      Y1, 224(SP)
+	VMOVDQU      544(SP), Y1
+	VPADDQ       1696(SP), Y1, Y1
+	VPADDQ       672(SP), Y5, Y5
+	VPADDQ       Y15, Y1, Y1
+	VPXOR        Y5, Y9, Y9
+	VMOVDQU      Y14, 96(SP)
+	VMOVDQU      896(SP), Y14
+	VPXOR        Y1, Y14, Y14
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y14, Y14
+	VPADDQ       Y9, Y4, Y4
+	VPADDQ       Y14, Y7, Y7
+	VMOVDQU      Y13, 64(SP)
+	VMOVDQU      672(SP), Y13
+	VPXOR        Y4, Y13, Y13
+	VPXOR        Y7, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y13, Y5, Y5
+	VPADDQ       Y15, Y1, Y1
+	VPXOR        Y5, Y9, Y9
+	VPXOR        Y1, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPADDQ       Y9, Y4, Y4
+	VPADDQ       Y14, Y7, Y7
+	VPXOR        Y4, Y13, Y13
+	VPXOR        Y7, Y15, Y15
+	VMOVDQU      Y4, 832(SP)
+	VPSRLQ       $0x3f, Y13, Y4
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y4, Y13, Y13
+	VPSRLQ       $0x3f, Y15, Y4
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y4, Y15, Y15
+	VPADDQ       1664(SP), Y8, Y8
+	VPADDQ       640(SP), Y3, Y3
+	VPADDQ       736(SP), Y8, Y8
+	VMOVDQU      960(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VMOVDQU      Y7, 864(SP)
+	VMOVDQU      928(SP), Y7
+	VPXOR        Y8, Y7, Y7
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y7, Y7
+	VMOVDQU      Y9, 992(SP)
+	VMOVDQU      800(SP), Y9
+	VPADDQ       Y4, Y9, Y9
+	VMOVDQU      Y15, 704(SP)
+	VMOVDQU      768(SP), Y15
+	VPADDQ       Y7, Y15, Y15
+	VMOVDQU      Y13, 672(SP)
+	VMOVDQU      640(SP), Y13
+	VPXOR        Y9, Y13, Y13
+	VMOVDQU      Y14, 896(SP)
+	VMOVDQU      736(SP), Y14
+	VPXOR        Y15, Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       2080(SP), Y8, Y8
+	VPADDQ       Y13, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPXOR        Y3, Y4, Y4
+	VPADDQ       Y14, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y8, Y7, Y7
+	VPADDQ       Y4, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPXOR        Y9, Y13, Y13
+	VPADDQ       Y7, Y15, Y15
+	VMOVDQU      Y4, 960(SP)
+	VPSRLQ       $0x3f, Y13, Y4
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y4, Y13, Y13
+	VPXOR        Y15, Y14, Y14
+	VPSRLQ       $0x3f, Y14, Y4
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y4, Y14, Y14
+	VPADDQ       Y12, Y11, Y11
+	VPADDQ       1696(SP), Y0, Y0
+	VMOVDQU      384(SP), Y4
+	VPXOR        Y11, Y4, Y4
+	VPADDQ       160(SP), Y0, Y0
+	VPSHUFD      $0xb1, Y4, Y4
+	VPXOR        Y0, Y6, Y6
+	VPADDQ       Y4, Y10, Y10
+	VPSHUFD      $0xb1, Y6, Y6
+	VPXOR        Y10, Y12, Y12
+	VPADDQ       Y6, Y2, Y2
+	VPADDQ       2048(SP), Y11, Y11
+	VMOVDQU      Y3, 608(SP)
+	VMOVDQU      160(SP), Y3
+	VPXOR        Y2, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y12, Y11, Y11
+	VPADDQ       Y3, Y0, Y0
+	VPXOR        Y11, Y4, Y4
+	VPXOR        Y0, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y4, Y10, Y10
+	VPADDQ       Y6, Y2, Y2
+	VPXOR        Y10, Y12, Y12
+	VPXOR        Y2, Y3, Y3
+	VMOVDQU      Y2, 288(SP)
+	VPSRLQ       $0x3f, Y12, Y2
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y2, Y12, Y12
+	VPSRLQ       $0x3f, Y3, Y2
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y2, Y3, Y3
+	VMOVDQU      64(SP), Y2
+	VPADDQ       1600(SP), Y2, Y2
+	VMOVDQU      Y10, 256(SP)
+	VMOVDQU      96(SP), Y10
+	VPADDQ       224(SP), Y10, Y10
+	VPADDQ       192(SP), Y2, Y2
+	VMOVDQU      Y12, 128(SP)
+	VMOVDQU      480(SP), Y12
+	VPXOR        Y10, Y12, Y12
+	VMOVDQU      Y6, 416(SP)
+	VMOVDQU      448(SP), Y6
+	VPXOR        Y2, Y6, Y6
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y4, 384(SP)
+	VMOVDQU      352(SP), Y4
+	VPADDQ       Y12, Y4, Y4
+	VMOVDQU      Y0, 32(SP)
+	VMOVDQU      320(SP), Y0
+	VPADDQ       Y6, Y0, Y0
+	VMOVDQU      Y3, 160(SP)
+	VMOVDQU      224(SP), Y3
+	VPXOR        Y4, Y3, Y3
+	VMOVDQU      Y11, (SP)
+	VMOVDQU      192(SP), Y11
+	VPXOR        Y0, Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       1664(SP), Y2, Y2
+	VPADDQ       Y3, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPXOR        Y10, Y12, Y12
+	VPADDQ       Y11, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y2, Y6, Y6
+	VPADDQ       Y12, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPXOR        Y4, Y3, Y3
+	VPADDQ       Y6, Y0, Y0
+	VMOVDQU      Y6, 448(SP)
+	VPSRLQ       $0x3f, Y3, Y6
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y6, Y3, Y3
+	VPXOR        Y0, Y11, Y11
+	VPSRLQ       $0x3f, Y11, Y6
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y6, Y11, Y11
+	VPADDQ       Y13, Y5, Y5
+	VPADDQ       1696(SP), Y1, Y1
+	VMOVDQU      896(SP), Y6
+	VPXOR        Y5, Y6, Y6
+	VPADDQ       672(SP), Y1, Y1
+	VPSHUFD      $0xb1, Y6, Y6
+	VPXOR        Y1, Y7, Y7
+	VPADDQ       Y6, Y15, Y15
+	VPSHUFD      $0xb1, Y7, Y7
+	VPXOR        Y15, Y13, Y13
+	VPADDQ       Y7, Y9, Y9
+	VPADDQ       2080(SP), Y5, Y5
+	VMOVDQU      Y10, 96(SP)
+	VMOVDQU      672(SP), Y10
+	VPXOR        Y9, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y13, Y5, Y5
+	VPADDQ       Y10, Y1, Y1
+	VPXOR        Y5, Y6, Y6
+	VPXOR        Y1, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y6, Y15, Y15
+	VPADDQ       Y7, Y9, Y9
+	VPXOR        Y15, Y13, Y13
+	VPXOR        Y9, Y10, Y10
+	VMOVDQU      Y9, 800(SP)
+	VPSRLQ       $0x3f, Y13, Y9
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y9, Y13, Y13
+	VPSRLQ       $0x3f, Y10, Y9
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y9, Y10, Y10
+	VPADDQ       1600(SP), Y8, Y8
+	VMOVDQU      608(SP), Y9
+	VPADDQ       Y14, Y9, Y9
+	VPADDQ       704(SP), Y8, Y8
+	VMOVDQU      Y15, 768(SP)
+	VMOVDQU      992(SP), Y15
+	VPXOR        Y9, Y15, Y15
+	VMOVDQU      Y13, 640(SP)
+	VMOVDQU      960(SP), Y13
+	VPXOR        Y8, Y13, Y13
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y13, Y13
+	VMOVDQU      Y7, 928(SP)
+	VMOVDQU      864(SP), Y7
+	VPADDQ       Y15, Y7, Y7
+	VMOVDQU      Y6, 896(SP)
+	VMOVDQU      832(SP), Y6
+	VPADDQ       Y13, Y6, Y6
+	VPXOR        Y7, Y14, Y14
+	VMOVDQU      Y1, 544(SP)
+	VMOVDQU      704(SP), Y1
+	VPXOR        Y6, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       1664(SP), Y8, Y8
+	VPADDQ       Y14, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPXOR        Y9, Y15, Y15
+	VPADDQ       Y1, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPXOR        Y8, Y13, Y13
+	VPADDQ       Y15, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPXOR        Y7, Y14, Y14
+	VPADDQ       Y13, Y6, Y6
+	VMOVDQU      Y13, 960(SP)
+	VPSRLQ       $0x3f, Y14, Y13
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y13, Y14, Y14
+	VPXOR        Y6, Y1, Y1
+	VPSRLQ       $0x3f, Y1, Y13
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y13, Y1, Y1
+	VMOVDQU      (SP), Y13
+	VPADDQ       160(SP), Y13, Y13
+	VMOVDQU      Y9, 608(SP)
+	VMOVDQU      32(SP), Y9
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y13, Y12, Y12
+	VMOVDQU      Y8, 576(SP)
+	VMOVDQU      384(SP), Y8
+	VPXOR        Y9, Y8, Y8
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y8, Y8
+	VPADDQ       Y12, Y0, Y0
+	VPADDQ       Y8, Y4, Y4
+	VMOVDQU      Y14, 736(SP)
+	VMOVDQU      160(SP), Y14
+	VPXOR        Y0, Y14, Y14
+	VPXOR        Y4, Y11, Y11
+	VPADDQ       1568(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y11, Y9, Y9
+	VPADDQ       Y14, Y13, Y13
+	VPXOR        Y9, Y8, Y8
+	VPXOR        Y13, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y8, Y4, Y4
+	VPADDQ       Y12, Y0, Y0
+	VPXOR        Y4, Y11, Y11
+	VPXOR        Y0, Y14, Y14
+	VMOVDQU      Y0, 320(SP)
+	VPSRLQ       $0x3f, Y11, Y0
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y0, Y11, Y11
+	VPSRLQ       $0x3f, Y14, Y0
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y0, Y14, Y14
+	VPADDQ       Y3, Y2, Y2
+	VMOVDQU      96(SP), Y0
+	VPADDQ       1632(SP), Y0, Y0
+	VMOVDQU      Y4, 352(SP)
+	VMOVDQU      416(SP), Y4
+	VPXOR        Y2, Y4, Y4
+	VPADDQ       128(SP), Y0, Y0
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y12, 480(SP)
+	VMOVDQU      448(SP), Y12
+	VPXOR        Y0, Y12, Y12
+	VMOVDQU      Y11, 192(SP)
+	VMOVDQU      256(SP), Y11
+	VPADDQ       Y4, Y11, Y11
+	VPSHUFD      $0xb1, Y12, Y12
+	VPXOR        Y11, Y3, Y3
+	VMOVDQU      Y8, 384(SP)
+	VMOVDQU      288(SP), Y8
+	VPADDQ       Y12, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VMOVDQU      Y9, 32(SP)
+	VMOVDQU      128(SP), Y9
+	VPXOR        Y8, Y9, Y9
+	VPADDQ       Y3, Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPXOR        Y2, Y4, Y4
+	VPADDQ       Y9, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y0, Y12, Y12
+	VPADDQ       Y4, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y11, Y3, Y3
+	VPADDQ       Y12, Y8, Y8
+	VMOVDQU      Y12, 448(SP)
+	VPSRLQ       $0x3f, Y3, Y12
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y12, Y3, Y3
+	VPXOR        Y8, Y9, Y9
+	VPSRLQ       $0x3f, Y9, Y12
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y12, Y9, Y9
+	VPADDQ       Y10, Y5, Y5
+	VMOVDQU      544(SP), Y12
+	VPADDQ       Y1, Y12, Y12
+	VPXOR        Y5, Y15, Y15
+	VMOVDQU      Y0, 96(SP)
+	VMOVDQU      896(SP), Y0
+	VPXOR        Y12, Y0, Y0
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y0, Y0
+	VPADDQ       Y15, Y6, Y6
+	VPADDQ       Y0, Y7, Y7
+	VPXOR        Y6, Y10, Y10
+	VPXOR        Y7, Y1, Y1
+	VPADDQ       1568(SP), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y1, Y12, Y12
+	VPADDQ       Y10, Y5, Y5
+	VPXOR        Y12, Y0, Y0
+	VPXOR        Y5, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y0, Y7, Y7
+	VPADDQ       Y15, Y6, Y6
+	VPXOR        Y7, Y1, Y1
+	VPXOR        Y6, Y10, Y10
+	VMOVDQU      Y6, 832(SP)
+	VPSRLQ       $0x3f, Y1, Y6
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y6, Y1, Y1
+	VPSRLQ       $0x3f, Y10, Y6
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y6, Y10, Y10
+	VMOVDQU      576(SP), Y6
+	VPADDQ       736(SP), Y6, Y6
+	VMOVDQU      Y7, 864(SP)
+	VMOVDQU      608(SP), Y7
+	VPADDQ       1632(SP), Y7, Y7
+	VMOVDQU      Y15, 992(SP)
+	VMOVDQU      928(SP), Y15
+	VPXOR        Y6, Y15, Y15
+	VPADDQ       640(SP), Y7, Y7
+	VPSHUFD      $0xb1, Y15, Y15
+	VMOVDQU      Y1, 704(SP)
+	VMOVDQU      960(SP), Y1
+	VPXOR        Y7, Y1, Y1
+	VMOVDQU      Y0, 896(SP)
+	VMOVDQU      768(SP), Y0
+	VPADDQ       Y15, Y0, Y0
+	VPSHUFD      $0xb1, Y1, Y1
+	VMOVDQU      Y10, 672(SP)
+	VMOVDQU      736(SP), Y10
+	VPXOR        Y0, Y10, Y10
+	VMOVDQU      Y12, 544(SP)
+	VMOVDQU      800(SP), Y12
+	VPADDQ       Y1, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VMOVDQU      Y5, 512(SP)
+	VMOVDQU      640(SP), Y5
+	VPXOR        Y12, Y5, Y5
+	VPADDQ       Y10, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPXOR        Y6, Y15, Y15
+	VPADDQ       Y5, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPXOR        Y7, Y1, Y1
+	VPADDQ       Y15, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPXOR        Y0, Y10, Y10
+	VPADDQ       Y1, Y12, Y12
+	VMOVDQU      Y1, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y1
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y1, Y10, Y10
+	VPXOR        Y12, Y5, Y5
+	VPSRLQ       $0x3f, Y5, Y1
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y1, Y5, Y5
+	VPADDQ       1600(SP), Y13, Y13
+	VMOVDQU      32(SP), Y1
+	VPADDQ       Y14, Y1, Y1
+	VPADDQ       Y9, Y13, Y13
+	VPXOR        Y1, Y4, Y4
+	VMOVDQU      Y7, 608(SP)
+	VMOVDQU      384(SP), Y7
+	VPXOR        Y13, Y7, Y7
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y7, Y7
+	VPADDQ       Y4, Y8, Y8
+	VPADDQ       Y7, Y11, Y11
+	VPXOR        Y8, Y14, Y14
+	VPXOR        Y11, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y14, Y1, Y1
+	VPADDQ       Y9, Y13, Y13
+	VPXOR        Y1, Y4, Y4
+	VPXOR        Y13, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y4, Y8, Y8
+	VPADDQ       Y7, Y11, Y11
+	VPXOR        Y8, Y14, Y14
+	VPXOR        Y11, Y9, Y9
+	VMOVDQU      Y8, 288(SP)
+	VPSRLQ       $0x3f, Y14, Y8
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y8, Y14, Y14
+	VPSRLQ       $0x3f, Y9, Y8
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y8, Y9, Y9
+	VPADDQ       2048(SP), Y2, Y2
+	VMOVDQU      96(SP), Y8
+	VPADDQ       Y3, Y8, Y8
+	VPADDQ       192(SP), Y2, Y2
+	VMOVDQU      Y11, 256(SP)
+	VMOVDQU      480(SP), Y11
+	VPXOR        Y8, Y11, Y11
+	VMOVDQU      Y9, 128(SP)
+	VMOVDQU      448(SP), Y9
+	VPXOR        Y2, Y9, Y9
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y4, 416(SP)
+	VMOVDQU      352(SP), Y4
+	VPADDQ       Y11, Y4, Y4
+	VMOVDQU      Y7, 384(SP)
+	VMOVDQU      320(SP), Y7
+	VPADDQ       Y9, Y7, Y7
+	VPXOR        Y4, Y3, Y3
+	VMOVDQU      Y14, 160(SP)
+	VMOVDQU      192(SP), Y14
+	VPXOR        Y7, Y14, Y14
+	VPADDQ       1632(SP), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y14, Y2, Y2
+	VPADDQ       Y3, Y8, Y8
+	VPXOR        Y2, Y9, Y9
+	VPXOR        Y8, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y9, Y7, Y7
+	VPADDQ       Y11, Y4, Y4
+	VPXOR        Y7, Y14, Y14
+	VPXOR        Y4, Y3, Y3
+	VMOVDQU      Y9, 448(SP)
+	VPSRLQ       $0x3f, Y14, Y9
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y9, Y14, Y14
+	VPSRLQ       $0x3f, Y3, Y9
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y9, Y3, Y3
+	VMOVDQU      512(SP), Y9
+	VPADDQ       1600(SP), Y9, Y9
+	VMOVDQU      Y8, 96(SP)
+	VMOVDQU      544(SP), Y8
+	VPADDQ       672(SP), Y8, Y8
+	VPADDQ       Y5, Y9, Y9
+	VPXOR        Y8, Y15, Y15
+	VMOVDQU      Y2, 64(SP)
+	VMOVDQU      896(SP), Y2
+	VPXOR        Y9, Y2, Y2
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y2, Y2
+	VPADDQ       Y15, Y12, Y12
+	VPADDQ       Y2, Y0, Y0
+	VMOVDQU      Y3, 224(SP)
+	VMOVDQU      672(SP), Y3
+	VPXOR        Y12, Y3, Y3
+	VPXOR        Y0, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y3, Y8, Y8
+	VPADDQ       Y5, Y9, Y9
+	VPXOR        Y8, Y15, Y15
+	VPXOR        Y9, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y15, Y12, Y12
+	VPADDQ       Y2, Y0, Y0
+	VPXOR        Y12, Y3, Y3
+	VPXOR        Y0, Y5, Y5
+	VMOVDQU      Y12, 800(SP)
+	VPSRLQ       $0x3f, Y3, Y12
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y12, Y3, Y3
+	VPSRLQ       $0x3f, Y5, Y12
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y12, Y5, Y5
+	VPADDQ       2080(SP), Y6, Y6
+	VMOVDQU      608(SP), Y12
+	VPADDQ       Y10, Y12, Y12
+	VPADDQ       704(SP), Y6, Y6
+	VMOVDQU      Y0, 768(SP)
+	VMOVDQU      992(SP), Y0
+	VPXOR        Y12, Y0, Y0
+	VMOVDQU      Y5, 640(SP)
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y6, Y5, Y5
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y15, 928(SP)
+	VMOVDQU      864(SP), Y15
+	VPADDQ       Y0, Y15, Y15
+	VMOVDQU      Y2, 896(SP)
+	VMOVDQU      832(SP), Y2
+	VPADDQ       Y5, Y2, Y2
+	VPXOR        Y15, Y10, Y10
+	VMOVDQU      Y3, 672(SP)
+	VMOVDQU      704(SP), Y3
+	VPXOR        Y2, Y3, Y3
+	VPADDQ       1632(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y3, Y6, Y6
+	VPADDQ       Y10, Y12, Y12
+	VPXOR        Y6, Y5, Y5
+	VPXOR        Y12, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y5, Y2, Y2
+	VPADDQ       Y0, Y15, Y15
+	VPXOR        Y2, Y3, Y3
+	VPXOR        Y15, Y10, Y10
+	VMOVDQU      Y5, 960(SP)
+	VPSRLQ       $0x3f, Y3, Y5
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y5, Y3, Y3
+	VPSRLQ       $0x3f, Y10, Y5
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y5, Y10, Y10
+	VPADDQ       1664(SP), Y13, Y13
+	VPADDQ       Y14, Y1, Y1
+	VPADDQ       160(SP), Y13, Y13
+	VMOVDQU      384(SP), Y5
+	VPXOR        Y1, Y5, Y5
+	VPXOR        Y13, Y11, Y11
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y11, Y11
+	VPADDQ       Y5, Y4, Y4
+	VPADDQ       Y11, Y7, Y7
+	VPXOR        Y4, Y14, Y14
+	VMOVDQU      Y12, 608(SP)
+	VMOVDQU      160(SP), Y12
+	VPXOR        Y7, Y12, Y12
+	VPADDQ       1696(SP), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y12, Y13, Y13
+	VPADDQ       Y14, Y1, Y1
+	VPXOR        Y13, Y11, Y11
+	VPXOR        Y1, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y11, Y7, Y7
+	VPADDQ       Y5, Y4, Y4
+	VPXOR        Y7, Y12, Y12
+	VPXOR        Y4, Y14, Y14
+	VMOVDQU      Y4, 352(SP)
+	VPSRLQ       $0x3f, Y12, Y4
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y4, Y12, Y12
+	VPSRLQ       $0x3f, Y14, Y4
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y4, Y14, Y14
+	VMOVDQU      64(SP), Y4
+	VPADDQ       224(SP), Y4, Y4
+	VMOVDQU      Y7, 320(SP)
+	VMOVDQU      96(SP), Y7
+	VPADDQ       1568(SP), Y7, Y7
+	VMOVDQU      Y11, 480(SP)
+	VMOVDQU      416(SP), Y11
+	VPXOR        Y4, Y11, Y11
+	VPADDQ       128(SP), Y7, Y7
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y14, 192(SP)
+	VMOVDQU      448(SP), Y14
+	VPXOR        Y7, Y14, Y14
+	VMOVDQU      Y12, 160(SP)
+	VMOVDQU      256(SP), Y12
+	VPADDQ       Y11, Y12, Y12
+	VPSHUFD      $0xb1, Y14, Y14
+	VMOVDQU      Y5, 384(SP)
+	VMOVDQU      224(SP), Y5
+	VPXOR        Y12, Y5, Y5
+	VMOVDQU      Y1, 32(SP)
+	VMOVDQU      288(SP), Y1
+	VPADDQ       Y14, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VMOVDQU      Y13, (SP)
+	VMOVDQU      128(SP), Y13
+	VPXOR        Y1, Y13, Y13
+	VPADDQ       Y5, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPXOR        Y4, Y11, Y11
+	VPADDQ       Y13, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y7, Y14, Y14
+	VPADDQ       Y11, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPXOR        Y12, Y5, Y5
+	VPADDQ       Y14, Y1, Y1
+	VMOVDQU      Y14, 448(SP)
+	VPSRLQ       $0x3f, Y5, Y14
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y14, Y5, Y5
+	VPXOR        Y1, Y13, Y13
+	VPSRLQ       $0x3f, Y13, Y14
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y14, Y13, Y13
+	VPADDQ       1664(SP), Y9, Y9
+	VPADDQ       Y3, Y8, Y8
+	VPADDQ       672(SP), Y9, Y9
+	VMOVDQU      896(SP), Y14
+	VPXOR        Y8, Y14, Y14
+	VPXOR        Y9, Y0, Y0
+	VPSHUFD      $0xb1, Y14, Y14
+	VPSHUFD      $0xb1, Y0, Y0
+	VPADDQ       Y14, Y15, Y15
+	VPADDQ       Y0, Y2, Y2
+	VPXOR        Y15, Y3, Y3
+	VMOVDQU      Y5, 224(SP)
+	VMOVDQU      672(SP), Y5
+	VPXOR        Y2, Y5, Y5
+	VPADDQ       1696(SP), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y5, Y9, Y9
+	VPADDQ       Y3, Y8, Y8
+	VPXOR        Y9, Y0, Y0
+	VPXOR        Y8, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPADDQ       Y0, Y2, Y2
+	VPADDQ       Y14, Y15, Y15
+	VPXOR        Y2, Y5, Y5
+	VPXOR        Y15, Y3, Y3
+	VMOVDQU      Y15, 864(SP)
+	VPSRLQ       $0x3f, Y5, Y15
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y15, Y5, Y5
+	VPSRLQ       $0x3f, Y3, Y15
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y15, Y3, Y3
+	VPADDQ       Y10, Y6, Y6
+	VMOVDQU      608(SP), Y15
+	VPADDQ       1568(SP), Y15, Y15
+	VMOVDQU      Y2, 832(SP)
+	VMOVDQU      928(SP), Y2
+	VPXOR        Y6, Y2, Y2
+	VPADDQ       640(SP), Y15, Y15
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y0, 992(SP)
+	VMOVDQU      960(SP), Y0
+	VPXOR        Y15, Y0, Y0
+	VMOVDQU      Y3, 704(SP)
+	VMOVDQU      768(SP), Y3
+	VPADDQ       Y2, Y3, Y3
+	VPSHUFD      $0xb1, Y0, Y0
+	VPXOR        Y3, Y10, Y10
+	VMOVDQU      Y5, 672(SP)
+	VMOVDQU      800(SP), Y5
+	VPADDQ       Y0, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VMOVDQU      Y14, 896(SP)
+	VMOVDQU      640(SP), Y14
+	VPXOR        Y5, Y14, Y14
+	VPADDQ       Y10, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPXOR        Y6, Y2, Y2
+	VPADDQ       Y14, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPXOR        Y15, Y0, Y0
+	VPADDQ       Y2, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPXOR        Y3, Y10, Y10
+	VPADDQ       Y0, Y5, Y5
+	VMOVDQU      Y0, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y0
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y0, Y10, Y10
+	VPXOR        Y5, Y14, Y14
+	VPSRLQ       $0x3f, Y14, Y0
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y0, Y14, Y14
+	VMOVDQU      (SP), Y0
+	VPADDQ       Y13, Y0, Y0
+	VMOVDQU      Y10, 736(SP)
+	VMOVDQU      32(SP), Y10
+	VPADDQ       1568(SP), Y10, Y10
+	VMOVDQU      Y15, 608(SP)
+	VMOVDQU      384(SP), Y15
+	VPXOR        Y0, Y15, Y15
+	VPADDQ       160(SP), Y10, Y10
+	VPSHUFD      $0xb1, Y15, Y15
+	VPXOR        Y10, Y11, Y11
+	VPADDQ       Y15, Y12, Y12
+	VPSHUFD      $0xb1, Y11, Y11
+	VPXOR        Y12, Y13, Y13
+	VPADDQ       Y11, Y1, Y1
+	VPADDQ       1696(SP), Y0, Y0
+	VMOVDQU      Y6, 576(SP)
+	VMOVDQU      160(SP), Y6
+	VPXOR        Y1, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y13, Y0, Y0
+	VPADDQ       Y6, Y10, Y10
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y10, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y15, Y12, Y12
+	VPADDQ       Y11, Y1, Y1
+	VPXOR        Y12, Y13, Y13
+	VPXOR        Y1, Y6, Y6
+	VMOVDQU      Y1, 288(SP)
+	VPSRLQ       $0x3f, Y13, Y1
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y1, Y13, Y13
+	VPSRLQ       $0x3f, Y6, Y1
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y1, Y6, Y6
+	VPADDQ       192(SP), Y4, Y4
+	VPADDQ       1664(SP), Y7, Y7
+	VMOVDQU      448(SP), Y1
+	VPXOR        Y4, Y1, Y1
+	VPADDQ       224(SP), Y7, Y7
+	VPSHUFD      $0xb1, Y1, Y1
+	VMOVDQU      Y12, 256(SP)
+	VMOVDQU      480(SP), Y12
+	VPXOR        Y7, Y12, Y12
+	VMOVDQU      Y11, 416(SP)
+	VMOVDQU      320(SP), Y11
+	VPADDQ       Y1, Y11, Y11
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y13, 128(SP)
+	VMOVDQU      192(SP), Y13
+	VPXOR        Y11, Y13, Y13
+	VMOVDQU      Y15, 384(SP)
+	VMOVDQU      352(SP), Y15
+	VPADDQ       Y12, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VMOVDQU      Y6, 160(SP)
+	VMOVDQU      224(SP), Y6
+	VPXOR        Y15, Y6, Y6
+	VPADDQ       Y13, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPXOR        Y4, Y1, Y1
+	VPADDQ       Y6, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPXOR        Y7, Y12, Y12
+	VPADDQ       Y1, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPXOR        Y11, Y13, Y13
+	VPADDQ       Y12, Y15, Y15
+	VMOVDQU      Y1, 448(SP)
+	VPSRLQ       $0x3f, Y13, Y1
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y1, Y13, Y13
+	VPXOR        Y15, Y6, Y6
+	VPSRLQ       $0x3f, Y6, Y1
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y1, Y6, Y6
+	VPADDQ       Y14, Y9, Y9
+	VPADDQ       1568(SP), Y8, Y8
+	VMOVDQU      896(SP), Y1
+	VPXOR        Y9, Y1, Y1
+	VPADDQ       672(SP), Y8, Y8
+	VPSHUFD      $0xb1, Y1, Y1
+	VPXOR        Y8, Y2, Y2
+	VPADDQ       Y1, Y3, Y3
+	VPSHUFD      $0xb1, Y2, Y2
+	VPXOR        Y3, Y14, Y14
+	VPADDQ       Y2, Y5, Y5
+	VPADDQ       1696(SP), Y9, Y9
+	VMOVDQU      Y7, 96(SP)
+	VMOVDQU      672(SP), Y7
+	VPXOR        Y5, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y14, Y9, Y9
+	VPADDQ       Y7, Y8, Y8
+	VPXOR        Y9, Y1, Y1
+	VPXOR        Y8, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y1, Y3, Y3
+	VPADDQ       Y2, Y5, Y5
+	VPXOR        Y3, Y14, Y14
+	VPXOR        Y5, Y7, Y7
+	VMOVDQU      Y5, 800(SP)
+	VPSRLQ       $0x3f, Y14, Y5
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y5, Y14, Y14
+	VPSRLQ       $0x3f, Y7, Y5
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y5, Y7, Y7
+	VMOVDQU      576(SP), Y5
+	VPADDQ       704(SP), Y5, Y5
+	VMOVDQU      Y3, 768(SP)
+	VMOVDQU      608(SP), Y3
+	VPADDQ       1664(SP), Y3, Y3
+	VMOVDQU      Y2, 928(SP)
+	VMOVDQU      960(SP), Y2
+	VPXOR        Y5, Y2, Y2
+	VPADDQ       736(SP), Y3, Y3
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y14, 640(SP)
+	VMOVDQU      992(SP), Y14
+	VPXOR        Y3, Y14, Y14
+	VMOVDQU      Y1, 896(SP)
+	VMOVDQU      832(SP), Y1
+	VPADDQ       Y2, Y1, Y1
+	VPSHUFD      $0xb1, Y14, Y14
+	VMOVDQU      Y7, 672(SP)
+	VMOVDQU      704(SP), Y7
+	VPXOR        Y1, Y7, Y7
+	VMOVDQU      Y8, 544(SP)
+	VMOVDQU      864(SP), Y8
+	VPADDQ       Y14, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VMOVDQU      Y9, 512(SP)
+	VMOVDQU      736(SP), Y9
+	VPXOR        Y8, Y9, Y9
+	VPADDQ       Y7, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPXOR        Y5, Y2, Y2
+	VPADDQ       Y9, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPXOR        Y3, Y14, Y14
+	VPADDQ       Y2, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPXOR        Y1, Y7, Y7
+	VPADDQ       Y14, Y8, Y8
+	VMOVDQU      Y2, 960(SP)
+	VPSRLQ       $0x3f, Y7, Y2
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y2, Y7, Y7
+	VPXOR        Y8, Y9, Y9
+	VPSRLQ       $0x3f, Y9, Y2
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y2, Y9, Y9
+	VPADDQ       2048(SP), Y0, Y0
+	VPADDQ       Y13, Y10, Y10
+	VPADDQ       160(SP), Y0, Y0
+	VMOVDQU      384(SP), Y2
+	VPXOR        Y10, Y2, Y2
+	VPXOR        Y0, Y12, Y12
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y2, Y15, Y15
+	VPADDQ       Y12, Y11, Y11
+	VPXOR        Y15, Y13, Y13
+	VMOVDQU      Y3, 608(SP)
+	VMOVDQU      160(SP), Y3
+	VPXOR        Y11, Y3, Y3
+	VPADDQ       1632(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y3, Y0, Y0
+	VPADDQ       Y13, Y10, Y10
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y10, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y12, Y11, Y11
+	VPADDQ       Y2, Y15, Y15
+	VPXOR        Y11, Y3, Y3
+	VPXOR        Y15, Y13, Y13
+	VMOVDQU      Y15, 352(SP)
+	VPSRLQ       $0x3f, Y3, Y15
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y15, Y3, Y3
+	VPSRLQ       $0x3f, Y13, Y15
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y15, Y13, Y13
+	VPADDQ       Y6, Y4, Y4
+	VMOVDQU      96(SP), Y15
+	VPADDQ       128(SP), Y15, Y15
+	VMOVDQU      Y11, 320(SP)
+	VMOVDQU      416(SP), Y11
+	VPXOR        Y4, Y11, Y11
+	VMOVDQU      Y12, 480(SP)
+	VMOVDQU      448(SP), Y12
+	VPXOR        Y15, Y12, Y12
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y12, Y12
+	VMOVDQU      Y13, 192(SP)
+	VMOVDQU      256(SP), Y13
+	VPADDQ       Y11, Y13, Y13
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      288(SP), Y2
+	VPADDQ       Y12, Y2, Y2
+	VPXOR        Y13, Y6, Y6
+	VMOVDQU      Y3, 160(SP)
+	VMOVDQU      128(SP), Y3
+	VPXOR        Y2, Y3, Y3
+	VPADDQ       1600(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y3, Y15, Y15
+	VPADDQ       Y6, Y4, Y4
+	VPXOR        Y15, Y12, Y12
+	VPXOR        Y4, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y12, Y2, Y2
+	VPADDQ       Y11, Y13, Y13
+	VPXOR        Y2, Y3, Y3
+	VPXOR        Y13, Y6, Y6
+	VMOVDQU      Y12, 448(SP)
+	VPSRLQ       $0x3f, Y3, Y12
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y12, Y3, Y3
+	VPSRLQ       $0x3f, Y6, Y12
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y12, Y6, Y6
+	VMOVDQU      512(SP), Y12
+	VPADDQ       2080(SP), Y12, Y12
+	VMOVDQU      Y6, 224(SP)
+	VMOVDQU      544(SP), Y6
+	VPADDQ       Y7, Y6, Y6
+	VPADDQ       672(SP), Y12, Y12
+	VMOVDQU      Y15, 96(SP)
+	VMOVDQU      896(SP), Y15
+	VPXOR        Y6, Y15, Y15
+	VPXOR        Y12, Y14, Y14
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y14, Y14
+	VPADDQ       Y15, Y8, Y8
+	VPADDQ       Y14, Y1, Y1
+	VPXOR        Y8, Y7, Y7
+	VMOVDQU      Y4, 64(SP)
+	VMOVDQU      672(SP), Y4
+	VPXOR        Y1, Y4, Y4
+	VPADDQ       1632(SP), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y4, Y12, Y12
+	VPADDQ       Y7, Y6, Y6
+	VPXOR        Y12, Y14, Y14
+	VPXOR        Y6, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y14, Y1, Y1
+	VPADDQ       Y15, Y8, Y8
+	VPXOR        Y1, Y4, Y4
+	VPXOR        Y8, Y7, Y7
+	VMOVDQU      Y8, 864(SP)
+	VPSRLQ       $0x3f, Y4, Y8
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLQ       $0x3f, Y7, Y8
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPADDQ       Y9, Y5, Y5
+	VMOVDQU      608(SP), Y8
+	VPADDQ       640(SP), Y8, Y8
+	VMOVDQU      Y1, 832(SP)
+	VMOVDQU      928(SP), Y1
+	VPXOR        Y5, Y1, Y1
+	VMOVDQU      Y14, 992(SP)
+	VMOVDQU      960(SP), Y14
+	VPXOR        Y8, Y14, Y14
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y14, Y14
+	VMOVDQU      Y7, 704(SP)
+	VMOVDQU      768(SP), Y7
+	VPADDQ       Y1, Y7, Y7
+	VMOVDQU      Y15, 896(SP)
+	VMOVDQU      800(SP), Y15
+	VPADDQ       Y14, Y15, Y15
+	VPXOR        Y7, Y9, Y9
+	VMOVDQU      Y4, 672(SP)
+	VMOVDQU      640(SP), Y4
+	VPXOR        Y15, Y4, Y4
+	VPADDQ       1600(SP), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y4, Y8, Y8
+	VPADDQ       Y9, Y5, Y5
+	VPXOR        Y8, Y14, Y14
+	VPXOR        Y5, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y14, Y15, Y15
+	VPADDQ       Y1, Y7, Y7
+	VPXOR        Y15, Y4, Y4
+	VPXOR        Y7, Y9, Y9
+	VMOVDQU      Y14, 960(SP)
+	VPSRLQ       $0x3f, Y4, Y14
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y14, Y4, Y4
+	VPSRLQ       $0x3f, Y9, Y14
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y14, Y9, Y9
+	VPADDQ       Y3, Y0, Y0
+	VPADDQ       160(SP), Y10, Y10
+	VMOVDQU      384(SP), Y14
+	VPXOR        Y0, Y14, Y14
+	VPXOR        Y10, Y11, Y11
+	VPSHUFD      $0xb1, Y14, Y14
+	VPSHUFD      $0xb1, Y11, Y11
+	VPADDQ       Y14, Y13, Y13
+	VPADDQ       Y11, Y2, Y2
+	VPXOR        Y13, Y3, Y3
+	VMOVDQU      Y9, 736(SP)
+	VMOVDQU      160(SP), Y9
+	VPXOR        Y2, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y3, Y0, Y0
+	VPADDQ       Y9, Y10, Y10
+	VPXOR        Y0, Y14, Y14
+	VPXOR        Y10, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y14, Y13, Y13
+	VPADDQ       Y11, Y2, Y2
+	VPXOR        Y13, Y3, Y3
+	VPXOR        Y2, Y9, Y9
+	VMOVDQU      Y2, 288(SP)
+	VPSRLQ       $0x3f, Y3, Y2
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y2, Y3, Y3
+	VPSRLQ       $0x3f, Y9, Y2
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y2, Y9, Y9
+	VMOVDQU      64(SP), Y2
+	VPADDQ       192(SP), Y2, Y2
+	VMOVDQU      Y13, 256(SP)
+	VMOVDQU      96(SP), Y13
+	VPADDQ       1632(SP), Y13, Y13
+	VMOVDQU      Y3, 128(SP)
+	VMOVDQU      448(SP), Y3
+	VPXOR        Y2, Y3, Y3
+	VPADDQ       224(SP), Y13, Y13
+	VPSHUFD      $0xb1, Y3, Y3
+	VMOVDQU      Y11, 416(SP)
+	VMOVDQU      480(SP), Y11
+	VPXOR        Y13, Y11, Y11
+	VMOVDQU      Y14, 384(SP)
+	VMOVDQU      320(SP), Y14
+	VPADDQ       Y3, Y14, Y14
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y9, 160(SP)
+	VMOVDQU      192(SP), Y9
+	VPXOR        Y14, Y9, Y9
+	VMOVDQU      Y10, 32(SP)
+	VMOVDQU      352(SP), Y10
+	VPADDQ       Y11, Y10, Y10
+	VPADDQ       1568(SP), Y2, Y2
+	VMOVDQU      Y0, (SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y10, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y9, Y2, Y2
+	VPADDQ       Y0, Y13, Y13
+	VPXOR        Y2, Y3, Y3
+	VPXOR        Y13, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y3, Y14, Y14
+	VPADDQ       Y11, Y10, Y10
+	VPXOR        Y14, Y9, Y9
+	VPXOR        Y10, Y0, Y0
+	VMOVDQU      Y3, 448(SP)
+	VPSRLQ       $0x3f, Y9, Y3
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y3, Y9, Y9
+	VPSRLQ       $0x3f, Y0, Y3
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y3, Y0, Y0
+	VPADDQ       Y4, Y12, Y12
+	VPADDQ       672(SP), Y6, Y6
+	VMOVDQU      896(SP), Y3
+	VPXOR        Y12, Y3, Y3
+	VPXOR        Y6, Y1, Y1
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y1, Y1
+	VPADDQ       Y3, Y7, Y7
+	VPADDQ       Y1, Y15, Y15
+	VPXOR        Y7, Y4, Y4
+	VMOVDQU      Y13, 96(SP)
+	VMOVDQU      672(SP), Y13
+	VPXOR        Y15, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y4, Y12, Y12
+	VPADDQ       Y13, Y6, Y6
+	VPXOR        Y12, Y3, Y3
+	VPXOR        Y6, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y3, Y7, Y7
+	VPADDQ       Y1, Y15, Y15
+	VPXOR        Y7, Y4, Y4
+	VPXOR        Y15, Y13, Y13
+	VMOVDQU      Y15, 800(SP)
+	VPSRLQ       $0x3f, Y4, Y15
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y15, Y4, Y4
+	VPSRLQ       $0x3f, Y13, Y15
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y15, Y13, Y13
+	VPADDQ       704(SP), Y5, Y5
+	VPADDQ       1632(SP), Y8, Y8
+	VMOVDQU      960(SP), Y15
+	VPXOR        Y5, Y15, Y15
+	VPADDQ       736(SP), Y8, Y8
+	VPSHUFD      $0xb1, Y15, Y15
+	VMOVDQU      Y7, 768(SP)
+	VMOVDQU      992(SP), Y7
+	VPXOR        Y8, Y7, Y7
+	VMOVDQU      Y4, 640(SP)
+	VMOVDQU      832(SP), Y4
+	VPADDQ       Y15, Y4, Y4
+	VPSHUFD      $0xb1, Y7, Y7
+	VMOVDQU      Y1, 928(SP)
+	VMOVDQU      704(SP), Y1
+	VPXOR        Y4, Y1, Y1
+	VMOVDQU      Y3, 896(SP)
+	VMOVDQU      864(SP), Y3
+	VPADDQ       Y7, Y3, Y3
+	VPADDQ       1568(SP), Y5, Y5
+	VMOVDQU      Y13, 672(SP)
+	VMOVDQU      736(SP), Y13
+	VPXOR        Y3, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y1, Y5, Y5
+	VPADDQ       Y13, Y8, Y8
+	VPXOR        Y5, Y15, Y15
+	VPXOR        Y8, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y15, Y4, Y4
+	VPADDQ       Y7, Y3, Y3
+	VPXOR        Y4, Y1, Y1
+	VPXOR        Y3, Y13, Y13
+	VMOVDQU      Y15, 960(SP)
+	VPSRLQ       $0x3f, Y1, Y15
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y15, Y1, Y1
+	VPSRLQ       $0x3f, Y13, Y15
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y15, Y13, Y13
+	VMOVDQU      (SP), Y15
+	VPADDQ       1696(SP), Y15, Y15
+	VMOVDQU      Y8, 608(SP)
+	VMOVDQU      32(SP), Y8
+	VPADDQ       Y9, Y8, Y8
+	VPADDQ       160(SP), Y15, Y15
+	VMOVDQU      Y5, 576(SP)
+	VMOVDQU      384(SP), Y5
+	VPXOR        Y8, Y5, Y5
+	VPXOR        Y15, Y11, Y11
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y11, Y11
+	VPADDQ       Y5, Y10, Y10
+	VPADDQ       Y11, Y14, Y14
+	VPXOR        Y10, Y9, Y9
+	VMOVDQU      Y13, 736(SP)
+	VMOVDQU      160(SP), Y13
+	VPXOR        Y14, Y13, Y13
+	VPADDQ       1664(SP), Y8, Y8
+	VPADDQ       2048(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y9, Y8, Y8
+	VPADDQ       Y13, Y15, Y15
+	VPXOR        Y8, Y5, Y5
+	VPXOR        Y15, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y5, Y10, Y10
+	VPADDQ       Y11, Y14, Y14
+	VPXOR        Y10, Y9, Y9
+	VPXOR        Y14, Y13, Y13
+	VMOVDQU      Y10, 352(SP)
+	VPSRLQ       $0x3f, Y9, Y10
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y10, Y9, Y9
+	VPSRLQ       $0x3f, Y13, Y10
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y10, Y13, Y13
+	VPADDQ       Y0, Y2, Y2
+	VMOVDQU      96(SP), Y10
+	VPADDQ       1600(SP), Y10, Y10
+	VMOVDQU      Y14, 320(SP)
+	VMOVDQU      416(SP), Y14
+	VPXOR        Y2, Y14, Y14
+	VPADDQ       128(SP), Y10, Y10
+	VPSHUFD      $0xb1, Y14, Y14
+	VMOVDQU      Y11, 480(SP)
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y10, Y11, Y11
+	VMOVDQU      Y9, 192(SP)
+	VMOVDQU      256(SP), Y9
+	VPADDQ       Y14, Y9, Y9
+	VPSHUFD      $0xb1, Y11, Y11
+	VPXOR        Y9, Y0, Y0
+	VMOVDQU      Y5, 384(SP)
+	VMOVDQU      288(SP), Y5
+	VPADDQ       Y11, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VMOVDQU      Y8, 32(SP)
+	VMOVDQU      128(SP), Y8
+	VPXOR        Y5, Y8, Y8
+	VPADDQ       Y0, Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPXOR        Y2, Y14, Y14
+	VPADDQ       Y8, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPXOR        Y10, Y11, Y11
+	VPADDQ       Y14, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y9, Y0, Y0
+	VPADDQ       Y11, Y5, Y5
+	VMOVDQU      Y11, 448(SP)
+	VPSRLQ       $0x3f, Y0, Y11
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y11, Y0, Y0
+	VPXOR        Y5, Y8, Y8
+	VPSRLQ       $0x3f, Y8, Y11
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y11, Y8, Y8
+	VPADDQ       1696(SP), Y12, Y12
+	VPADDQ       Y1, Y6, Y6
+	VPADDQ       672(SP), Y12, Y12
+	VMOVDQU      896(SP), Y11
+	VPXOR        Y6, Y11, Y11
+	VPXOR        Y12, Y7, Y7
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y7, Y7
+	VPADDQ       Y11, Y3, Y3
+	VPADDQ       Y7, Y4, Y4
+	VPXOR        Y3, Y1, Y1
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      672(SP), Y0
+	VPXOR        Y4, Y0, Y0
+	VPADDQ       1664(SP), Y6, Y6
+	VPADDQ       2080(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y1, Y6, Y6
+	VPADDQ       Y0, Y12, Y12
+	VPXOR        Y6, Y11, Y11
+	VPXOR        Y12, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y11, Y3, Y3
+	VPADDQ       Y7, Y4, Y4
+	VPXOR        Y3, Y1, Y1
+	VPXOR        Y4, Y0, Y0
+	VMOVDQU      Y3, 864(SP)
+	VPSRLQ       $0x3f, Y1, Y3
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y3, Y1, Y1
+	VPSRLQ       $0x3f, Y0, Y3
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y3, Y0, Y0
+	VMOVDQU      576(SP), Y3
+	VPADDQ       736(SP), Y3, Y3
+	VMOVDQU      Y4, 832(SP)
+	VMOVDQU      608(SP), Y4
+	VPADDQ       1600(SP), Y4, Y4
+	VMOVDQU      Y7, 992(SP)
+	VMOVDQU      928(SP), Y7
+	VPXOR        Y3, Y7, Y7
+	VPADDQ       640(SP), Y4, Y4
+	VPSHUFD      $0xb1, Y7, Y7
+	VMOVDQU      Y1, 704(SP)
+	VMOVDQU      960(SP), Y1
+	VPXOR        Y4, Y1, Y1
+	VMOVDQU      Y11, 896(SP)
+	VMOVDQU      768(SP), Y11
+	VPADDQ       Y7, Y11, Y11
+	VPSHUFD      $0xb1, Y1, Y1
+	VMOVDQU      Y0, 672(SP)
+	VMOVDQU      736(SP), Y0
+	VPXOR        Y11, Y0, Y0
+	VMOVDQU      Y6, 544(SP)
+	VMOVDQU      800(SP), Y6
+	VPADDQ       Y1, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VMOVDQU      Y12, 512(SP)
+	VMOVDQU      640(SP), Y12
+	VPXOR        Y6, Y12, Y12
+	VPADDQ       Y0, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPXOR        Y3, Y7, Y7
+	VPADDQ       Y12, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPXOR        Y4, Y1, Y1
+	VPADDQ       Y7, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPXOR        Y11, Y0, Y0
+	VPADDQ       Y1, Y6, Y6
+	VMOVDQU      Y1, 960(SP)
+	VPSRLQ       $0x3f, Y0, Y1
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y1, Y0, Y0
+	VPXOR        Y6, Y12, Y12
+	VPSRLQ       $0x3f, Y12, Y1
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y1, Y12, Y12
+	VPADDQ       Y8, Y15, Y15
+	VMOVDQU      32(SP), Y1
+	VPADDQ       Y13, Y1, Y1
+	VMOVDQU      Y0, 736(SP)
+	VMOVDQU      384(SP), Y0
+	VPXOR        Y15, Y0, Y0
+	VPXOR        Y1, Y14, Y14
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y14, Y14
+	VPADDQ       Y0, Y9, Y9
+	VPADDQ       Y14, Y5, Y5
+	VPXOR        Y9, Y8, Y8
+	VPXOR        Y5, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y8, Y15, Y15
+	VPADDQ       Y13, Y1, Y1
+	VPXOR        Y15, Y0, Y0
+	VPXOR        Y1, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPADDQ       Y0, Y9, Y9
+	VPADDQ       Y14, Y5, Y5
+	VPXOR        Y9, Y8, Y8
+	VPXOR        Y5, Y13, Y13
+	VMOVDQU      Y9, 256(SP)
+	VPSRLQ       $0x3f, Y8, Y9
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y9, Y8, Y8
+	VPSRLQ       $0x3f, Y13, Y9
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y9, Y13, Y13
+	VPADDQ       192(SP), Y2, Y2
+	VPADDQ       2048(SP), Y10, Y10
+	VMOVDQU      448(SP), Y9
+	VPXOR        Y2, Y9, Y9
+	VPADDQ       224(SP), Y10, Y10
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y5, 288(SP)
+	VMOVDQU      480(SP), Y5
+	VPXOR        Y10, Y5, Y5
+	VMOVDQU      Y14, 416(SP)
+	VMOVDQU      320(SP), Y14
+	VPADDQ       Y9, Y14, Y14
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y8, 128(SP)
+	VMOVDQU      192(SP), Y8
+	VPXOR        Y14, Y8, Y8
+	VMOVDQU      Y0, 384(SP)
+	VMOVDQU      352(SP), Y0
+	VPADDQ       Y5, Y0, Y0
+	VPADDQ       1632(SP), Y2, Y2
+	VMOVDQU      Y1, 32(SP)
+	VMOVDQU      224(SP), Y1
+	VPXOR        Y0, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y8, Y2, Y2
+	VPADDQ       Y1, Y10, Y10
+	VPXOR        Y2, Y9, Y9
+	VPXOR        Y10, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y9, Y14, Y14
+	VPADDQ       Y5, Y0, Y0
+	VPXOR        Y14, Y8, Y8
+	VPXOR        Y0, Y1, Y1
+	VMOVDQU      Y9, 448(SP)
+	VPSRLQ       $0x3f, Y8, Y9
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y9, Y8, Y8
+	VPSRLQ       $0x3f, Y1, Y9
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y9, Y1, Y1
+	VMOVDQU      512(SP), Y9
+	VPADDQ       Y12, Y9, Y9
+	VMOVDQU      Y1, 224(SP)
+	VMOVDQU      544(SP), Y1
+	VPADDQ       672(SP), Y1, Y1
+	VMOVDQU      Y10, 96(SP)
+	VMOVDQU      896(SP), Y10
+	VPXOR        Y9, Y10, Y10
+	VPXOR        Y1, Y7, Y7
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y7, Y7
+	VPADDQ       Y10, Y11, Y11
+	VPADDQ       Y7, Y6, Y6
+	VPXOR        Y11, Y12, Y12
+	VMOVDQU      Y2, 64(SP)
+	VMOVDQU      672(SP), Y2
+	VPXOR        Y6, Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPADDQ       Y12, Y9, Y9
+	VPADDQ       Y2, Y1, Y1
+	VPXOR        Y9, Y10, Y10
+	VPXOR        Y1, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y10, Y11, Y11
+	VPADDQ       Y7, Y6, Y6
+	VPXOR        Y11, Y12, Y12
+	VPXOR        Y6, Y2, Y2
+	VMOVDQU      Y11, 768(SP)
+	VPSRLQ       $0x3f, Y12, Y11
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y11, Y12, Y12
+	VPSRLQ       $0x3f, Y2, Y11
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y11, Y2, Y2
+	VPADDQ       704(SP), Y3, Y3
+	VPADDQ       2080(SP), Y4, Y4
+	VMOVDQU      960(SP), Y11
+	VPXOR        Y3, Y11, Y11
+	VPADDQ       736(SP), Y4, Y4
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y6, 800(SP)
+	VMOVDQU      992(SP), Y6
+	VPXOR        Y4, Y6, Y6
+	VMOVDQU      Y7, 928(SP)
+	VMOVDQU      832(SP), Y7
+	VPADDQ       Y11, Y7, Y7
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y12, 640(SP)
+	VMOVDQU      704(SP), Y12
+	VPXOR        Y7, Y12, Y12
+	VMOVDQU      Y10, 896(SP)
+	VMOVDQU      864(SP), Y10
+	VPADDQ       Y6, Y10, Y10
+	VPADDQ       1632(SP), Y3, Y3
+	VMOVDQU      Y1, 544(SP)
+	VMOVDQU      736(SP), Y1
+	VPXOR        Y10, Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y12, Y3, Y3
+	VPADDQ       Y1, Y4, Y4
+	VPXOR        Y3, Y11, Y11
+	VPXOR        Y4, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y11, Y7, Y7
+	VPADDQ       Y6, Y10, Y10
+	VPXOR        Y7, Y12, Y12
+	VPXOR        Y10, Y1, Y1
+	VMOVDQU      Y11, 960(SP)
+	VPSRLQ       $0x3f, Y12, Y11
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y11, Y12, Y12
+	VPSRLQ       $0x3f, Y1, Y11
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y11, Y1, Y1
+	VPADDQ       Y13, Y15, Y15
+	VMOVDQU      32(SP), Y11
+	VPADDQ       Y8, Y11, Y11
+	VPXOR        Y15, Y5, Y5
+	VMOVDQU      Y1, 736(SP)
+	VMOVDQU      384(SP), Y1
+	VPXOR        Y11, Y1, Y1
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y1, Y1
+	VPADDQ       Y5, Y14, Y14
 	VPADDQ       Y1, Y0, Y0
-	VPBROADCASTQ 8(AX), Y1
-	VPBROADCASTQ 16(AX), Y2
-	VPBROADCASTQ 24(AX), Y3
-	VPBROADCASTQ 32(AX), Y4
-	VPBROADCASTQ 40(AX), Y5
-	VPBROADCASTQ 48(AX), Y6
-	VPBROADCASTQ 56(AX), Y7
-	VPBROADCASTQ 64(AX), Y8
-	VPBROADCASTQ 72(AX), Y9
-	VPBROADCASTQ 80(AX), Y10
-	VPBROADCASTQ 88(AX), Y11
-	VPBROADCASTQ 96(AX), Y12
-	VPBROADCASTQ 104(AX), Y13
-	VPBROADCASTQ 112(AX), Y14
-	VPBROADCASTQ 120(AX), Y15
-
-	// G [{0 0 1 0 true}]
-	VPXOR   Y0, Y12, Y12
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  544(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y8, Y4, Y4
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y4, Y9
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y9, Y4, Y4
-
-	// G [{4 8 9 0 false} {5 10 11 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 12 13 0 false} {7 14 15 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 14 10 0 false} {1 4 8 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  640(SP), Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFD $0xb1, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 9 15 0 false} {3 13 6 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 1 12 0 false} {5 0 2 0 false}]
-	VPADDQ  544(SP), Y0, Y0
-	VPADDQ  512(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  576(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y0, Y15, Y15
-	VPADDQ  Y6, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y10, Y5, Y5
-	VPADDQ  Y12, Y11, Y11
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 11 7 0 false} {7 5 3 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  672(SP), Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  608(SP), Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VMOVDQU Y10, 320(SP)
-	VPSRLQ  $0x3f, Y7, Y10
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y10, Y7, Y7
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y9, Y4, Y4
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-
-	// G [{0 11 8 0 false} {1 12 0 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  512(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y10
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y10, Y5, Y5
-
-	// G [{2 5 2 0 false} {3 15 13 0 false}]
-	VPADDQ  672(SP), Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU 320(SP), Y10
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  576(SP), Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y6, Y2, Y2
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{4 10 14 0 false} {5 3 6 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  608(SP), Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPADDQ  Y6, Y1, Y1
-	VPSHUFD $0xb1, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPSHUFD $0xb1, Y12, Y12
-	VPXOR   Y10, Y5, Y5
-	VPADDQ  Y12, Y11, Y11
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y0, Y15, Y15
-	VPADDQ  Y6, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y10, Y5, Y5
-	VPADDQ  Y12, Y11, Y11
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 7 1 0 false} {7 9 4 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  544(SP), Y2, Y2
-	VPADDQ  640(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 7 9 0 false} {1 3 1 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  608(SP), Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFD $0xb1, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  544(SP), Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 13 12 0 false} {3 11 14 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y8, 256(SP)
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y8
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y8, Y7, Y7
-
-	// G [{4 2 6 0 false} {5 5 10 0 false}]
-	VPADDQ  576(SP), Y0, Y0
-	VPADDQ  672(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y8
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y8, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-
-	// G [{6 4 0 0 false} {7 15 8 0 false}]
-	VPADDQ  640(SP), Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU 256(SP), Y8
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  512(SP), Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y7, Y2, Y2
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU Y10, 320(SP)
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VPSRLQ  $0x3f, Y7, Y10
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y10, Y7, Y7
-
-	// G [{0 9 0 0 false} {1 5 7 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  672(SP), Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFD $0xb1, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  512(SP), Y0, Y0
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y10
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y10, Y5, Y5
-
-	// G [{2 2 4 0 false} {3 10 15 0 false}]
-	VPADDQ  576(SP), Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU 320(SP), Y10
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  640(SP), Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y6, Y2, Y2
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{4 14 1 0 false} {5 11 12 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  544(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-
-	// G [{6 6 8 0 false} {7 3 13 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  608(SP), Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU Y10, 320(SP)
-	VPSRLQ  $0x3f, Y7, Y10
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y10, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-
-	// G [{0 2 12 0 false} {1 6 10 0 false}]
-	VPADDQ  576(SP), Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y0, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y9, Y5, Y5
-	VPXOR   Y8, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y5, Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y1, Y13, Y13
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y9, Y5, Y5
-	VPXOR   Y8, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y10
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-
-	// G [{2 0 11 0 false} {3 8 3 0 false}]
-	VPADDQ  512(SP), Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU 320(SP), Y10
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VPADDQ  608(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 4 13 0 false} {5 7 5 0 false}]
-	VPADDQ  640(SP), Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPADDQ  672(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 15 14 0 false} {7 1 9 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  544(SP), Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 12 5 0 false} {1 1 15 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  544(SP), Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFD $0xb1, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPADDQ  672(SP), Y0, Y0
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 14 13 0 false} {3 4 10 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  640(SP), Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFD $0xb1, Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 0 7 0 false} {5 6 3 0 false}]
-	VPADDQ  512(SP), Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPADDQ  608(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 9 2 0 false} {7 8 11 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  576(SP), Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-
-	// G [{0 13 11 0 false} {1 7 14 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 12 1 0 false} {3 3 9 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  608(SP), Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFD $0xb1, Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPADDQ  544(SP), Y2, Y2
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 5 0 0 false} {5 15 4 0 false}]
-	VPADDQ  672(SP), Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPADDQ  640(SP), Y1, Y1
-	VPADDQ  512(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-
-	// G [{6 8 6 0 false} {7 2 10 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  576(SP), Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y2, Y13, Y13
-	VPADDQ  Y4, Y3, Y3
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 6 15 0 false} {1 14 9 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 11 3 0 false} {3 0 8 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  512(SP), Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFD $0xb1, Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPADDQ  608(SP), Y2, Y2
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y8, 256(SP)
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y8
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y8, Y7, Y7
-
-	// G [{4 12 2 0 false} {5 13 7 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  576(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y6, Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPXOR   Y1, Y12, Y12
-	VPXOR   Y0, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y12, Y11, Y11
-	VPADDQ  Y15, Y10, Y10
-	VPXOR   Y11, Y6, Y6
-	VPXOR   Y10, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y8
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y8, Y5, Y5
-
-	// G [{6 1 4 0 false} {7 10 5 0 false}]
-	VPADDQ  544(SP), Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU 256(SP), Y8
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  672(SP), Y3, Y3
-	VPADDQ  640(SP), Y2, Y2
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-
-	// G [{0 10 2 0 false} {1 8 4 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  576(SP), Y0, Y0
-	VPADDQ  640(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 7 6 0 false} {3 1 5 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  544(SP), Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFD $0xb1, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPSHUFD $0xb1, Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  672(SP), Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y10, Y6, Y6
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VMOVDQU Y8, 256(SP)
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y7, Y8
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y8, Y7, Y7
-
-	// G [{4 15 11 0 false} {5 9 14 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y8
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y8, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y8
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y8, Y6, Y6
-
-	// G [{6 3 12 0 false} {7 13 0 0 false}]
-	VPADDQ  608(SP), Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPXOR   Y3, Y14, Y14
-	VPXOR   Y2, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y14, Y9, Y9
-	VMOVDQU 256(SP), Y8
-	VPADDQ  Y13, Y8, Y8
-	VPXOR   Y9, Y4, Y4
-	VPXOR   Y8, Y7, Y7
-	VPADDQ  512(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y10, 320(SP)
-	VPSRLQ  $0x3f, Y7, Y10
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y10, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-
-	// G [{0 0 1 0 false} {1 2 3 0 false}]
-	VPADDQ  512(SP), Y0, Y0
-	VPADDQ  576(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  544(SP), Y0, Y0
-	VPADDQ  608(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y10
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y10, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y10
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y10, Y5, Y5
-
-	// G [{2 4 5 0 false} {3 6 7 0 false}]
-	VPADDQ  640(SP), Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPXOR   Y3, Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VMOVDQU 320(SP), Y10
-	VPADDQ  Y14, Y10, Y10
-	VPXOR   Y11, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  672(SP), Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPXOR   Y3, Y15, Y15
-	VPADDQ  Y6, Y2, Y2
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPXOR   Y2, Y14, Y14
-	VPADDQ  Y15, Y11, Y11
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-	VPXOR   Y10, Y6, Y6
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{4 8 9 0 false} {5 10 11 0 false}]
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 12 13 0 false} {7 14 15 0 false}]
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 14 10 2 false} {1 4 8 0 false}]
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  640(SP), Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFD $0xb1, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFD $0xb1, Y13, Y13
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  Y13, Y9, Y9
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPXOR   Y0, Y12, Y12
-	VPADDQ  Y5, Y1, Y1
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 9 15 2 false} {3 13 6 0 false}]
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y7, Y1
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y1, Y7, Y7
-
-	// G [{4 1 12 1 false} {6 11 7 2 false}]
-	VPADDQ    544(SP), Y0, Y0
-	VPADDQ    Y7, Y2, Y2
-	VPADDQ    Y5, Y0, Y0
-	VPXOR     Y2, Y13, Y13
-	VPXOR     Y0, Y15, Y15
-	VPSHUFD   $0xb1, Y13, Y13
-	VPSHUFD   $0xb1, Y15, Y15
-	VPADDQ    Y13, Y8, Y8
-	VPADDQ    Y15, Y10, Y10
-	VPXOR     Y8, Y7, Y7
-	VPXOR     Y10, Y5, Y5
-	VPSHUFB   rotr24<>+0(SB), Y7, Y7
-	VPSHUFB   rotr24<>+0(SB), Y5, Y5
-	VPADDQ    Y7, Y2, Y2
-	VPADDQ    Y5, Y0, Y0
-	VPXOR     Y2, Y13, Y13
-	VPSHUFB   rotr16<>+0(SB), Y13, Y13
-	VPADDQ    Y13, Y8, Y8
-	VPXOR     Y8, Y0, Y0
-	VPCMPEQQ  1024(SP), Y0, Y0
-	VMOVMSKPD Y0, SI
-	TESTQ     SI, SI
-	JNZ       scanAVX2w6_hit
-	ADDQ      $0x04, BX
-	JMP       scanAVX2w6_loop
+	VPXOR        Y14, Y13, Y13
+	VPXOR        Y0, Y8, Y8
+	VPADDQ       1600(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y8, Y11, Y11
+	VPADDQ       Y13, Y15, Y15
+	VPXOR        Y11, Y1, Y1
+	VPXOR        Y15, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y1, Y0, Y0
+	VPADDQ       Y5, Y14, Y14
+	VPXOR        Y0, Y8, Y8
+	VPXOR        Y14, Y13, Y13
+	VMOVDQU      Y0, 352(SP)
+	VPSRLQ       $0x3f, Y8, Y0
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y0, Y8, Y8
+	VPSRLQ       $0x3f, Y13, Y0
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y0, Y13, Y13
+	VMOVDQU      64(SP), Y0
+	VPADDQ       1568(SP), Y0, Y0
+	VMOVDQU      Y14, 320(SP)
+	VMOVDQU      96(SP), Y14
+	VPADDQ       128(SP), Y14, Y14
+	VPADDQ       224(SP), Y0, Y0
+	VMOVDQU      Y5, 480(SP)
+	VMOVDQU      448(SP), Y5
+	VPXOR        Y14, Y5, Y5
+	VMOVDQU      Y8, 192(SP)
+	VMOVDQU      416(SP), Y8
+	VPXOR        Y0, Y8, Y8
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y8, Y8
+	VMOVDQU      Y1, 384(SP)
+	VMOVDQU      288(SP), Y1
+	VPADDQ       Y5, Y1, Y1
+	VMOVDQU      Y11, 32(SP)
+	VMOVDQU      256(SP), Y11
+	VPADDQ       Y8, Y11, Y11
+	VMOVDQU      Y13, 160(SP)
+	VMOVDQU      128(SP), Y13
+	VPXOR        Y1, Y13, Y13
+	VMOVDQU      Y15, (SP)
+	VMOVDQU      224(SP), Y15
+	VPXOR        Y11, Y15, Y15
+	VPADDQ       1696(SP), Y14, Y14
+	VPADDQ       1664(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       Y15, Y0, Y0
+	VPXOR        Y14, Y5, Y5
+	VPXOR        Y0, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y5, Y1, Y1
+	VPADDQ       Y8, Y11, Y11
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y11, Y15, Y15
+	VMOVDQU      Y5, 448(SP)
+	VPSRLQ       $0x3f, Y13, Y5
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y5, Y13, Y13
+	VPSRLQ       $0x3f, Y15, Y5
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y5, Y15, Y15
+	VPADDQ       Y2, Y9, Y9
+	VMOVDQU      544(SP), Y5
+	VPADDQ       Y12, Y5, Y5
+	VPXOR        Y9, Y6, Y6
+	VMOVDQU      Y15, 224(SP)
+	VMOVDQU      896(SP), Y15
+	VPXOR        Y5, Y15, Y15
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y15, Y15
+	VPADDQ       Y6, Y7, Y7
+	VPADDQ       Y15, Y10, Y10
+	VPXOR        Y7, Y2, Y2
+	VPXOR        Y10, Y12, Y12
+	VPADDQ       1600(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPADDQ       Y12, Y5, Y5
+	VPADDQ       Y2, Y9, Y9
+	VPXOR        Y5, Y15, Y15
+	VPXOR        Y9, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y15, Y10, Y10
+	VPADDQ       Y6, Y7, Y7
+	VPXOR        Y10, Y12, Y12
+	VPXOR        Y7, Y2, Y2
+	VMOVDQU      Y10, 864(SP)
+	VPSRLQ       $0x3f, Y12, Y10
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y10, Y12, Y12
+	VPSRLQ       $0x3f, Y2, Y10
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y10, Y2, Y2
+	VPADDQ       1568(SP), Y3, Y3
+	VPADDQ       640(SP), Y4, Y4
+	VPADDQ       736(SP), Y3, Y3
+	VMOVDQU      960(SP), Y10
+	VPXOR        Y4, Y10, Y10
+	VMOVDQU      Y7, 832(SP)
+	VMOVDQU      928(SP), Y7
+	VPXOR        Y3, Y7, Y7
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y7, Y7
+	VMOVDQU      Y6, 992(SP)
+	VMOVDQU      800(SP), Y6
+	VPADDQ       Y10, Y6, Y6
+	VMOVDQU      Y12, 704(SP)
+	VMOVDQU      768(SP), Y12
+	VPADDQ       Y7, Y12, Y12
+	VMOVDQU      Y15, 896(SP)
+	VMOVDQU      640(SP), Y15
+	VPXOR        Y6, Y15, Y15
+	VMOVDQU      Y2, 672(SP)
+	VMOVDQU      736(SP), Y2
+	VPXOR        Y12, Y2, Y2
+	VPADDQ       1696(SP), Y4, Y4
+	VPADDQ       1664(SP), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPADDQ       Y15, Y4, Y4
+	VPADDQ       Y2, Y3, Y3
+	VPXOR        Y4, Y10, Y10
+	VPXOR        Y3, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y10, Y6, Y6
+	VPADDQ       Y7, Y12, Y12
+	VPXOR        Y6, Y15, Y15
+	VPXOR        Y12, Y2, Y2
+	VMOVDQU      Y10, 960(SP)
+	VPSRLQ       $0x3f, Y15, Y10
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y10, Y15, Y15
+	VPSRLQ       $0x3f, Y2, Y10
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y10, Y2, Y2
+	VMOVDQU      (SP), Y10
+	VPADDQ       Y13, Y10, Y10
+	VMOVDQU      Y2, 736(SP)
+	VMOVDQU      32(SP), Y2
+	VPADDQ       160(SP), Y2, Y2
+	VMOVDQU      Y4, 608(SP)
+	VMOVDQU      384(SP), Y4
+	VPXOR        Y10, Y4, Y4
+	VPXOR        Y2, Y8, Y8
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y8, Y8
+	VPADDQ       Y4, Y11, Y11
+	VPADDQ       Y8, Y1, Y1
+	VPXOR        Y11, Y13, Y13
+	VMOVDQU      Y3, 576(SP)
+	VMOVDQU      160(SP), Y3
+	VPXOR        Y1, Y3, Y3
+	VPADDQ       1600(SP), Y10, Y10
+	VPADDQ       1664(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y13, Y10, Y10
+	VPADDQ       Y3, Y2, Y2
+	VPXOR        Y10, Y4, Y4
+	VPXOR        Y2, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y4, Y11, Y11
+	VPADDQ       Y8, Y1, Y1
+	VPXOR        Y11, Y13, Y13
+	VPXOR        Y1, Y3, Y3
+	VMOVDQU      Y11, 256(SP)
+	VPSRLQ       $0x3f, Y13, Y11
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y11, Y13, Y13
+	VPSRLQ       $0x3f, Y3, Y11
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y11, Y3, Y3
+	VPADDQ       192(SP), Y0, Y0
+	VPADDQ       1568(SP), Y14, Y14
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y0, Y11, Y11
+	VPADDQ       224(SP), Y14, Y14
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y1, 288(SP)
+	VMOVDQU      480(SP), Y1
+	VPXOR        Y14, Y1, Y1
+	VMOVDQU      Y8, 416(SP)
+	VMOVDQU      320(SP), Y8
+	VPADDQ       Y11, Y8, Y8
+	VPSHUFD      $0xb1, Y1, Y1
+	VMOVDQU      Y13, 128(SP)
+	VMOVDQU      192(SP), Y13
+	VPXOR        Y8, Y13, Y13
+	VMOVDQU      Y4, 384(SP)
+	VMOVDQU      352(SP), Y4
+	VPADDQ       Y1, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VMOVDQU      Y2, 32(SP)
+	VMOVDQU      224(SP), Y2
+	VPXOR        Y4, Y2, Y2
+	VPADDQ       Y13, Y0, Y0
+	VPADDQ       1696(SP), Y14, Y14
+	VPXOR        Y0, Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y2, Y14, Y14
+	VPADDQ       Y11, Y8, Y8
+	VPXOR        Y14, Y1, Y1
+	VPXOR        Y8, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VMOVDQU      Y11, 448(SP)
+	VPSRLQ       $0x3f, Y13, Y11
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y11, Y13, Y13
+	VPADDQ       Y1, Y4, Y4
+	VPXOR        Y4, Y2, Y2
+	VPSRLQ       $0x3f, Y2, Y11
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y11, Y2, Y2
+	VPADDQ       Y15, Y9, Y9
+	VPADDQ       672(SP), Y5, Y5
+	VMOVDQU      896(SP), Y11
+	VPXOR        Y9, Y11, Y11
+	VPXOR        Y5, Y7, Y7
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y7, Y7
+	VPADDQ       Y11, Y12, Y12
+	VPADDQ       Y7, Y6, Y6
+	VPXOR        Y12, Y15, Y15
+	VMOVDQU      Y2, 224(SP)
+	VMOVDQU      672(SP), Y2
+	VPXOR        Y6, Y2, Y2
+	VPADDQ       1600(SP), Y9, Y9
+	VPADDQ       1664(SP), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPADDQ       Y15, Y9, Y9
+	VPADDQ       Y2, Y5, Y5
+	VPXOR        Y9, Y11, Y11
+	VPXOR        Y5, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y11, Y12, Y12
+	VPADDQ       Y7, Y6, Y6
+	VPXOR        Y12, Y15, Y15
+	VPXOR        Y6, Y2, Y2
+	VMOVDQU      Y12, 768(SP)
+	VPSRLQ       $0x3f, Y15, Y12
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y12, Y15, Y15
+	VPSRLQ       $0x3f, Y2, Y12
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y12, Y2, Y2
+	VMOVDQU      576(SP), Y12
+	VPADDQ       704(SP), Y12, Y12
+	VMOVDQU      Y6, 800(SP)
+	VMOVDQU      608(SP), Y6
+	VPADDQ       1568(SP), Y6, Y6
+	VMOVDQU      Y7, 928(SP)
+	VMOVDQU      960(SP), Y7
+	VPXOR        Y12, Y7, Y7
+	VPADDQ       736(SP), Y6, Y6
+	VPSHUFD      $0xb1, Y7, Y7
+	VMOVDQU      Y15, 640(SP)
+	VMOVDQU      992(SP), Y15
+	VPXOR        Y6, Y15, Y15
+	VMOVDQU      Y11, 896(SP)
+	VMOVDQU      832(SP), Y11
+	VPADDQ       Y7, Y11, Y11
+	VPSHUFD      $0xb1, Y15, Y15
+	VMOVDQU      Y5, 544(SP)
+	VMOVDQU      704(SP), Y5
+	VPXOR        Y11, Y5, Y5
+	VMOVDQU      Y2, 672(SP)
+	VMOVDQU      864(SP), Y2
+	VPADDQ       Y15, Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VMOVDQU      Y9, 512(SP)
+	VMOVDQU      736(SP), Y9
+	VPXOR        Y2, Y9, Y9
+	VPADDQ       Y5, Y12, Y12
+	VPADDQ       1696(SP), Y6, Y6
+	VPXOR        Y12, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y9, Y6, Y6
+	VPADDQ       Y7, Y11, Y11
+	VPXOR        Y6, Y15, Y15
+	VPXOR        Y11, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VMOVDQU      Y7, 960(SP)
+	VPSRLQ       $0x3f, Y5, Y7
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y7, Y5, Y5
+	VPADDQ       Y15, Y2, Y2
+	VPXOR        Y2, Y9, Y9
+	VPSRLQ       $0x3f, Y9, Y7
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y7, Y9, Y9
+	VPADDQ       Y3, Y10, Y10
+	VMOVDQU      32(SP), Y7
+	VPADDQ       Y13, Y7, Y7
+	VPXOR        Y10, Y1, Y1
+	VMOVDQU      Y9, 736(SP)
+	VMOVDQU      384(SP), Y9
+	VPXOR        Y7, Y9, Y9
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y9, Y9
+	VPADDQ       Y1, Y8, Y8
+	VPADDQ       Y9, Y4, Y4
+	VPXOR        Y8, Y3, Y3
+	VPXOR        Y4, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y3, Y10, Y10
+	VPADDQ       Y13, Y7, Y7
+	VPXOR        Y10, Y1, Y1
+	VPXOR        Y7, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y1, Y8, Y8
+	VPADDQ       Y9, Y4, Y4
+	VPXOR        Y8, Y3, Y3
+	VPXOR        Y4, Y13, Y13
+	VMOVDQU      Y8, 320(SP)
+	VPSRLQ       $0x3f, Y3, Y8
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y8, Y3, Y3
+	VPSRLQ       $0x3f, Y13, Y8
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y8, Y13, Y13
+	VPADDQ       1632(SP), Y0, Y0
+	VPADDQ       128(SP), Y14, Y14
+	VPADDQ       224(SP), Y0, Y0
+	VMOVDQU      448(SP), Y8
+	VPXOR        Y14, Y8, Y8
+	VMOVDQU      Y4, 352(SP)
+	VMOVDQU      416(SP), Y4
+	VPXOR        Y0, Y4, Y4
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y1, 480(SP)
+	VMOVDQU      288(SP), Y1
+	VPADDQ       Y8, Y1, Y1
+	VMOVDQU      Y13, 192(SP)
+	VMOVDQU      256(SP), Y13
+	VPADDQ       Y4, Y13, Y13
+	VMOVDQU      Y9, 384(SP)
+	VMOVDQU      128(SP), Y9
+	VPXOR        Y1, Y9, Y9
+	VMOVDQU      Y3, 160(SP)
+	VMOVDQU      224(SP), Y3
+	VPXOR        Y13, Y3, Y3
+	VPADDQ       2048(SP), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y3, Y0, Y0
+	VPADDQ       Y9, Y14, Y14
+	VPXOR        Y0, Y4, Y4
+	VPXOR        Y14, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y4, Y13, Y13
+	VPADDQ       Y8, Y1, Y1
+	VPXOR        Y13, Y3, Y3
+	VPXOR        Y1, Y9, Y9
+	VMOVDQU      Y8, 448(SP)
+	VPSRLQ       $0x3f, Y3, Y8
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y8, Y3, Y3
+	VPSRLQ       $0x3f, Y9, Y8
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y8, Y9, Y9
+	VMOVDQU      512(SP), Y8
+	VPADDQ       672(SP), Y8, Y8
+	VMOVDQU      Y3, 224(SP)
+	VMOVDQU      544(SP), Y3
+	VPADDQ       Y5, Y3, Y3
+	VPXOR        Y8, Y15, Y15
+	VMOVDQU      Y14, 96(SP)
+	VMOVDQU      896(SP), Y14
+	VPXOR        Y3, Y14, Y14
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y14, Y14
+	VPADDQ       Y15, Y11, Y11
+	VPADDQ       Y14, Y2, Y2
+	VMOVDQU      Y0, 64(SP)
+	VMOVDQU      672(SP), Y0
+	VPXOR        Y11, Y0, Y0
+	VPXOR        Y2, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y0, Y8, Y8
+	VPADDQ       Y5, Y3, Y3
+	VPXOR        Y8, Y15, Y15
+	VPXOR        Y3, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPADDQ       Y15, Y11, Y11
+	VPADDQ       Y14, Y2, Y2
+	VPXOR        Y11, Y0, Y0
+	VPXOR        Y2, Y5, Y5
+	VMOVDQU      Y11, 832(SP)
+	VPSRLQ       $0x3f, Y0, Y11
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y11, Y0, Y0
+	VPSRLQ       $0x3f, Y5, Y11
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y11, Y5, Y5
+	VPADDQ       1632(SP), Y12, Y12
+	VPADDQ       640(SP), Y6, Y6
+	VPADDQ       736(SP), Y12, Y12
+	VMOVDQU      960(SP), Y11
+	VPXOR        Y6, Y11, Y11
+	VMOVDQU      Y2, 864(SP)
+	VMOVDQU      928(SP), Y2
+	VPXOR        Y12, Y2, Y2
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y15, 992(SP)
+	VMOVDQU      800(SP), Y15
+	VPADDQ       Y11, Y15, Y15
+	VMOVDQU      Y5, 704(SP)
+	VMOVDQU      768(SP), Y5
+	VPADDQ       Y2, Y5, Y5
+	VMOVDQU      Y14, 896(SP)
+	VMOVDQU      640(SP), Y14
+	VPXOR        Y15, Y14, Y14
+	VMOVDQU      Y0, 672(SP)
+	VMOVDQU      736(SP), Y0
+	VPXOR        Y5, Y0, Y0
+	VPADDQ       2080(SP), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y0, Y12, Y12
+	VPADDQ       Y14, Y6, Y6
+	VPXOR        Y12, Y2, Y2
+	VPXOR        Y6, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y2, Y5, Y5
+	VPADDQ       Y11, Y15, Y15
+	VPXOR        Y5, Y0, Y0
+	VPXOR        Y15, Y14, Y14
+	VMOVDQU      Y11, 960(SP)
+	VPSRLQ       $0x3f, Y0, Y11
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y11, Y0, Y0
+	VPSRLQ       $0x3f, Y14, Y11
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y11, Y14, Y14
+	VPADDQ       2048(SP), Y10, Y10
+	VPADDQ       1600(SP), Y7, Y7
+	VPADDQ       Y9, Y10, Y10
+	VPADDQ       160(SP), Y7, Y7
+	VMOVDQU      384(SP), Y11
+	VPXOR        Y10, Y11, Y11
+	VPXOR        Y7, Y4, Y4
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y4, Y4
+	VPADDQ       Y11, Y13, Y13
+	VPADDQ       Y4, Y1, Y1
+	VPXOR        Y13, Y9, Y9
+	VMOVDQU      Y0, 736(SP)
+	VMOVDQU      160(SP), Y0
+	VPXOR        Y1, Y0, Y0
+	VPADDQ       1568(SP), Y10, Y10
+	VPADDQ       1632(SP), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y9, Y10, Y10
+	VPADDQ       Y0, Y7, Y7
+	VPXOR        Y10, Y11, Y11
+	VPXOR        Y7, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y11, Y13, Y13
+	VPADDQ       Y4, Y1, Y1
+	VPXOR        Y13, Y9, Y9
+	VPXOR        Y1, Y0, Y0
+	VMOVDQU      Y1, 288(SP)
+	VPSRLQ       $0x3f, Y9, Y1
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y1, Y9, Y9
+	VPSRLQ       $0x3f, Y0, Y1
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y1, Y0, Y0
+	VMOVDQU      64(SP), Y1
+	VPADDQ       1664(SP), Y1, Y1
+	VMOVDQU      Y13, 256(SP)
+	VMOVDQU      96(SP), Y13
+	VPADDQ       224(SP), Y13, Y13
+	VPADDQ       192(SP), Y1, Y1
+	VMOVDQU      Y4, 416(SP)
+	VMOVDQU      480(SP), Y4
+	VPXOR        Y13, Y4, Y4
+	VMOVDQU      Y9, 128(SP)
+	VMOVDQU      448(SP), Y9
+	VPXOR        Y1, Y9, Y9
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y11, 384(SP)
+	VMOVDQU      352(SP), Y11
+	VPADDQ       Y4, Y11, Y11
+	VMOVDQU      Y7, 32(SP)
+	VMOVDQU      320(SP), Y7
+	VPADDQ       Y9, Y7, Y7
+	VMOVDQU      Y0, 160(SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y11, Y0, Y0
+	VMOVDQU      Y10, (SP)
+	VMOVDQU      192(SP), Y10
+	VPXOR        Y7, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       1696(SP), Y1, Y1
+	VPADDQ       Y0, Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPXOR        Y13, Y4, Y4
+	VPADDQ       Y10, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPXOR        Y1, Y9, Y9
+	VPADDQ       Y4, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPXOR        Y11, Y0, Y0
+	VPADDQ       Y9, Y7, Y7
+	VMOVDQU      Y9, 448(SP)
+	VPSRLQ       $0x3f, Y0, Y9
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y9, Y0, Y0
+	VPXOR        Y7, Y10, Y10
+	VPSRLQ       $0x3f, Y10, Y9
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y9, Y10, Y10
+	VPADDQ       2080(SP), Y8, Y8
+	VPADDQ       1600(SP), Y3, Y3
+	VPADDQ       Y14, Y8, Y8
+	VPADDQ       672(SP), Y3, Y3
+	VMOVDQU      896(SP), Y9
+	VPXOR        Y8, Y9, Y9
+	VPXOR        Y3, Y2, Y2
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y2, Y2
+	VPADDQ       Y9, Y5, Y5
+	VPADDQ       Y2, Y15, Y15
+	VPXOR        Y5, Y14, Y14
+	VMOVDQU      Y13, 96(SP)
+	VMOVDQU      672(SP), Y13
+	VPXOR        Y15, Y13, Y13
+	VPADDQ       1568(SP), Y8, Y8
+	VPADDQ       1632(SP), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y14, Y8, Y8
+	VPADDQ       Y13, Y3, Y3
+	VPXOR        Y8, Y9, Y9
+	VPXOR        Y3, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y9, Y5, Y5
+	VPADDQ       Y2, Y15, Y15
+	VPXOR        Y5, Y14, Y14
+	VPXOR        Y15, Y13, Y13
+	VMOVDQU      Y15, 800(SP)
+	VPSRLQ       $0x3f, Y14, Y15
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y15, Y14, Y14
+	VPSRLQ       $0x3f, Y13, Y15
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y15, Y13, Y13
+	VPADDQ       1664(SP), Y12, Y12
+	VPADDQ       736(SP), Y6, Y6
+	VPADDQ       704(SP), Y12, Y12
+	VMOVDQU      992(SP), Y15
+	VPXOR        Y6, Y15, Y15
+	VMOVDQU      Y5, 768(SP)
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y12, Y5, Y5
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y2, 928(SP)
+	VMOVDQU      864(SP), Y2
+	VPADDQ       Y15, Y2, Y2
+	VMOVDQU      Y14, 640(SP)
+	VMOVDQU      832(SP), Y14
+	VPADDQ       Y5, Y14, Y14
+	VMOVDQU      Y9, 896(SP)
+	VMOVDQU      736(SP), Y9
+	VPXOR        Y2, Y9, Y9
+	VMOVDQU      Y3, 544(SP)
+	VMOVDQU      704(SP), Y3
+	VPXOR        Y14, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       1696(SP), Y12, Y12
+	VPADDQ       Y9, Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPXOR        Y6, Y15, Y15
+	VPADDQ       Y3, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPXOR        Y12, Y5, Y5
+	VPADDQ       Y15, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPXOR        Y2, Y9, Y9
+	VPADDQ       Y5, Y14, Y14
+	VMOVDQU      Y5, 960(SP)
+	VPSRLQ       $0x3f, Y9, Y5
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y5, Y9, Y9
+	VPXOR        Y14, Y3, Y3
+	VPSRLQ       $0x3f, Y3, Y5
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y5, Y3, Y3
+	VMOVDQU      (SP), Y5
+	VPADDQ       160(SP), Y5, Y5
+	VMOVDQU      Y6, 608(SP)
+	VMOVDQU      32(SP), Y6
+	VPADDQ       Y10, Y6, Y6
+	VPXOR        Y5, Y4, Y4
+	VMOVDQU      Y9, 736(SP)
+	VMOVDQU      384(SP), Y9
+	VPXOR        Y6, Y9, Y9
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y9, Y9
+	VPADDQ       Y4, Y7, Y7
+	VPADDQ       Y9, Y11, Y11
+	VMOVDQU      Y12, 576(SP)
+	VMOVDQU      160(SP), Y12
+	VPXOR        Y7, Y12, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y12, Y5, Y5
+	VPADDQ       Y10, Y6, Y6
+	VPXOR        Y5, Y4, Y4
+	VPXOR        Y6, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y4, Y7, Y7
+	VPADDQ       Y9, Y11, Y11
+	VPXOR        Y7, Y12, Y12
+	VPXOR        Y11, Y10, Y10
+	VMOVDQU      Y11, 352(SP)
+	VPSRLQ       $0x3f, Y12, Y11
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y11, Y12, Y12
+	VPSRLQ       $0x3f, Y10, Y11
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y11, Y10, Y10
+	VPADDQ       Y0, Y1, Y1
+	VMOVDQU      96(SP), Y11
+	VPADDQ       128(SP), Y11, Y11
+	VMOVDQU      Y7, 320(SP)
+	VMOVDQU      416(SP), Y7
+	VPXOR        Y1, Y7, Y7
+	VMOVDQU      Y4, 480(SP)
+	VMOVDQU      448(SP), Y4
+	VPXOR        Y11, Y4, Y4
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y10, 192(SP)
+	VMOVDQU      256(SP), Y10
+	VPADDQ       Y7, Y10, Y10
+	VMOVDQU      Y12, 160(SP)
+	VMOVDQU      288(SP), Y12
+	VPADDQ       Y4, Y12, Y12
+	VPXOR        Y10, Y0, Y0
+	VMOVDQU      Y9, 384(SP)
+	VMOVDQU      128(SP), Y9
+	VPXOR        Y12, Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y0, Y1, Y1
+	VPADDQ       Y9, Y11, Y11
+	VPXOR        Y1, Y7, Y7
+	VPXOR        Y11, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y7, Y10, Y10
+	VPADDQ       Y4, Y12, Y12
+	VPXOR        Y10, Y0, Y0
+	VPXOR        Y12, Y9, Y9
+	VMOVDQU      Y4, 448(SP)
+	VPSRLQ       $0x3f, Y0, Y4
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y4, Y0, Y0
+	VPSRLQ       $0x3f, Y9, Y4
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y4, Y9, Y9
+	VPADDQ       Y13, Y8, Y8
+	VMOVDQU      544(SP), Y4
+	VPADDQ       Y3, Y4, Y4
+	VPXOR        Y8, Y15, Y15
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      896(SP), Y0
+	VPXOR        Y4, Y0, Y0
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y0, Y0
+	VPADDQ       Y15, Y14, Y14
+	VPADDQ       Y0, Y2, Y2
+	VPXOR        Y14, Y13, Y13
+	VPXOR        Y2, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y13, Y8, Y8
+	VPADDQ       Y3, Y4, Y4
+	VPXOR        Y8, Y15, Y15
+	VPXOR        Y4, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y15, Y14, Y14
+	VPADDQ       Y0, Y2, Y2
+	VPXOR        Y14, Y13, Y13
+	VPXOR        Y2, Y3, Y3
+	VMOVDQU      Y2, 864(SP)
+	VPSRLQ       $0x3f, Y13, Y2
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y2, Y13, Y13
+	VPSRLQ       $0x3f, Y3, Y2
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y2, Y3, Y3
+	VMOVDQU      576(SP), Y2
+	VPADDQ       736(SP), Y2, Y2
+	VMOVDQU      Y14, 832(SP)
+	VMOVDQU      608(SP), Y14
+	VPADDQ       640(SP), Y14, Y14
+	VMOVDQU      Y15, 992(SP)
+	VMOVDQU      928(SP), Y15
+	VPXOR        Y2, Y15, Y15
+	VMOVDQU      Y3, 704(SP)
+	VMOVDQU      960(SP), Y3
+	VPXOR        Y14, Y3, Y3
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y3, Y3
+	VMOVDQU      Y13, 672(SP)
+	VMOVDQU      768(SP), Y13
+	VPADDQ       Y15, Y13, Y13
+	VMOVDQU      Y0, 896(SP)
+	VMOVDQU      800(SP), Y0
+	VPADDQ       Y3, Y0, Y0
+	VMOVDQU      Y4, 544(SP)
+	VMOVDQU      736(SP), Y4
+	VPXOR        Y13, Y4, Y4
+	VMOVDQU      Y8, 512(SP)
+	VMOVDQU      640(SP), Y8
+	VPXOR        Y0, Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y4, Y2, Y2
+	VPADDQ       Y8, Y14, Y14
+	VPXOR        Y2, Y15, Y15
+	VPXOR        Y14, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y15, Y13, Y13
+	VPADDQ       Y3, Y0, Y0
+	VPXOR        Y13, Y4, Y4
+	VPXOR        Y0, Y8, Y8
+	VMOVDQU      Y3, 960(SP)
+	VPSRLQ       $0x3f, Y4, Y3
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y3, Y4, Y4
+	VPSRLQ       $0x3f, Y8, Y3
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y3, Y8, Y8
+	VPADDQ       Y9, Y5, Y5
+	VPADDQ       1664(SP), Y6, Y6
+	VMOVDQU      384(SP), Y3
+	VPXOR        Y5, Y3, Y3
+	VPADDQ       160(SP), Y6, Y6
+	VPSHUFD      $0xb1, Y3, Y3
+	VPXOR        Y6, Y7, Y7
+	VPADDQ       Y3, Y10, Y10
+	VPSHUFD      $0xb1, Y7, Y7
+	VPXOR        Y10, Y9, Y9
+	VPADDQ       Y7, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VMOVDQU      Y4, 736(SP)
+	VMOVDQU      160(SP), Y4
+	VPXOR        Y12, Y4, Y4
+	VPADDQ       Y9, Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPXOR        Y5, Y3, Y3
+	VPADDQ       Y4, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPXOR        Y6, Y7, Y7
+	VPADDQ       Y3, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y7, Y12, Y12
+	VPXOR        Y12, Y4, Y4
+	VPSRLQ       $0x3f, Y4, Y3
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y3, Y4, Y4
+	VPADDQ       192(SP), Y1, Y1
+	VPADDQ       224(SP), Y11, Y11
+	VMOVDQU      448(SP), Y3
+	VPXOR        Y1, Y3, Y3
+	VMOVDQU      480(SP), Y6
+	VPXOR        Y11, Y6, Y6
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      320(SP), Y9
+	VPADDQ       Y3, Y9, Y9
+	VMOVDQU      352(SP), Y12
+	VPADDQ       Y6, Y12, Y12
+	VMOVDQU      Y10, 256(SP)
+	VMOVDQU      192(SP), Y10
+	VPXOR        Y9, Y10, Y10
+	VMOVDQU      Y7, 416(SP)
+	VMOVDQU      224(SP), Y7
+	VPXOR        Y12, Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y10, Y1, Y1
+	VPADDQ       Y7, Y11, Y11
+	VPXOR        Y1, Y3, Y3
+	VPXOR        Y11, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y3, Y9, Y9
+	VPADDQ       Y6, Y12, Y12
+	VPXOR        Y12, Y7, Y7
+	VPSRLQ       $0x3f, Y7, Y3
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y3, Y7, Y7
+	VMOVDQU      512(SP), Y3
+	VPADDQ       Y8, Y3, Y3
+	VMOVDQU      544(SP), Y10
+	VPADDQ       1664(SP), Y10, Y10
+	VMOVDQU      896(SP), Y11
+	VPXOR        Y3, Y11, Y11
+	VPADDQ       672(SP), Y10, Y10
+	VPSHUFD      $0xb1, Y11, Y11
+	VPXOR        Y10, Y15, Y15
+	VPADDQ       Y11, Y13, Y13
+	VPSHUFD      $0xb1, Y15, Y15
+	VPXOR        Y13, Y8, Y8
+	VPADDQ       Y15, Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VMOVDQU      672(SP), Y12
+	VPXOR        Y0, Y12, Y12
+	VPADDQ       Y8, Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPXOR        Y3, Y11, Y11
+	VPADDQ       Y12, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPXOR        Y10, Y15, Y15
+	VPADDQ       Y11, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y15, Y0, Y0
+	VPXOR        Y0, Y12, Y12
+	VPSRLQ       $0x3f, Y12, Y0
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y0, Y12, Y12
+	VPADDQ       704(SP), Y2, Y2
+	VPADDQ       736(SP), Y14, Y14
+	VMOVDQU      960(SP), Y0
+	VPXOR        Y2, Y0, Y0
+	VMOVDQU      992(SP), Y8
+	VPXOR        Y14, Y8, Y8
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y8, Y8
+	VMOVDQU      832(SP), Y10
+	VPADDQ       Y0, Y10, Y10
+	VMOVDQU      864(SP), Y11
+	VPADDQ       Y8, Y11, Y11
+	VMOVDQU      Y13, 768(SP)
+	VMOVDQU      704(SP), Y13
+	VPXOR        Y10, Y13, Y13
+	VMOVDQU      Y15, 928(SP)
+	VMOVDQU      736(SP), Y15
+	VPXOR        Y11, Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y13, Y2, Y2
+	VPADDQ       Y15, Y14, Y14
+	VPXOR        Y2, Y0, Y0
+	VPXOR        Y14, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y0, Y10, Y10
+	VPADDQ       Y8, Y11, Y11
+	VPXOR        Y11, Y15, Y15
+	VPSRLQ       $0x3f, Y15, Y0
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y0, Y15, Y15
+	VPADDQ       1568(SP), Y5, Y5
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       Y4, Y5, Y5
+	VMOVDQU      416(SP), Y0
+	VPXOR        Y1, Y0, Y0
+	VPXOR        Y5, Y6, Y6
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      256(SP), Y11
+	VPADDQ       Y0, Y11, Y11
+	VPADDQ       Y6, Y9, Y9
+	VPXOR        Y11, Y7, Y7
+	VPXOR        Y9, Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       Y4, Y5, Y5
+	VPXOR        Y1, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y0, Y11, Y11
+	VPADDQ       1568(SP), Y3, Y3
+	VPADDQ       Y15, Y2, Y2
+	VPADDQ       Y12, Y3, Y3
+	VMOVDQU      928(SP), Y0
+	VPXOR        Y2, Y0, Y0
+	VPXOR        Y3, Y8, Y8
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y8, Y8
+	VMOVDQU      768(SP), Y1
+	VPADDQ       Y0, Y1, Y1
+	VPADDQ       Y8, Y10, Y10
+	VPXOR        Y1, Y15, Y15
+	VPXOR        Y10, Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y15, Y2, Y2
+	VPADDQ       Y12, Y3, Y3
+	VPXOR        Y2, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y0, Y1, Y1
+	VPXOR        Y11, Y5, Y5
+	VPCMPEQQ     2112(SP), Y5, Y5
+	VMOVMSKPD    Y5, SI
+	VPXOR        Y1, Y3, Y3
+	VPCMPEQQ     2112(SP), Y3, Y3
+	VMOVMSKPD    Y3, DI
+	SHLQ         $0x04, DI
+	ORQ          DI, SI
+	TESTQ        SI, SI
+	JNZ          scanAVX2w6_hit
+	ADDQ         $0x08, BX
+	JMP          scanAVX2w6_loop
 
 scanAVX2w6_hit:
 	BSFQ SI, SI
@@ -14227,42 +20259,74 @@ scanAVX2w6_none:
 
 // func scanAVX2w16(p *[33]uint64, table *uint64, n int) int
 // Requires: AVX, AVX2
-TEXT ·scanAVX2w16(SB), $1056-32
+TEXT ·scanAVX2w16(SB), $2144-32
 	MOVQ         p+0(FP), AX
 	MOVQ         table+8(FP), CX
 	MOVQ         n+16(FP), DX
 	VPBROADCASTQ 136(AX), Y0
-	VMOVDQU      Y0, 544(SP)
+	VMOVDQU      Y0, 1568(SP)
 	VPBROADCASTQ 144(AX), Y0
-	VMOVDQU      Y0, 576(SP)
+	VMOVDQU      Y0, 1600(SP)
 	VPBROADCASTQ 152(AX), Y0
-	VMOVDQU      Y0, 608(SP)
+	VMOVDQU      Y0, 1632(SP)
 	VPBROADCASTQ 160(AX), Y0
-	VMOVDQU      Y0, 640(SP)
+	VMOVDQU      Y0, 1664(SP)
 	VPBROADCASTQ 168(AX), Y0
-	VMOVDQU      Y0, 672(SP)
+	VMOVDQU      Y0, 1696(SP)
 	VPBROADCASTQ 176(AX), Y0
-	VMOVDQU      Y0, 704(SP)
+	VMOVDQU      Y0, 1728(SP)
 	VPBROADCASTQ 184(AX), Y0
-	VMOVDQU      Y0, 736(SP)
+	VMOVDQU      Y0, 1760(SP)
 	VPBROADCASTQ 192(AX), Y0
-	VMOVDQU      Y0, 768(SP)
+	VMOVDQU      Y0, 1792(SP)
 	VPBROADCASTQ 200(AX), Y0
-	VMOVDQU      Y0, 800(SP)
+	VMOVDQU      Y0, 1824(SP)
 	VPBROADCASTQ 208(AX), Y0
-	VMOVDQU      Y0, 832(SP)
+	VMOVDQU      Y0, 1856(SP)
 	VPBROADCASTQ 216(AX), Y0
-	VMOVDQU      Y0, 864(SP)
+	VMOVDQU      Y0, 1888(SP)
 	VPBROADCASTQ 224(AX), Y0
-	VMOVDQU      Y0, 896(SP)
+	VMOVDQU      Y0, 1920(SP)
 	VPBROADCASTQ 232(AX), Y0
-	VMOVDQU      Y0, 928(SP)
+	VMOVDQU      Y0, 1952(SP)
 	VPBROADCASTQ 240(AX), Y0
-	VMOVDQU      Y0, 960(SP)
+	VMOVDQU      Y0, 1984(SP)
 	VPBROADCASTQ 248(AX), Y0
-	VMOVDQU      Y0, 992(SP)
-	VPBROADCASTQ 256(AX), Y0
+	VMOVDQU      Y0, 2016(SP)
+	VPBROADCASTQ (AX), Y0
 	VMOVDQU      Y0, 1024(SP)
+	VPBROADCASTQ 8(AX), Y0
+	VMOVDQU      Y0, 1056(SP)
+	VPBROADCASTQ 16(AX), Y0
+	VMOVDQU      Y0, 1088(SP)
+	VPBROADCASTQ 24(AX), Y0
+	VMOVDQU      Y0, 1120(SP)
+	VPBROADCASTQ 32(AX), Y0
+	VMOVDQU      Y0, 1152(SP)
+	VPBROADCASTQ 40(AX), Y0
+	VMOVDQU      Y0, 1184(SP)
+	VPBROADCASTQ 48(AX), Y0
+	VMOVDQU      Y0, 1216(SP)
+	VPBROADCASTQ 56(AX), Y0
+	VMOVDQU      Y0, 1248(SP)
+	VPBROADCASTQ 64(AX), Y0
+	VMOVDQU      Y0, 1280(SP)
+	VPBROADCASTQ 72(AX), Y0
+	VMOVDQU      Y0, 1312(SP)
+	VPBROADCASTQ 80(AX), Y0
+	VMOVDQU      Y0, 1344(SP)
+	VPBROADCASTQ 88(AX), Y0
+	VMOVDQU      Y0, 1376(SP)
+	VPBROADCASTQ 96(AX), Y0
+	VMOVDQU      Y0, 1408(SP)
+	VPBROADCASTQ 104(AX), Y0
+	VMOVDQU      Y0, 1440(SP)
+	VPBROADCASTQ 112(AX), Y0
+	VMOVDQU      Y0, 1472(SP)
+	VPBROADCASTQ 120(AX), Y0
+	VMOVDQU      Y0, 1504(SP)
+	VPBROADCASTQ 256(AX), Y0
+	VMOVDQU      Y0, 2112(SP)
 	XORQ         BX, BX
 
 scanAVX2w16_loop:
@@ -14270,1602 +20334,3716 @@ scanAVX2w16_loop:
 	JAE          scanAVX2w16_none
 	VPBROADCASTQ 128(AX), Y0
 	VPOR         (CX)(BX*8), Y0, Y0
-	VMOVDQU      Y0, 512(SP)
-	VPBROADCASTQ (AX), Y1
+	VMOVDQU      Y0, 2048(SP)
+	VPADDQ       1024(SP), Y0, Y0
+	VPBROADCASTQ 128(AX), Y1
+	VPOR         32(CX)(BX*8), Y1, Y1
+	VMOVDQU      Y1, 2080(SP)
+	VPADDQ       1024(SP), Y1, Y1
+	VMOVDQU      1408(SP), Y2
+	VPXOR        Y0, Y2, Y2
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      1280(SP), Y3
+	VPADDQ       Y2, Y3, Y3
+	VMOVDQU      1152(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VPADDQ       1568(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y4, Y0, Y0
+	VPXOR        Y0, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y2, Y3, Y3
+	VPXOR        Y3, Y4, Y4
+	VPSRLQ       $0x3f, Y4, Y5
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      1408(SP), Y5
+	VPXOR        Y1, Y5, Y5
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      1280(SP), Y6
+	VPADDQ       Y5, Y6, Y6
+	VMOVDQU      1152(SP), Y7
+	VPXOR        Y6, Y7, Y7
+	VPADDQ       1568(SP), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y7, Y1, Y1
+	VPXOR        Y1, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y5, Y6, Y6
+	VPXOR        Y6, Y7, Y7
+	VPSRLQ       $0x3f, Y7, Y8
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y8, Y7, Y7
+	VPADDQ       1792(SP), Y0, Y0
+	VMOVDQU      1056(SP), Y8
+	VPADDQ       1856(SP), Y8, Y8
+	VPADDQ       1184(SP), Y0, Y0
+	VPADDQ       1216(SP), Y8, Y8
+	VMOVDQU      1504(SP), Y9
+	VPXOR        Y0, Y9, Y9
+	VPXOR        Y8, Y2, Y2
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      1344(SP), Y10
+	VPADDQ       Y9, Y10, Y10
+	VMOVDQU      1376(SP), Y11
+	VPADDQ       Y2, Y11, Y11
+	VMOVDQU      1184(SP), Y12
+	VPXOR        Y10, Y12, Y12
+	VMOVDQU      1216(SP), Y13
+	VPXOR        Y11, Y13, Y13
+	VPADDQ       1824(SP), Y0, Y0
+	VPADDQ       1888(SP), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y12, Y0, Y0
+	VPADDQ       Y13, Y8, Y8
+	VPXOR        Y0, Y9, Y9
+	VPXOR        Y8, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y9, Y10, Y10
+	VPADDQ       Y2, Y11, Y11
+	VPXOR        Y10, Y12, Y12
+	VPXOR        Y11, Y13, Y13
+	VPSRLQ       $0x3f, Y12, Y14
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y14, Y12, Y12
+	VPSRLQ       $0x3f, Y13, Y14
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y14, Y13, Y13
+	VMOVDQU      1088(SP), Y14
+	VPADDQ       1920(SP), Y14, Y14
+	VMOVDQU      1120(SP), Y15
+	VPADDQ       1984(SP), Y15, Y15
+	VPADDQ       1248(SP), Y14, Y14
+	VPADDQ       Y4, Y15, Y15
+	VMOVDQU      Y11, 352(SP)
+	VMOVDQU      1440(SP), Y11
+	VPXOR        Y14, Y11, Y11
+	VMOVDQU      Y10, 320(SP)
+	VMOVDQU      1472(SP), Y10
+	VPXOR        Y15, Y10, Y10
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y10, Y10
+	VPADDQ       Y11, Y3, Y3
+	VMOVDQU      Y9, 480(SP)
+	VMOVDQU      1312(SP), Y9
+	VPADDQ       Y10, Y9, Y9
+	VMOVDQU      Y13, 192(SP)
+	VMOVDQU      1248(SP), Y13
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y9, Y4, Y4
+	VPADDQ       1952(SP), Y14, Y14
+	VPADDQ       2016(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       Y4, Y15, Y15
+	VPXOR        Y14, Y11, Y11
+	VPXOR        Y15, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y11, Y3, Y3
+	VPADDQ       Y10, Y9, Y9
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y10, 448(SP)
+	VPSRLQ       $0x3f, Y13, Y10
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y10, Y13, Y13
+	VPSRLQ       $0x3f, Y4, Y10
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y10, Y4, Y4
+	VPADDQ       1792(SP), Y1, Y1
+	VMOVDQU      1056(SP), Y10
+	VPADDQ       1856(SP), Y10, Y10
+	VPADDQ       1184(SP), Y1, Y1
+	VPADDQ       1216(SP), Y10, Y10
+	VMOVDQU      Y13, 224(SP)
+	VMOVDQU      1504(SP), Y13
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y10, Y5, Y5
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y15, 96(SP)
+	VMOVDQU      1344(SP), Y15
+	VPADDQ       Y13, Y15, Y15
+	VMOVDQU      Y14, 64(SP)
+	VMOVDQU      1376(SP), Y14
+	VPADDQ       Y5, Y14, Y14
+	VMOVDQU      Y9, 288(SP)
+	VMOVDQU      1184(SP), Y9
+	VPXOR        Y15, Y9, Y9
+	VMOVDQU      Y3, 256(SP)
+	VMOVDQU      1216(SP), Y3
+	VPXOR        Y14, Y3, Y3
+	VPADDQ       1824(SP), Y1, Y1
+	VPADDQ       1888(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y9, Y1, Y1
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y1, Y13, Y13
+	VPXOR        Y10, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y13, Y15, Y15
+	VPADDQ       Y5, Y14, Y14
+	VPXOR        Y15, Y9, Y9
+	VPXOR        Y14, Y3, Y3
+	VMOVDQU      Y14, 864(SP)
+	VPSRLQ       $0x3f, Y9, Y14
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y14, Y9, Y9
+	VPSRLQ       $0x3f, Y3, Y14
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y14, Y3, Y3
+	VMOVDQU      1088(SP), Y14
+	VPADDQ       1920(SP), Y14, Y14
+	VMOVDQU      Y15, 832(SP)
+	VMOVDQU      1120(SP), Y15
+	VPADDQ       1984(SP), Y15, Y15
+	VPADDQ       1248(SP), Y14, Y14
+	VPADDQ       Y7, Y15, Y15
+	VMOVDQU      Y13, 992(SP)
+	VMOVDQU      1440(SP), Y13
+	VPXOR        Y14, Y13, Y13
+	VMOVDQU      Y3, 704(SP)
+	VMOVDQU      1472(SP), Y3
+	VPXOR        Y15, Y3, Y3
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y3, Y3
+	VPADDQ       Y13, Y6, Y6
+	VMOVDQU      Y5, 896(SP)
+	VMOVDQU      1312(SP), Y5
+	VPADDQ       Y3, Y5, Y5
+	VMOVDQU      Y9, 672(SP)
+	VMOVDQU      1248(SP), Y9
+	VPXOR        Y6, Y9, Y9
+	VPXOR        Y5, Y7, Y7
+	VPADDQ       1952(SP), Y14, Y14
+	VPADDQ       2016(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y9, Y14, Y14
+	VPADDQ       Y7, Y15, Y15
+	VPXOR        Y14, Y13, Y13
+	VPXOR        Y15, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y13, Y6, Y6
+	VPADDQ       Y3, Y5, Y5
+	VPXOR        Y6, Y9, Y9
+	VPXOR        Y5, Y7, Y7
+	VMOVDQU      Y3, 960(SP)
+	VPSRLQ       $0x3f, Y9, Y3
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y3, Y9, Y9
+	VPSRLQ       $0x3f, Y7, Y3
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y3, Y7, Y7
+	VPADDQ       1984(SP), Y0, Y0
+	VPADDQ       1664(SP), Y8, Y8
+	VPADDQ       Y4, Y0, Y0
+	VPADDQ       Y12, Y8, Y8
+	VPXOR        Y0, Y2, Y2
+	VPXOR        Y8, Y11, Y11
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      256(SP), Y3
+	VPADDQ       Y2, Y3, Y3
+	VMOVDQU      Y9, 736(SP)
+	VMOVDQU      288(SP), Y9
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y3, Y4, Y4
+	VPXOR        Y9, Y12, Y12
+	VPADDQ       1856(SP), Y0, Y0
+	VPADDQ       1792(SP), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y4, Y0, Y0
+	VPADDQ       Y12, Y8, Y8
+	VPXOR        Y0, Y2, Y2
+	VPXOR        Y8, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y2, Y3, Y3
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y3, Y4, Y4
+	VPXOR        Y9, Y12, Y12
+	VMOVDQU      Y9, 288(SP)
+	VPSRLQ       $0x3f, Y4, Y9
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y9, Y4, Y4
+	VPSRLQ       $0x3f, Y12, Y9
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y9, Y12, Y12
+	VMOVDQU      64(SP), Y9
+	VPADDQ       1824(SP), Y9, Y9
+	VMOVDQU      Y3, 256(SP)
+	VMOVDQU      96(SP), Y3
+	VPADDQ       1952(SP), Y3, Y3
+	VPADDQ       192(SP), Y9, Y9
+	VPADDQ       224(SP), Y3, Y3
+	VMOVDQU      Y11, 416(SP)
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y9, Y11, Y11
+	VMOVDQU      Y4, 128(SP)
+	VMOVDQU      480(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      320(SP), Y2
+	VPADDQ       Y11, Y2, Y2
+	VMOVDQU      Y12, 160(SP)
+	VMOVDQU      352(SP), Y12
+	VPADDQ       Y4, Y12, Y12
+	VMOVDQU      Y8, 32(SP)
+	VMOVDQU      192(SP), Y8
+	VPXOR        Y2, Y8, Y8
+	VMOVDQU      Y0, (SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y12, Y0, Y0
+	VPADDQ       2016(SP), Y9, Y9
+	VPADDQ       1728(SP), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y8, Y9, Y9
+	VPADDQ       Y0, Y3, Y3
+	VPXOR        Y9, Y11, Y11
+	VPXOR        Y3, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y11, Y2, Y2
+	VPADDQ       Y4, Y12, Y12
+	VPXOR        Y2, Y8, Y8
+	VPXOR        Y12, Y0, Y0
+	VMOVDQU      Y11, 448(SP)
+	VPSRLQ       $0x3f, Y8, Y11
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y11, Y8, Y8
+	VPSRLQ       $0x3f, Y0, Y11
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y11, Y0, Y0
+	VPADDQ       1984(SP), Y1, Y1
+	VPADDQ       1664(SP), Y10, Y10
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       672(SP), Y10, Y10
+	VMOVDQU      896(SP), Y11
+	VPXOR        Y1, Y11, Y11
+	VPXOR        Y10, Y13, Y13
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y13, Y13
+	VPADDQ       Y11, Y6, Y6
+	VPADDQ       Y13, Y5, Y5
+	VPXOR        Y6, Y7, Y7
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      672(SP), Y0
+	VPXOR        Y5, Y0, Y0
+	VPADDQ       1856(SP), Y1, Y1
+	VPADDQ       1792(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       Y0, Y10, Y10
+	VPXOR        Y1, Y11, Y11
+	VPXOR        Y10, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y11, Y6, Y6
+	VPADDQ       Y13, Y5, Y5
+	VPXOR        Y6, Y7, Y7
+	VPXOR        Y5, Y0, Y0
+	VMOVDQU      Y5, 800(SP)
+	VPSRLQ       $0x3f, Y7, Y5
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y5, Y7, Y7
+	VPSRLQ       $0x3f, Y0, Y5
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y5, Y0, Y0
+	VPADDQ       1824(SP), Y14, Y14
+	VPADDQ       1952(SP), Y15, Y15
+	VPADDQ       704(SP), Y14, Y14
+	VPADDQ       736(SP), Y15, Y15
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y14, Y5, Y5
+	VMOVDQU      Y6, 768(SP)
+	VMOVDQU      992(SP), Y6
+	VPXOR        Y15, Y6, Y6
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y13, 928(SP)
+	VMOVDQU      832(SP), Y13
+	VPADDQ       Y5, Y13, Y13
+	VMOVDQU      Y7, 640(SP)
+	VMOVDQU      864(SP), Y7
+	VPADDQ       Y6, Y7, Y7
+	VMOVDQU      Y11, 896(SP)
+	VMOVDQU      704(SP), Y11
+	VPXOR        Y13, Y11, Y11
+	VMOVDQU      Y0, 672(SP)
+	VMOVDQU      736(SP), Y0
+	VPXOR        Y7, Y0, Y0
+	VPADDQ       2016(SP), Y14, Y14
+	VPADDQ       1728(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y11, Y14, Y14
+	VPADDQ       Y0, Y15, Y15
+	VPXOR        Y14, Y5, Y5
+	VPXOR        Y15, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y5, Y13, Y13
+	VPADDQ       Y6, Y7, Y7
+	VPXOR        Y13, Y11, Y11
+	VPXOR        Y7, Y0, Y0
+	VMOVDQU      Y5, 960(SP)
+	VPSRLQ       $0x3f, Y11, Y5
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y5, Y11, Y11
+	VPSRLQ       $0x3f, Y0, Y5
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y5, Y0, Y0
+	VMOVDQU      (SP), Y5
+	VPADDQ       1568(SP), Y5, Y5
+	VMOVDQU      Y0, 736(SP)
+	VMOVDQU      32(SP), Y0
+	VPADDQ       2048(SP), Y0, Y0
+	VPADDQ       160(SP), Y5, Y5
+	VPADDQ       Y8, Y0, Y0
+	VPXOR        Y5, Y4, Y4
+	VMOVDQU      Y15, 608(SP)
+	VMOVDQU      384(SP), Y15
+	VPXOR        Y0, Y15, Y15
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y15, Y15
+	VPADDQ       Y4, Y2, Y2
+	VPADDQ       Y15, Y12, Y12
+	VMOVDQU      Y14, 576(SP)
+	VMOVDQU      160(SP), Y14
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y12, Y8, Y8
+	VPADDQ       1920(SP), Y5, Y5
+	VPADDQ       1600(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y14, Y5, Y5
+	VPADDQ       Y8, Y0, Y0
+	VPXOR        Y5, Y4, Y4
+	VPXOR        Y0, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y4, Y2, Y2
+	VPADDQ       Y15, Y12, Y12
+	VPXOR        Y2, Y14, Y14
+	VPXOR        Y12, Y8, Y8
+	VMOVDQU      Y12, 352(SP)
+	VPSRLQ       $0x3f, Y14, Y12
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y12, Y14, Y14
+	VPSRLQ       $0x3f, Y8, Y12
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y12, Y8, Y8
+	VPADDQ       1888(SP), Y9, Y9
+	VPADDQ       1696(SP), Y3, Y3
+	VPADDQ       224(SP), Y9, Y9
+	VPADDQ       128(SP), Y3, Y3
+	VMOVDQU      416(SP), Y12
+	VPXOR        Y9, Y12, Y12
+	VMOVDQU      Y2, 320(SP)
+	VMOVDQU      448(SP), Y2
+	VPXOR        Y3, Y2, Y2
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y4, 480(SP)
+	VMOVDQU      256(SP), Y4
+	VPADDQ       Y12, Y4, Y4
+	VMOVDQU      Y8, 192(SP)
+	VMOVDQU      288(SP), Y8
+	VPADDQ       Y2, Y8, Y8
+	VMOVDQU      Y15, 384(SP)
+	VMOVDQU      224(SP), Y15
+	VPXOR        Y4, Y15, Y15
+	VMOVDQU      Y14, 160(SP)
+	VMOVDQU      128(SP), Y14
+	VPXOR        Y8, Y14, Y14
+	VPADDQ       1760(SP), Y9, Y9
+	VPADDQ       1632(SP), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y15, Y9, Y9
+	VPADDQ       Y14, Y3, Y3
+	VPXOR        Y9, Y12, Y12
+	VPXOR        Y3, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y12, Y4, Y4
+	VPADDQ       Y2, Y8, Y8
+	VPXOR        Y4, Y15, Y15
+	VPXOR        Y8, Y14, Y14
+	VMOVDQU      Y2, 448(SP)
+	VPSRLQ       $0x3f, Y15, Y2
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y2, Y15, Y15
+	VPSRLQ       $0x3f, Y14, Y2
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y2, Y14, Y14
+	VPADDQ       1568(SP), Y1, Y1
+	VPADDQ       2080(SP), Y10, Y10
+	VPADDQ       672(SP), Y1, Y1
+	VPADDQ       Y11, Y10, Y10
+	VPXOR        Y1, Y6, Y6
+	VMOVDQU      896(SP), Y2
+	VPXOR        Y10, Y2, Y2
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y2, Y2
+	VPADDQ       Y6, Y13, Y13
+	VPADDQ       Y2, Y7, Y7
+	VMOVDQU      Y15, 224(SP)
+	VMOVDQU      672(SP), Y15
+	VPXOR        Y13, Y15, Y15
+	VPXOR        Y7, Y11, Y11
+	VPADDQ       1920(SP), Y1, Y1
+	VPADDQ       1600(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y15, Y1, Y1
+	VPADDQ       Y11, Y10, Y10
+	VPXOR        Y1, Y6, Y6
+	VPXOR        Y10, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y6, Y13, Y13
+	VPADDQ       Y2, Y7, Y7
+	VPXOR        Y13, Y15, Y15
+	VPXOR        Y7, Y11, Y11
+	VMOVDQU      Y7, 864(SP)
+	VPSRLQ       $0x3f, Y15, Y7
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y7, Y15, Y15
+	VPSRLQ       $0x3f, Y11, Y7
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y7, Y11, Y11
+	VMOVDQU      576(SP), Y7
+	VPADDQ       1888(SP), Y7, Y7
+	VMOVDQU      Y13, 832(SP)
+	VMOVDQU      608(SP), Y13
+	VPADDQ       1696(SP), Y13, Y13
+	VPADDQ       736(SP), Y7, Y7
+	VPADDQ       640(SP), Y13, Y13
+	VMOVDQU      Y6, 992(SP)
+	VMOVDQU      928(SP), Y6
+	VPXOR        Y7, Y6, Y6
+	VMOVDQU      Y11, 704(SP)
+	VMOVDQU      960(SP), Y11
+	VPXOR        Y13, Y11, Y11
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y2, 896(SP)
+	VMOVDQU      768(SP), Y2
+	VPADDQ       Y6, Y2, Y2
+	VMOVDQU      Y15, 672(SP)
+	VMOVDQU      800(SP), Y15
+	VPADDQ       Y11, Y15, Y15
+	VMOVDQU      Y10, 544(SP)
+	VMOVDQU      736(SP), Y10
+	VPXOR        Y2, Y10, Y10
+	VMOVDQU      Y1, 512(SP)
+	VMOVDQU      640(SP), Y1
+	VPXOR        Y15, Y1, Y1
+	VPADDQ       1760(SP), Y7, Y7
+	VPADDQ       1632(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y10, Y7, Y7
+	VPADDQ       Y1, Y13, Y13
+	VPXOR        Y7, Y6, Y6
+	VPXOR        Y13, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y6, Y2, Y2
+	VPADDQ       Y11, Y15, Y15
+	VPXOR        Y2, Y10, Y10
+	VPXOR        Y15, Y1, Y1
+	VMOVDQU      Y11, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y11
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y11, Y10, Y10
+	VPSRLQ       $0x3f, Y1, Y11
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y11, Y1, Y1
+	VPADDQ       1888(SP), Y5, Y5
+	VPADDQ       1920(SP), Y0, Y0
+	VPADDQ       Y14, Y5, Y5
+	VPADDQ       160(SP), Y0, Y0
+	VMOVDQU      384(SP), Y11
+	VPXOR        Y5, Y11, Y11
+	VPXOR        Y0, Y12, Y12
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y11, Y4, Y4
+	VPADDQ       Y12, Y8, Y8
+	VPXOR        Y4, Y14, Y14
+	VMOVDQU      Y10, 736(SP)
+	VMOVDQU      160(SP), Y10
+	VPXOR        Y8, Y10, Y10
+	VPADDQ       1792(SP), Y5, Y5
+	VPADDQ       2048(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y14, Y5, Y5
+	VPADDQ       Y10, Y0, Y0
+	VPXOR        Y5, Y11, Y11
+	VPXOR        Y0, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y11, Y4, Y4
+	VPADDQ       Y12, Y8, Y8
+	VPXOR        Y4, Y14, Y14
+	VPXOR        Y8, Y10, Y10
+	VMOVDQU      Y8, 288(SP)
+	VPSRLQ       $0x3f, Y14, Y8
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y8, Y14, Y14
+	VPSRLQ       $0x3f, Y10, Y8
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y8, Y10, Y10
+	VPADDQ       1696(SP), Y9, Y9
+	VPADDQ       2016(SP), Y3, Y3
+	VPADDQ       192(SP), Y9, Y9
+	VPADDQ       224(SP), Y3, Y3
+	VMOVDQU      448(SP), Y8
+	VPXOR        Y9, Y8, Y8
+	VMOVDQU      Y4, 256(SP)
+	VMOVDQU      480(SP), Y4
+	VPXOR        Y3, Y4, Y4
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y12, 416(SP)
+	VMOVDQU      320(SP), Y12
+	VPADDQ       Y8, Y12, Y12
+	VMOVDQU      Y14, 128(SP)
+	VMOVDQU      352(SP), Y14
+	VPADDQ       Y4, Y14, Y14
+	VMOVDQU      Y11, 384(SP)
+	VMOVDQU      192(SP), Y11
+	VPXOR        Y12, Y11, Y11
+	VMOVDQU      Y10, 160(SP)
+	VMOVDQU      224(SP), Y10
+	VPXOR        Y14, Y10, Y10
+	VPADDQ       1600(SP), Y9, Y9
+	VPADDQ       1952(SP), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y11, Y9, Y9
+	VPADDQ       Y10, Y3, Y3
+	VPXOR        Y9, Y8, Y8
+	VPXOR        Y3, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y8, Y12, Y12
+	VPADDQ       Y4, Y14, Y14
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y14, Y10, Y10
+	VMOVDQU      Y8, 448(SP)
+	VPSRLQ       $0x3f, Y11, Y8
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y8, Y11, Y11
+	VPSRLQ       $0x3f, Y10, Y8
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y8, Y10, Y10
+	VMOVDQU      512(SP), Y8
+	VPADDQ       1888(SP), Y8, Y8
+	VMOVDQU      Y10, 224(SP)
+	VMOVDQU      544(SP), Y10
+	VPADDQ       1920(SP), Y10, Y10
+	VPADDQ       Y1, Y8, Y8
+	VPADDQ       672(SP), Y10, Y10
+	VMOVDQU      Y3, 96(SP)
+	VMOVDQU      896(SP), Y3
+	VPXOR        Y8, Y3, Y3
+	VPXOR        Y10, Y6, Y6
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y6, Y6
+	VPADDQ       Y3, Y2, Y2
+	VPADDQ       Y6, Y15, Y15
+	VPXOR        Y2, Y1, Y1
+	VMOVDQU      Y9, 64(SP)
+	VMOVDQU      672(SP), Y9
+	VPXOR        Y15, Y9, Y9
+	VPADDQ       1792(SP), Y8, Y8
+	VPADDQ       2080(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y1, Y8, Y8
+	VPADDQ       Y9, Y10, Y10
+	VPXOR        Y8, Y3, Y3
+	VPXOR        Y10, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y3, Y2, Y2
+	VPADDQ       Y6, Y15, Y15
+	VPXOR        Y2, Y1, Y1
+	VPXOR        Y15, Y9, Y9
+	VMOVDQU      Y15, 800(SP)
+	VPSRLQ       $0x3f, Y1, Y15
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y15, Y1, Y1
+	VPSRLQ       $0x3f, Y9, Y15
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y15, Y9, Y9
+	VPADDQ       1696(SP), Y7, Y7
+	VPADDQ       2016(SP), Y13, Y13
+	VPADDQ       704(SP), Y7, Y7
+	VPADDQ       736(SP), Y13, Y13
+	VMOVDQU      960(SP), Y15
+	VPXOR        Y7, Y15, Y15
+	VMOVDQU      Y2, 768(SP)
+	VMOVDQU      992(SP), Y2
+	VPXOR        Y13, Y2, Y2
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y6, 928(SP)
+	VMOVDQU      832(SP), Y6
+	VPADDQ       Y15, Y6, Y6
+	VMOVDQU      Y1, 640(SP)
+	VMOVDQU      864(SP), Y1
+	VPADDQ       Y2, Y1, Y1
+	VMOVDQU      Y3, 896(SP)
+	VMOVDQU      704(SP), Y3
+	VPXOR        Y6, Y3, Y3
+	VMOVDQU      Y9, 672(SP)
+	VMOVDQU      736(SP), Y9
+	VPXOR        Y1, Y9, Y9
+	VPADDQ       1600(SP), Y7, Y7
+	VPADDQ       1952(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPADDQ       Y3, Y7, Y7
+	VPADDQ       Y9, Y13, Y13
+	VPXOR        Y7, Y15, Y15
+	VPXOR        Y13, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y15, Y6, Y6
+	VPADDQ       Y2, Y1, Y1
+	VPXOR        Y6, Y3, Y3
+	VPXOR        Y1, Y9, Y9
+	VMOVDQU      Y15, 960(SP)
+	VPSRLQ       $0x3f, Y3, Y15
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y15, Y3, Y3
+	VPSRLQ       $0x3f, Y9, Y15
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y15, Y9, Y9
+	VPADDQ       1856(SP), Y5, Y5
+	VPADDQ       1632(SP), Y0, Y0
+	VPADDQ       160(SP), Y5, Y5
+	VPADDQ       Y11, Y0, Y0
+	VPXOR        Y5, Y4, Y4
+	VMOVDQU      384(SP), Y15
+	VPXOR        Y0, Y15, Y15
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y15, Y15
+	VPADDQ       Y4, Y12, Y12
+	VPADDQ       Y15, Y14, Y14
+	VMOVDQU      Y9, 736(SP)
+	VMOVDQU      160(SP), Y9
+	VPXOR        Y12, Y9, Y9
+	VPXOR        Y14, Y11, Y11
+	VPADDQ       1984(SP), Y5, Y5
+	VPADDQ       1728(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y9, Y5, Y5
+	VPADDQ       Y11, Y0, Y0
+	VPXOR        Y5, Y4, Y4
+	VPXOR        Y0, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y4, Y12, Y12
+	VPADDQ       Y15, Y14, Y14
+	VPXOR        Y12, Y9, Y9
+	VPXOR        Y14, Y11, Y11
+	VMOVDQU      Y14, 352(SP)
+	VPSRLQ       $0x3f, Y9, Y14
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y14, Y9, Y9
+	VPSRLQ       $0x3f, Y11, Y14
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y14, Y11, Y11
+	VMOVDQU      64(SP), Y14
+	VPADDQ       1760(SP), Y14, Y14
+	VMOVDQU      Y12, 320(SP)
+	VMOVDQU      96(SP), Y12
+	VPADDQ       1824(SP), Y12, Y12
+	VPADDQ       224(SP), Y14, Y14
+	VPADDQ       128(SP), Y12, Y12
+	VMOVDQU      Y4, 480(SP)
+	VMOVDQU      416(SP), Y4
+	VPXOR        Y14, Y4, Y4
+	VMOVDQU      Y11, 192(SP)
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y12, Y11, Y11
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y15, 384(SP)
+	VMOVDQU      256(SP), Y15
+	VPADDQ       Y4, Y15, Y15
+	VMOVDQU      Y9, 160(SP)
+	VMOVDQU      288(SP), Y9
+	VPADDQ       Y11, Y9, Y9
+	VMOVDQU      Y0, 32(SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y15, Y0, Y0
+	VMOVDQU      Y5, (SP)
+	VMOVDQU      128(SP), Y5
+	VPXOR        Y9, Y5, Y5
+	VPADDQ       1568(SP), Y14, Y14
+	VPADDQ       1664(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y0, Y14, Y14
+	VPADDQ       Y5, Y12, Y12
+	VPXOR        Y14, Y4, Y4
+	VPXOR        Y12, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y4, Y15, Y15
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y15, Y0, Y0
+	VPXOR        Y9, Y5, Y5
+	VMOVDQU      Y11, 448(SP)
+	VPSRLQ       $0x3f, Y0, Y11
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y11, Y0, Y0
+	VPSRLQ       $0x3f, Y5, Y11
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y11, Y5, Y5
+	VPADDQ       1856(SP), Y8, Y8
+	VPADDQ       1632(SP), Y10, Y10
+	VPADDQ       672(SP), Y8, Y8
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y8, Y2, Y2
+	VMOVDQU      896(SP), Y11
+	VPXOR        Y10, Y11, Y11
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y11, Y11
+	VPADDQ       Y2, Y6, Y6
+	VPADDQ       Y11, Y1, Y1
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      672(SP), Y0
+	VPXOR        Y6, Y0, Y0
+	VPXOR        Y1, Y3, Y3
+	VPADDQ       1984(SP), Y8, Y8
+	VPADDQ       1728(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y0, Y8, Y8
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y8, Y2, Y2
+	VPXOR        Y10, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y2, Y6, Y6
+	VPADDQ       Y11, Y1, Y1
+	VPXOR        Y6, Y0, Y0
+	VPXOR        Y1, Y3, Y3
+	VMOVDQU      Y1, 864(SP)
+	VPSRLQ       $0x3f, Y0, Y1
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y1, Y0, Y0
+	VPSRLQ       $0x3f, Y3, Y1
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y1, Y3, Y3
+	VPADDQ       1760(SP), Y7, Y7
+	VPADDQ       1824(SP), Y13, Y13
+	VPADDQ       736(SP), Y7, Y7
+	VPADDQ       640(SP), Y13, Y13
+	VMOVDQU      928(SP), Y1
+	VPXOR        Y7, Y1, Y1
+	VMOVDQU      Y6, 832(SP)
+	VMOVDQU      960(SP), Y6
+	VPXOR        Y13, Y6, Y6
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y2, 992(SP)
+	VMOVDQU      768(SP), Y2
+	VPADDQ       Y1, Y2, Y2
+	VMOVDQU      Y3, 704(SP)
+	VMOVDQU      800(SP), Y3
+	VPADDQ       Y6, Y3, Y3
+	VMOVDQU      Y11, 896(SP)
+	VMOVDQU      736(SP), Y11
+	VPXOR        Y2, Y11, Y11
+	VMOVDQU      Y0, 672(SP)
+	VMOVDQU      640(SP), Y0
+	VPXOR        Y3, Y0, Y0
+	VPADDQ       1568(SP), Y7, Y7
+	VPADDQ       1664(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y11, Y7, Y7
+	VPADDQ       Y0, Y13, Y13
+	VPXOR        Y7, Y1, Y1
+	VPXOR        Y13, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y1, Y2, Y2
+	VPADDQ       Y6, Y3, Y3
+	VPXOR        Y2, Y11, Y11
+	VPXOR        Y3, Y0, Y0
+	VMOVDQU      Y6, 960(SP)
+	VPSRLQ       $0x3f, Y11, Y6
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y6, Y11, Y11
+	VPSRLQ       $0x3f, Y0, Y6
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y6, Y0, Y0
+	VMOVDQU      (SP), Y6
+	VPADDQ       1760(SP), Y6, Y6
+	VMOVDQU      Y11, 736(SP)
+	VMOVDQU      32(SP), Y11
+	VPADDQ       1632(SP), Y11, Y11
+	VPADDQ       Y5, Y6, Y6
+	VPADDQ       160(SP), Y11, Y11
+	VMOVDQU      Y13, 608(SP)
+	VMOVDQU      384(SP), Y13
+	VPXOR        Y6, Y13, Y13
+	VPXOR        Y11, Y4, Y4
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y4, Y4
+	VPADDQ       Y13, Y15, Y15
+	VPADDQ       Y4, Y9, Y9
+	VPXOR        Y15, Y5, Y5
+	VMOVDQU      Y7, 576(SP)
+	VMOVDQU      160(SP), Y7
+	VPXOR        Y9, Y7, Y7
+	VPADDQ       1824(SP), Y6, Y6
+	VPADDQ       1568(SP), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y5, Y6, Y6
+	VPADDQ       Y7, Y11, Y11
+	VPXOR        Y6, Y13, Y13
+	VPXOR        Y11, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y13, Y15, Y15
+	VPADDQ       Y4, Y9, Y9
+	VPXOR        Y15, Y5, Y5
+	VPXOR        Y9, Y7, Y7
+	VMOVDQU      Y9, 288(SP)
+	VPSRLQ       $0x3f, Y5, Y9
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y9, Y5, Y5
+	VPSRLQ       $0x3f, Y7, Y9
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y9, Y7, Y7
+	VPADDQ       1952(SP), Y14, Y14
+	VPADDQ       1888(SP), Y12, Y12
+	VPADDQ       192(SP), Y14, Y14
+	VPADDQ       224(SP), Y12, Y12
+	VMOVDQU      448(SP), Y9
+	VPXOR        Y14, Y9, Y9
+	VMOVDQU      Y15, 256(SP)
+	VMOVDQU      480(SP), Y15
+	VPXOR        Y12, Y15, Y15
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y15, Y15
+	VMOVDQU      Y4, 416(SP)
+	VMOVDQU      320(SP), Y4
+	VPADDQ       Y9, Y4, Y4
+	VMOVDQU      Y5, 128(SP)
+	VMOVDQU      352(SP), Y5
+	VPADDQ       Y15, Y5, Y5
+	VMOVDQU      Y13, 384(SP)
+	VMOVDQU      192(SP), Y13
+	VPXOR        Y4, Y13, Y13
+	VMOVDQU      Y7, 160(SP)
+	VMOVDQU      224(SP), Y7
+	VPXOR        Y5, Y7, Y7
+	VPADDQ       1920(SP), Y14, Y14
+	VPADDQ       1984(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       Y7, Y12, Y12
+	VPXOR        Y14, Y9, Y9
+	VPXOR        Y12, Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPADDQ       Y9, Y4, Y4
+	VPADDQ       Y15, Y5, Y5
+	VPXOR        Y4, Y13, Y13
+	VPXOR        Y5, Y7, Y7
+	VMOVDQU      Y9, 448(SP)
+	VPSRLQ       $0x3f, Y13, Y9
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y9, Y13, Y13
+	VPSRLQ       $0x3f, Y7, Y9
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y9, Y7, Y7
+	VPADDQ       1760(SP), Y8, Y8
+	VPADDQ       1632(SP), Y10, Y10
+	VPADDQ       Y0, Y8, Y8
+	VPADDQ       672(SP), Y10, Y10
+	VMOVDQU      896(SP), Y9
+	VPXOR        Y8, Y9, Y9
+	VPXOR        Y10, Y1, Y1
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y1, Y1
+	VPADDQ       Y9, Y2, Y2
+	VPADDQ       Y1, Y3, Y3
+	VPXOR        Y2, Y0, Y0
+	VMOVDQU      Y7, 224(SP)
+	VMOVDQU      672(SP), Y7
+	VPXOR        Y3, Y7, Y7
+	VPADDQ       1824(SP), Y8, Y8
+	VPADDQ       1568(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y0, Y8, Y8
+	VPADDQ       Y7, Y10, Y10
+	VPXOR        Y8, Y9, Y9
+	VPXOR        Y10, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y9, Y2, Y2
+	VPADDQ       Y1, Y3, Y3
+	VPXOR        Y2, Y0, Y0
+	VPXOR        Y3, Y7, Y7
+	VMOVDQU      Y3, 800(SP)
+	VPSRLQ       $0x3f, Y0, Y3
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y3, Y0, Y0
+	VPSRLQ       $0x3f, Y7, Y3
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y3, Y7, Y7
+	VMOVDQU      576(SP), Y3
+	VPADDQ       1952(SP), Y3, Y3
+	VMOVDQU      Y2, 768(SP)
+	VMOVDQU      608(SP), Y2
+	VPADDQ       1888(SP), Y2, Y2
+	VPADDQ       704(SP), Y3, Y3
+	VPADDQ       736(SP), Y2, Y2
+	VMOVDQU      Y1, 928(SP)
+	VMOVDQU      960(SP), Y1
+	VPXOR        Y3, Y1, Y1
+	VMOVDQU      Y0, 640(SP)
+	VMOVDQU      992(SP), Y0
+	VPXOR        Y2, Y0, Y0
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y9, 896(SP)
+	VMOVDQU      832(SP), Y9
+	VPADDQ       Y1, Y9, Y9
+	VMOVDQU      Y7, 672(SP)
+	VMOVDQU      864(SP), Y7
+	VPADDQ       Y0, Y7, Y7
+	VMOVDQU      Y10, 544(SP)
+	VMOVDQU      704(SP), Y10
+	VPXOR        Y9, Y10, Y10
+	VMOVDQU      Y8, 512(SP)
+	VMOVDQU      736(SP), Y8
+	VPXOR        Y7, Y8, Y8
+	VPADDQ       1920(SP), Y3, Y3
+	VPADDQ       1984(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y10, Y3, Y3
+	VPADDQ       Y8, Y2, Y2
+	VPXOR        Y3, Y1, Y1
+	VPXOR        Y2, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y1, Y9, Y9
+	VPADDQ       Y0, Y7, Y7
+	VPXOR        Y9, Y10, Y10
+	VPXOR        Y7, Y8, Y8
+	VMOVDQU      Y1, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y1
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y1, Y10, Y10
+	VPSRLQ       $0x3f, Y8, Y1
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y1, Y8, Y8
+	VPADDQ       1600(SP), Y6, Y6
+	VPADDQ       1696(SP), Y11, Y11
+	VPADDQ       160(SP), Y6, Y6
+	VPADDQ       Y13, Y11, Y11
+	VPXOR        Y6, Y15, Y15
+	VMOVDQU      384(SP), Y1
+	VPXOR        Y11, Y1, Y1
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y1, Y1
+	VPADDQ       Y15, Y4, Y4
+	VPADDQ       Y1, Y5, Y5
+	VMOVDQU      Y8, 736(SP)
+	VMOVDQU      160(SP), Y8
+	VPXOR        Y4, Y8, Y8
+	VPXOR        Y5, Y13, Y13
+	VPADDQ       1728(SP), Y6, Y6
+	VPADDQ       1856(SP), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y8, Y6, Y6
+	VPADDQ       Y13, Y11, Y11
+	VPXOR        Y6, Y15, Y15
+	VPXOR        Y11, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y15, Y4, Y4
+	VPADDQ       Y1, Y5, Y5
+	VPXOR        Y4, Y8, Y8
+	VPXOR        Y5, Y13, Y13
+	VMOVDQU      Y5, 352(SP)
+	VPSRLQ       $0x3f, Y8, Y5
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y5, Y8, Y8
+	VPSRLQ       $0x3f, Y13, Y5
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y5, Y13, Y13
+	VPADDQ       1664(SP), Y14, Y14
+	VPADDQ       2016(SP), Y12, Y12
+	VPADDQ       224(SP), Y14, Y14
+	VPADDQ       128(SP), Y12, Y12
+	VMOVDQU      416(SP), Y5
+	VPXOR        Y14, Y5, Y5
+	VMOVDQU      Y4, 320(SP)
+	VMOVDQU      448(SP), Y4
+	VPXOR        Y12, Y4, Y4
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y4, Y4
+	VMOVDQU      Y15, 480(SP)
+	VMOVDQU      256(SP), Y15
+	VPADDQ       Y5, Y15, Y15
+	VMOVDQU      Y13, 192(SP)
+	VMOVDQU      288(SP), Y13
+	VPADDQ       Y4, Y13, Y13
+	VMOVDQU      Y1, 384(SP)
+	VMOVDQU      224(SP), Y1
+	VPXOR        Y15, Y1, Y1
+	VMOVDQU      Y8, 160(SP)
+	VMOVDQU      128(SP), Y8
+	VPXOR        Y13, Y8, Y8
+	VPADDQ       2048(SP), Y14, Y14
+	VPADDQ       1792(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y1, Y14, Y14
+	VPADDQ       Y8, Y12, Y12
+	VPXOR        Y14, Y5, Y5
+	VPXOR        Y12, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y5, Y15, Y15
+	VPADDQ       Y4, Y13, Y13
+	VPXOR        Y15, Y1, Y1
+	VPXOR        Y13, Y8, Y8
+	VMOVDQU      Y4, 448(SP)
+	VPSRLQ       $0x3f, Y1, Y4
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y4, Y1, Y1
+	VPSRLQ       $0x3f, Y8, Y4
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y4, Y8, Y8
+	VMOVDQU      512(SP), Y4
+	VPADDQ       1600(SP), Y4, Y4
+	VMOVDQU      Y1, 224(SP)
+	VMOVDQU      544(SP), Y1
+	VPADDQ       1696(SP), Y1, Y1
+	VPADDQ       672(SP), Y4, Y4
+	VPADDQ       Y10, Y1, Y1
+	VPXOR        Y4, Y0, Y0
+	VMOVDQU      Y12, 96(SP)
+	VMOVDQU      896(SP), Y12
+	VPXOR        Y1, Y12, Y12
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y0, Y9, Y9
+	VPADDQ       Y12, Y7, Y7
+	VMOVDQU      Y14, 64(SP)
+	VMOVDQU      672(SP), Y14
+	VPXOR        Y9, Y14, Y14
+	VPXOR        Y7, Y10, Y10
+	VPADDQ       1728(SP), Y4, Y4
+	VPADDQ       1856(SP), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y14, Y4, Y4
+	VPADDQ       Y10, Y1, Y1
+	VPXOR        Y4, Y0, Y0
+	VPXOR        Y1, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y0, Y9, Y9
+	VPADDQ       Y12, Y7, Y7
+	VPXOR        Y9, Y14, Y14
+	VPXOR        Y7, Y10, Y10
+	VMOVDQU      Y7, 864(SP)
+	VPSRLQ       $0x3f, Y14, Y7
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y7, Y14, Y14
+	VPSRLQ       $0x3f, Y10, Y7
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y7, Y10, Y10
+	VPADDQ       1664(SP), Y3, Y3
+	VPADDQ       2016(SP), Y2, Y2
+	VPADDQ       736(SP), Y3, Y3
+	VPADDQ       640(SP), Y2, Y2
+	VMOVDQU      928(SP), Y7
+	VPXOR        Y3, Y7, Y7
+	VMOVDQU      Y9, 832(SP)
+	VMOVDQU      960(SP), Y9
+	VPXOR        Y2, Y9, Y9
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y0, 992(SP)
+	VMOVDQU      768(SP), Y0
+	VPADDQ       Y7, Y0, Y0
+	VMOVDQU      Y10, 704(SP)
+	VMOVDQU      800(SP), Y10
+	VPADDQ       Y9, Y10, Y10
+	VMOVDQU      Y12, 896(SP)
+	VMOVDQU      736(SP), Y12
+	VPXOR        Y0, Y12, Y12
+	VMOVDQU      Y14, 672(SP)
+	VMOVDQU      640(SP), Y14
+	VPXOR        Y10, Y14, Y14
+	VPADDQ       2080(SP), Y3, Y3
+	VPADDQ       1792(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y12, Y3, Y3
+	VPADDQ       Y14, Y2, Y2
+	VPXOR        Y3, Y7, Y7
+	VPXOR        Y2, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y7, Y0, Y0
+	VPADDQ       Y9, Y10, Y10
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y10, Y14, Y14
+	VMOVDQU      Y9, 960(SP)
+	VPSRLQ       $0x3f, Y12, Y9
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y9, Y12, Y12
+	VPSRLQ       $0x3f, Y14, Y9
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y9, Y14, Y14
+	VPADDQ       1824(SP), Y6, Y6
+	VPADDQ       1696(SP), Y11, Y11
+	VPADDQ       Y8, Y6, Y6
+	VPADDQ       160(SP), Y11, Y11
+	VMOVDQU      384(SP), Y9
+	VPXOR        Y6, Y9, Y9
+	VPXOR        Y11, Y5, Y5
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y5, Y5
+	VPADDQ       Y9, Y15, Y15
+	VPADDQ       Y5, Y13, Y13
+	VPXOR        Y15, Y8, Y8
+	VMOVDQU      Y12, 736(SP)
+	VMOVDQU      160(SP), Y12
+	VPXOR        Y13, Y12, Y12
+	VPADDQ       2048(SP), Y6, Y6
+	VPADDQ       1760(SP), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y8, Y6, Y6
+	VPADDQ       Y12, Y11, Y11
+	VPXOR        Y6, Y9, Y9
+	VPXOR        Y11, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y9, Y15, Y15
+	VPADDQ       Y5, Y13, Y13
+	VPXOR        Y15, Y8, Y8
+	VPXOR        Y13, Y12, Y12
+	VMOVDQU      Y13, 288(SP)
+	VPSRLQ       $0x3f, Y8, Y13
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y13, Y8, Y8
+	VPSRLQ       $0x3f, Y12, Y13
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y13, Y12, Y12
+	VMOVDQU      64(SP), Y13
+	VPADDQ       1600(SP), Y13, Y13
+	VMOVDQU      Y15, 256(SP)
+	VMOVDQU      96(SP), Y15
+	VPADDQ       1856(SP), Y15, Y15
+	VPADDQ       192(SP), Y13, Y13
+	VPADDQ       224(SP), Y15, Y15
+	VMOVDQU      Y5, 416(SP)
+	VMOVDQU      448(SP), Y5
+	VPXOR        Y13, Y5, Y5
+	VMOVDQU      Y8, 128(SP)
+	VMOVDQU      480(SP), Y8
+	VPXOR        Y15, Y8, Y8
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y8, Y8
+	VMOVDQU      Y9, 384(SP)
+	VMOVDQU      320(SP), Y9
+	VPADDQ       Y5, Y9, Y9
+	VMOVDQU      Y12, 160(SP)
+	VMOVDQU      352(SP), Y12
+	VPADDQ       Y8, Y12, Y12
+	VMOVDQU      Y11, 32(SP)
+	VMOVDQU      192(SP), Y11
+	VPXOR        Y9, Y11, Y11
+	VMOVDQU      Y6, (SP)
+	VMOVDQU      224(SP), Y6
+	VPXOR        Y12, Y6, Y6
+	VPADDQ       1664(SP), Y13, Y13
+	VPADDQ       2016(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y11, Y13, Y13
+	VPADDQ       Y6, Y15, Y15
+	VPXOR        Y13, Y5, Y5
+	VPXOR        Y15, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y5, Y9, Y9
+	VPADDQ       Y8, Y12, Y12
+	VPXOR        Y9, Y11, Y11
+	VPXOR        Y12, Y6, Y6
+	VMOVDQU      Y5, 448(SP)
+	VPSRLQ       $0x3f, Y11, Y5
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y5, Y11, Y11
+	VPSRLQ       $0x3f, Y6, Y5
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y5, Y6, Y6
+	VPADDQ       1824(SP), Y4, Y4
+	VPADDQ       1696(SP), Y1, Y1
+	VPADDQ       Y14, Y4, Y4
+	VPADDQ       672(SP), Y1, Y1
+	VMOVDQU      896(SP), Y5
+	VPXOR        Y4, Y5, Y5
+	VPXOR        Y1, Y7, Y7
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y7, Y7
+	VPADDQ       Y5, Y0, Y0
+	VPADDQ       Y7, Y10, Y10
+	VPXOR        Y0, Y14, Y14
+	VMOVDQU      Y6, 224(SP)
+	VMOVDQU      672(SP), Y6
+	VPXOR        Y10, Y6, Y6
+	VPADDQ       2080(SP), Y4, Y4
+	VPADDQ       1760(SP), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y14, Y4, Y4
+	VPADDQ       Y6, Y1, Y1
+	VPXOR        Y4, Y5, Y5
+	VPXOR        Y1, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y5, Y0, Y0
+	VPADDQ       Y7, Y10, Y10
+	VPXOR        Y0, Y14, Y14
+	VPXOR        Y10, Y6, Y6
+	VMOVDQU      Y10, 800(SP)
+	VPSRLQ       $0x3f, Y14, Y10
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y10, Y14, Y14
+	VPSRLQ       $0x3f, Y6, Y10
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y10, Y6, Y6
+	VPADDQ       1600(SP), Y3, Y3
+	VPADDQ       1856(SP), Y2, Y2
+	VPADDQ       704(SP), Y3, Y3
+	VPADDQ       736(SP), Y2, Y2
+	VMOVDQU      960(SP), Y10
+	VPXOR        Y3, Y10, Y10
+	VMOVDQU      Y0, 768(SP)
+	VMOVDQU      992(SP), Y0
+	VPXOR        Y2, Y0, Y0
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y7, 928(SP)
+	VMOVDQU      832(SP), Y7
+	VPADDQ       Y10, Y7, Y7
+	VMOVDQU      Y14, 640(SP)
+	VMOVDQU      864(SP), Y14
+	VPADDQ       Y0, Y14, Y14
+	VMOVDQU      Y5, 896(SP)
+	VMOVDQU      704(SP), Y5
+	VPXOR        Y7, Y5, Y5
+	VMOVDQU      Y6, 672(SP)
+	VMOVDQU      736(SP), Y6
+	VPXOR        Y14, Y6, Y6
+	VPADDQ       1664(SP), Y3, Y3
+	VPADDQ       2016(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y5, Y3, Y3
+	VPADDQ       Y6, Y2, Y2
+	VPXOR        Y3, Y10, Y10
+	VPXOR        Y2, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y10, Y7, Y7
+	VPADDQ       Y0, Y14, Y14
+	VPXOR        Y7, Y5, Y5
+	VPXOR        Y14, Y6, Y6
+	VMOVDQU      Y10, 960(SP)
+	VPSRLQ       $0x3f, Y5, Y10
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y10, Y5, Y5
+	VPSRLQ       $0x3f, Y6, Y10
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y10, Y6, Y6
+	VMOVDQU      (SP), Y10
+	VPADDQ       1984(SP), Y10, Y10
+	VMOVDQU      Y6, 736(SP)
+	VMOVDQU      32(SP), Y6
+	VPADDQ       1888(SP), Y6, Y6
+	VPADDQ       160(SP), Y10, Y10
+	VPADDQ       Y11, Y6, Y6
+	VPXOR        Y10, Y8, Y8
+	VMOVDQU      Y2, 608(SP)
+	VMOVDQU      384(SP), Y2
+	VPXOR        Y6, Y2, Y2
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y2, Y2
+	VPADDQ       Y8, Y9, Y9
+	VPADDQ       Y2, Y12, Y12
+	VMOVDQU      Y3, 576(SP)
+	VMOVDQU      160(SP), Y3
+	VPXOR        Y9, Y3, Y3
+	VPXOR        Y12, Y11, Y11
+	VPADDQ       1568(SP), Y10, Y10
+	VPADDQ       1920(SP), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y3, Y10, Y10
+	VPADDQ       Y11, Y6, Y6
+	VPXOR        Y10, Y8, Y8
+	VPXOR        Y6, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y8, Y9, Y9
+	VPADDQ       Y2, Y12, Y12
+	VPXOR        Y9, Y3, Y3
+	VPXOR        Y12, Y11, Y11
+	VMOVDQU      Y12, 352(SP)
+	VPSRLQ       $0x3f, Y3, Y12
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y12, Y3, Y3
+	VPSRLQ       $0x3f, Y11, Y12
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y12, Y11, Y11
+	VPADDQ       1728(SP), Y13, Y13
+	VPADDQ       1632(SP), Y15, Y15
+	VPADDQ       224(SP), Y13, Y13
+	VPADDQ       128(SP), Y15, Y15
+	VMOVDQU      416(SP), Y12
+	VPXOR        Y13, Y12, Y12
+	VMOVDQU      Y9, 320(SP)
+	VMOVDQU      448(SP), Y9
+	VPXOR        Y15, Y9, Y9
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y8, 480(SP)
+	VMOVDQU      256(SP), Y8
+	VPADDQ       Y12, Y8, Y8
+	VMOVDQU      Y11, 192(SP)
+	VMOVDQU      288(SP), Y11
+	VPADDQ       Y9, Y11, Y11
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      224(SP), Y2
+	VPXOR        Y8, Y2, Y2
+	VMOVDQU      Y3, 160(SP)
+	VMOVDQU      128(SP), Y3
+	VPXOR        Y11, Y3, Y3
+	VPADDQ       1792(SP), Y13, Y13
+	VPADDQ       1952(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y2, Y13, Y13
+	VPADDQ       Y3, Y15, Y15
+	VPXOR        Y13, Y12, Y12
+	VPXOR        Y15, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y12, Y8, Y8
+	VPADDQ       Y9, Y11, Y11
+	VPXOR        Y8, Y2, Y2
+	VPXOR        Y11, Y3, Y3
+	VMOVDQU      Y9, 448(SP)
+	VPSRLQ       $0x3f, Y2, Y9
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y9, Y2, Y2
+	VPSRLQ       $0x3f, Y3, Y9
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y9, Y3, Y3
+	VPADDQ       1984(SP), Y4, Y4
+	VPADDQ       1888(SP), Y1, Y1
+	VPADDQ       672(SP), Y4, Y4
+	VPADDQ       Y5, Y1, Y1
+	VPXOR        Y4, Y0, Y0
+	VMOVDQU      896(SP), Y9
+	VPXOR        Y1, Y9, Y9
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y9, Y9
+	VPADDQ       Y0, Y7, Y7
+	VPADDQ       Y9, Y14, Y14
+	VMOVDQU      Y2, 224(SP)
+	VMOVDQU      672(SP), Y2
+	VPXOR        Y7, Y2, Y2
+	VPXOR        Y14, Y5, Y5
+	VPADDQ       1568(SP), Y4, Y4
+	VPADDQ       1920(SP), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y2, Y4, Y4
+	VPADDQ       Y5, Y1, Y1
+	VPXOR        Y4, Y0, Y0
+	VPXOR        Y1, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y0, Y7, Y7
+	VPADDQ       Y9, Y14, Y14
+	VPXOR        Y7, Y2, Y2
+	VPXOR        Y14, Y5, Y5
+	VMOVDQU      Y14, 864(SP)
+	VPSRLQ       $0x3f, Y2, Y14
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y14, Y2, Y2
+	VPSRLQ       $0x3f, Y5, Y14
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y14, Y5, Y5
+	VMOVDQU      576(SP), Y14
+	VPADDQ       1728(SP), Y14, Y14
+	VMOVDQU      Y7, 832(SP)
+	VMOVDQU      608(SP), Y7
+	VPADDQ       1632(SP), Y7, Y7
+	VPADDQ       736(SP), Y14, Y14
+	VPADDQ       640(SP), Y7, Y7
+	VMOVDQU      Y0, 992(SP)
+	VMOVDQU      928(SP), Y0
+	VPXOR        Y14, Y0, Y0
+	VMOVDQU      Y5, 704(SP)
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y7, Y5, Y5
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y9, 896(SP)
+	VMOVDQU      768(SP), Y9
+	VPADDQ       Y0, Y9, Y9
+	VMOVDQU      Y2, 672(SP)
+	VMOVDQU      800(SP), Y2
+	VPADDQ       Y5, Y2, Y2
+	VMOVDQU      Y1, 544(SP)
+	VMOVDQU      736(SP), Y1
+	VPXOR        Y9, Y1, Y1
+	VMOVDQU      Y4, 512(SP)
+	VMOVDQU      640(SP), Y4
+	VPXOR        Y2, Y4, Y4
+	VPADDQ       1792(SP), Y14, Y14
+	VPADDQ       1952(SP), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y1, Y14, Y14
+	VPADDQ       Y4, Y7, Y7
+	VPXOR        Y14, Y0, Y0
+	VPXOR        Y7, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y0, Y9, Y9
+	VPADDQ       Y5, Y2, Y2
+	VPXOR        Y9, Y1, Y1
+	VPXOR        Y2, Y4, Y4
+	VMOVDQU      Y5, 960(SP)
+	VPSRLQ       $0x3f, Y1, Y5
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y5, Y1, Y1
+	VPSRLQ       $0x3f, Y4, Y5
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y5, Y4, Y4
+	VPADDQ       1600(SP), Y10, Y10
+	VPADDQ       1728(SP), Y6, Y6
+	VPADDQ       Y3, Y10, Y10
+	VPADDQ       160(SP), Y6, Y6
+	VMOVDQU      384(SP), Y5
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y6, Y12, Y12
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y5, Y8, Y8
+	VPADDQ       Y12, Y11, Y11
+	VPXOR        Y8, Y3, Y3
+	VMOVDQU      Y1, 736(SP)
+	VMOVDQU      160(SP), Y1
+	VPXOR        Y11, Y1, Y1
+	VPADDQ       1920(SP), Y10, Y10
+	VPADDQ       1856(SP), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y3, Y10, Y10
+	VPADDQ       Y1, Y6, Y6
+	VPXOR        Y10, Y5, Y5
+	VPXOR        Y6, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y5, Y8, Y8
+	VPADDQ       Y12, Y11, Y11
+	VPXOR        Y8, Y3, Y3
+	VPXOR        Y11, Y1, Y1
+	VMOVDQU      Y11, 288(SP)
+	VPSRLQ       $0x3f, Y3, Y11
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y11, Y3, Y3
+	VPSRLQ       $0x3f, Y1, Y11
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y11, Y1, Y1
+	VPADDQ       2048(SP), Y13, Y13
+	VPADDQ       1792(SP), Y15, Y15
+	VPADDQ       192(SP), Y13, Y13
+	VPADDQ       224(SP), Y15, Y15
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y13, Y11, Y11
+	VMOVDQU      Y8, 256(SP)
+	VMOVDQU      480(SP), Y8
+	VPXOR        Y15, Y8, Y8
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y8, Y8
+	VMOVDQU      Y12, 416(SP)
+	VMOVDQU      320(SP), Y12
+	VPADDQ       Y11, Y12, Y12
+	VMOVDQU      Y3, 128(SP)
+	VMOVDQU      352(SP), Y3
+	VPADDQ       Y8, Y3, Y3
+	VMOVDQU      Y5, 384(SP)
+	VMOVDQU      192(SP), Y5
+	VPXOR        Y12, Y5, Y5
+	VMOVDQU      Y1, 160(SP)
+	VMOVDQU      224(SP), Y1
+	VPXOR        Y3, Y1, Y1
+	VPADDQ       1888(SP), Y13, Y13
+	VPADDQ       1632(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y5, Y13, Y13
+	VPADDQ       Y1, Y15, Y15
+	VPXOR        Y13, Y11, Y11
+	VPXOR        Y15, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y11, Y12, Y12
+	VPADDQ       Y8, Y3, Y3
+	VPXOR        Y12, Y5, Y5
+	VPXOR        Y3, Y1, Y1
+	VMOVDQU      Y11, 448(SP)
+	VPSRLQ       $0x3f, Y5, Y11
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y11, Y5, Y5
+	VPSRLQ       $0x3f, Y1, Y11
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y11, Y1, Y1
+	VMOVDQU      512(SP), Y11
+	VPADDQ       1600(SP), Y11, Y11
+	VMOVDQU      Y1, 224(SP)
+	VMOVDQU      544(SP), Y1
+	VPADDQ       1728(SP), Y1, Y1
+	VPADDQ       Y4, Y11, Y11
+	VPADDQ       672(SP), Y1, Y1
+	VMOVDQU      Y15, 96(SP)
+	VMOVDQU      896(SP), Y15
+	VPXOR        Y11, Y15, Y15
+	VPXOR        Y1, Y0, Y0
+	VPSHUFD      $0xb1, Y15, Y15
+	VPSHUFD      $0xb1, Y0, Y0
+	VPADDQ       Y15, Y9, Y9
+	VPADDQ       Y0, Y2, Y2
+	VPXOR        Y9, Y4, Y4
+	VMOVDQU      Y13, 64(SP)
+	VMOVDQU      672(SP), Y13
+	VPXOR        Y2, Y13, Y13
+	VPADDQ       1920(SP), Y11, Y11
+	VPADDQ       1856(SP), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y4, Y11, Y11
+	VPADDQ       Y13, Y1, Y1
+	VPXOR        Y11, Y15, Y15
+	VPXOR        Y1, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y15, Y15
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y15, Y9, Y9
+	VPADDQ       Y0, Y2, Y2
+	VPXOR        Y9, Y4, Y4
+	VPXOR        Y2, Y13, Y13
+	VMOVDQU      Y2, 800(SP)
+	VPSRLQ       $0x3f, Y4, Y2
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y2, Y4, Y4
+	VPSRLQ       $0x3f, Y13, Y2
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y2, Y13, Y13
+	VPADDQ       2080(SP), Y14, Y14
+	VPADDQ       1792(SP), Y7, Y7
+	VPADDQ       704(SP), Y14, Y14
+	VPADDQ       736(SP), Y7, Y7
+	VMOVDQU      960(SP), Y2
+	VPXOR        Y14, Y2, Y2
+	VMOVDQU      Y9, 768(SP)
+	VMOVDQU      992(SP), Y9
+	VPXOR        Y7, Y9, Y9
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y0, 928(SP)
+	VMOVDQU      832(SP), Y0
+	VPADDQ       Y2, Y0, Y0
+	VMOVDQU      Y4, 640(SP)
+	VMOVDQU      864(SP), Y4
+	VPADDQ       Y9, Y4, Y4
+	VMOVDQU      Y15, 896(SP)
+	VMOVDQU      704(SP), Y15
+	VPXOR        Y0, Y15, Y15
+	VMOVDQU      Y13, 672(SP)
+	VMOVDQU      736(SP), Y13
+	VPXOR        Y4, Y13, Y13
+	VPADDQ       1888(SP), Y14, Y14
+	VPADDQ       1632(SP), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPADDQ       Y15, Y14, Y14
+	VPADDQ       Y13, Y7, Y7
+	VPXOR        Y14, Y2, Y2
+	VPXOR        Y7, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y2, Y0, Y0
+	VPADDQ       Y9, Y4, Y4
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y4, Y13, Y13
+	VMOVDQU      Y2, 960(SP)
+	VPSRLQ       $0x3f, Y15, Y2
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y2, Y15, Y15
+	VPSRLQ       $0x3f, Y13, Y2
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y2, Y13, Y13
+	VPADDQ       1664(SP), Y10, Y10
+	VPADDQ       1760(SP), Y6, Y6
+	VPADDQ       160(SP), Y10, Y10
+	VPADDQ       Y5, Y6, Y6
+	VPXOR        Y10, Y8, Y8
+	VMOVDQU      384(SP), Y2
+	VPXOR        Y6, Y2, Y2
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y2, Y2
+	VPADDQ       Y8, Y12, Y12
+	VPADDQ       Y2, Y3, Y3
+	VMOVDQU      Y13, 736(SP)
+	VMOVDQU      160(SP), Y13
+	VPXOR        Y12, Y13, Y13
+	VPXOR        Y3, Y5, Y5
+	VPADDQ       1952(SP), Y10, Y10
+	VPADDQ       1696(SP), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y13, Y10, Y10
+	VPADDQ       Y5, Y6, Y6
+	VPXOR        Y10, Y8, Y8
+	VPXOR        Y6, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y8, Y12, Y12
+	VPADDQ       Y2, Y3, Y3
+	VPXOR        Y12, Y13, Y13
+	VPXOR        Y3, Y5, Y5
+	VMOVDQU      Y3, 352(SP)
+	VPSRLQ       $0x3f, Y13, Y3
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y3, Y13, Y13
+	VPSRLQ       $0x3f, Y5, Y3
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y3, Y5, Y5
+	VMOVDQU      64(SP), Y3
+	VPADDQ       2016(SP), Y3, Y3
+	VMOVDQU      Y12, 320(SP)
+	VMOVDQU      96(SP), Y12
+	VPADDQ       1568(SP), Y12, Y12
+	VPADDQ       224(SP), Y3, Y3
+	VPADDQ       128(SP), Y12, Y12
+	VMOVDQU      Y8, 480(SP)
+	VMOVDQU      416(SP), Y8
+	VPXOR        Y3, Y8, Y8
+	VMOVDQU      Y5, 192(SP)
+	VMOVDQU      448(SP), Y5
+	VPXOR        Y12, Y5, Y5
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y2, 384(SP)
+	VMOVDQU      256(SP), Y2
+	VPADDQ       Y8, Y2, Y2
+	VMOVDQU      Y13, 160(SP)
+	VMOVDQU      288(SP), Y13
+	VPADDQ       Y5, Y13, Y13
+	VMOVDQU      Y6, 32(SP)
+	VMOVDQU      224(SP), Y6
+	VPXOR        Y2, Y6, Y6
+	VMOVDQU      Y10, (SP)
+	VMOVDQU      128(SP), Y10
+	VPXOR        Y13, Y10, Y10
+	VPADDQ       1984(SP), Y3, Y3
+	VPADDQ       1824(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y6, Y3, Y3
+	VPADDQ       Y10, Y12, Y12
+	VPXOR        Y3, Y8, Y8
+	VPXOR        Y12, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y8, Y2, Y2
+	VPADDQ       Y5, Y13, Y13
+	VPXOR        Y2, Y6, Y6
+	VPXOR        Y13, Y10, Y10
+	VMOVDQU      Y5, 448(SP)
+	VPSRLQ       $0x3f, Y6, Y5
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y5, Y6, Y6
+	VPSRLQ       $0x3f, Y10, Y5
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y5, Y10, Y10
+	VPADDQ       1664(SP), Y11, Y11
+	VPADDQ       1760(SP), Y1, Y1
+	VPADDQ       672(SP), Y11, Y11
+	VPADDQ       Y15, Y1, Y1
+	VPXOR        Y11, Y9, Y9
+	VMOVDQU      896(SP), Y5
+	VPXOR        Y1, Y5, Y5
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y5, Y5
+	VPADDQ       Y9, Y0, Y0
+	VPADDQ       Y5, Y4, Y4
+	VMOVDQU      Y6, 224(SP)
+	VMOVDQU      672(SP), Y6
+	VPXOR        Y0, Y6, Y6
+	VPXOR        Y4, Y15, Y15
+	VPADDQ       1952(SP), Y11, Y11
+	VPADDQ       1696(SP), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y6, Y11, Y11
+	VPADDQ       Y15, Y1, Y1
+	VPXOR        Y11, Y9, Y9
+	VPXOR        Y1, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y9, Y0, Y0
+	VPADDQ       Y5, Y4, Y4
+	VPXOR        Y0, Y6, Y6
+	VPXOR        Y4, Y15, Y15
+	VMOVDQU      Y4, 864(SP)
+	VPSRLQ       $0x3f, Y6, Y4
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y4, Y6, Y6
+	VPSRLQ       $0x3f, Y15, Y4
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y4, Y15, Y15
+	VPADDQ       2016(SP), Y14, Y14
+	VPADDQ       1568(SP), Y7, Y7
+	VPADDQ       736(SP), Y14, Y14
+	VPADDQ       640(SP), Y7, Y7
+	VMOVDQU      928(SP), Y4
+	VPXOR        Y14, Y4, Y4
+	VMOVDQU      Y0, 832(SP)
+	VMOVDQU      960(SP), Y0
+	VPXOR        Y7, Y0, Y0
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y9, 992(SP)
+	VMOVDQU      768(SP), Y9
+	VPADDQ       Y4, Y9, Y9
+	VMOVDQU      Y15, 704(SP)
+	VMOVDQU      800(SP), Y15
+	VPADDQ       Y0, Y15, Y15
+	VMOVDQU      Y5, 896(SP)
+	VMOVDQU      736(SP), Y5
+	VPXOR        Y9, Y5, Y5
+	VMOVDQU      Y6, 672(SP)
+	VMOVDQU      640(SP), Y6
+	VPXOR        Y15, Y6, Y6
+	VPADDQ       1984(SP), Y14, Y14
+	VPADDQ       1824(SP), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y5, Y14, Y14
+	VPADDQ       Y6, Y7, Y7
+	VPXOR        Y14, Y4, Y4
+	VPXOR        Y7, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y4, Y9, Y9
+	VPADDQ       Y0, Y15, Y15
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y15, Y6, Y6
+	VMOVDQU      Y0, 960(SP)
+	VPSRLQ       $0x3f, Y5, Y0
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y0, Y5, Y5
+	VPSRLQ       $0x3f, Y6, Y0
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y0, Y6, Y6
+	VMOVDQU      (SP), Y0
+	VPADDQ       1920(SP), Y0, Y0
+	VMOVDQU      Y5, 736(SP)
+	VMOVDQU      32(SP), Y5
+	VPADDQ       1568(SP), Y5, Y5
+	VPADDQ       Y10, Y0, Y0
+	VPADDQ       160(SP), Y5, Y5
+	VMOVDQU      Y7, 608(SP)
+	VMOVDQU      384(SP), Y7
+	VPXOR        Y0, Y7, Y7
+	VPXOR        Y5, Y8, Y8
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y8, Y8
+	VPADDQ       Y7, Y2, Y2
+	VPADDQ       Y8, Y13, Y13
+	VPXOR        Y2, Y10, Y10
+	VMOVDQU      Y14, 576(SP)
+	VMOVDQU      160(SP), Y14
+	VPXOR        Y13, Y14, Y14
+	VPADDQ       1696(SP), Y0, Y0
+	VPADDQ       2016(SP), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y10, Y0, Y0
+	VPADDQ       Y14, Y5, Y5
+	VPXOR        Y0, Y7, Y7
+	VPXOR        Y5, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y7, Y2, Y2
+	VPADDQ       Y8, Y13, Y13
+	VPXOR        Y2, Y10, Y10
+	VPXOR        Y13, Y14, Y14
+	VMOVDQU      Y13, 288(SP)
+	VPSRLQ       $0x3f, Y10, Y13
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y13, Y10, Y10
+	VPSRLQ       $0x3f, Y14, Y13
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y13, Y14, Y14
+	VPADDQ       1984(SP), Y3, Y3
+	VPADDQ       1664(SP), Y12, Y12
+	VPADDQ       192(SP), Y3, Y3
+	VPADDQ       224(SP), Y12, Y12
+	VMOVDQU      448(SP), Y13
+	VPXOR        Y3, Y13, Y13
+	VMOVDQU      Y2, 256(SP)
+	VMOVDQU      480(SP), Y2
+	VPXOR        Y12, Y2, Y2
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      Y8, 416(SP)
+	VMOVDQU      320(SP), Y8
+	VPADDQ       Y13, Y8, Y8
+	VMOVDQU      Y10, 128(SP)
+	VMOVDQU      352(SP), Y10
+	VPADDQ       Y2, Y10, Y10
+	VMOVDQU      Y7, 384(SP)
+	VMOVDQU      192(SP), Y7
+	VPXOR        Y8, Y7, Y7
+	VMOVDQU      Y14, 160(SP)
+	VMOVDQU      224(SP), Y14
+	VPXOR        Y10, Y14, Y14
+	VPADDQ       1952(SP), Y3, Y3
+	VPADDQ       1856(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y7, Y3, Y3
+	VPADDQ       Y14, Y12, Y12
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y12, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y13, Y8, Y8
+	VPADDQ       Y2, Y10, Y10
+	VPXOR        Y8, Y7, Y7
+	VPXOR        Y10, Y14, Y14
+	VMOVDQU      Y13, 448(SP)
+	VPSRLQ       $0x3f, Y7, Y13
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y13, Y7, Y7
+	VPSRLQ       $0x3f, Y14, Y13
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y13, Y14, Y14
+	VPADDQ       1920(SP), Y11, Y11
+	VPADDQ       1568(SP), Y1, Y1
+	VPADDQ       Y6, Y11, Y11
+	VPADDQ       672(SP), Y1, Y1
+	VMOVDQU      896(SP), Y13
+	VPXOR        Y11, Y13, Y13
+	VPXOR        Y1, Y4, Y4
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y4, Y4
+	VPADDQ       Y13, Y9, Y9
+	VPADDQ       Y4, Y15, Y15
+	VPXOR        Y9, Y6, Y6
+	VMOVDQU      Y14, 224(SP)
+	VMOVDQU      672(SP), Y14
+	VPXOR        Y15, Y14, Y14
+	VPADDQ       1696(SP), Y11, Y11
+	VPADDQ       2016(SP), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y6, Y11, Y11
+	VPADDQ       Y14, Y1, Y1
+	VPXOR        Y11, Y13, Y13
+	VPXOR        Y1, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y13, Y9, Y9
+	VPADDQ       Y4, Y15, Y15
+	VPXOR        Y9, Y6, Y6
+	VPXOR        Y15, Y14, Y14
+	VMOVDQU      Y15, 800(SP)
+	VPSRLQ       $0x3f, Y6, Y15
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y15, Y6, Y6
+	VPSRLQ       $0x3f, Y14, Y15
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y15, Y14, Y14
+	VMOVDQU      576(SP), Y15
+	VPADDQ       1984(SP), Y15, Y15
+	VMOVDQU      Y9, 768(SP)
+	VMOVDQU      608(SP), Y9
+	VPADDQ       1664(SP), Y9, Y9
+	VPADDQ       704(SP), Y15, Y15
+	VPADDQ       736(SP), Y9, Y9
+	VMOVDQU      Y4, 928(SP)
+	VMOVDQU      960(SP), Y4
+	VPXOR        Y15, Y4, Y4
+	VMOVDQU      Y6, 640(SP)
+	VMOVDQU      992(SP), Y6
+	VPXOR        Y9, Y6, Y6
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y13, 896(SP)
+	VMOVDQU      832(SP), Y13
+	VPADDQ       Y4, Y13, Y13
+	VMOVDQU      Y14, 672(SP)
+	VMOVDQU      864(SP), Y14
+	VPADDQ       Y6, Y14, Y14
+	VMOVDQU      Y1, 544(SP)
+	VMOVDQU      704(SP), Y1
+	VPXOR        Y13, Y1, Y1
+	VMOVDQU      Y11, 512(SP)
+	VMOVDQU      736(SP), Y11
+	VPXOR        Y14, Y11, Y11
+	VPADDQ       1952(SP), Y15, Y15
+	VPADDQ       1856(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y1, Y15, Y15
+	VPADDQ       Y11, Y9, Y9
+	VPXOR        Y15, Y4, Y4
+	VPXOR        Y9, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y4, Y13, Y13
+	VPADDQ       Y6, Y14, Y14
+	VPXOR        Y13, Y1, Y1
+	VPXOR        Y14, Y11, Y11
+	VMOVDQU      Y4, 960(SP)
+	VPSRLQ       $0x3f, Y1, Y4
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y4, Y1, Y1
+	VPSRLQ       $0x3f, Y11, Y4
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y4, Y11, Y11
+	VPADDQ       2048(SP), Y0, Y0
+	VPADDQ       1728(SP), Y5, Y5
+	VPADDQ       160(SP), Y0, Y0
+	VPADDQ       Y7, Y5, Y5
+	VPXOR        Y0, Y2, Y2
+	VMOVDQU      384(SP), Y4
+	VPXOR        Y5, Y4, Y4
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y4, Y4
+	VPADDQ       Y2, Y8, Y8
+	VPADDQ       Y4, Y10, Y10
+	VMOVDQU      Y11, 736(SP)
+	VMOVDQU      160(SP), Y11
+	VPXOR        Y8, Y11, Y11
+	VPXOR        Y10, Y7, Y7
+	VPADDQ       1760(SP), Y0, Y0
+	VPADDQ       1632(SP), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y11, Y0, Y0
+	VPADDQ       Y7, Y5, Y5
+	VPXOR        Y0, Y2, Y2
+	VPXOR        Y5, Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPADDQ       Y2, Y8, Y8
+	VPADDQ       Y4, Y10, Y10
+	VPXOR        Y8, Y11, Y11
+	VPXOR        Y10, Y7, Y7
+	VMOVDQU      Y10, 352(SP)
+	VPSRLQ       $0x3f, Y11, Y10
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y10, Y11, Y11
+	VPSRLQ       $0x3f, Y7, Y10
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y10, Y7, Y7
+	VPADDQ       1824(SP), Y3, Y3
+	VPADDQ       1792(SP), Y12, Y12
+	VPADDQ       224(SP), Y3, Y3
+	VPADDQ       128(SP), Y12, Y12
+	VMOVDQU      416(SP), Y10
+	VPXOR        Y3, Y10, Y10
+	VMOVDQU      Y8, 320(SP)
+	VMOVDQU      448(SP), Y8
+	VPXOR        Y12, Y8, Y8
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y8, Y8
+	VMOVDQU      Y2, 480(SP)
+	VMOVDQU      256(SP), Y2
+	VPADDQ       Y10, Y2, Y2
+	VMOVDQU      Y7, 192(SP)
+	VMOVDQU      288(SP), Y7
+	VPADDQ       Y8, Y7, Y7
+	VMOVDQU      Y4, 384(SP)
+	VMOVDQU      224(SP), Y4
+	VPXOR        Y2, Y4, Y4
+	VMOVDQU      Y11, 160(SP)
+	VMOVDQU      128(SP), Y11
+	VPXOR        Y7, Y11, Y11
+	VPADDQ       1600(SP), Y3, Y3
+	VPADDQ       1888(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y4, Y3, Y3
+	VPADDQ       Y11, Y12, Y12
+	VPXOR        Y3, Y10, Y10
+	VPXOR        Y12, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y10, Y2, Y2
+	VPADDQ       Y8, Y7, Y7
+	VPXOR        Y2, Y4, Y4
+	VPXOR        Y7, Y11, Y11
+	VMOVDQU      Y8, 448(SP)
+	VPSRLQ       $0x3f, Y4, Y8
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLQ       $0x3f, Y11, Y8
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y8, Y11, Y11
+	VMOVDQU      512(SP), Y8
+	VPADDQ       2080(SP), Y8, Y8
+	VMOVDQU      Y4, 224(SP)
+	VMOVDQU      544(SP), Y4
+	VPADDQ       1728(SP), Y4, Y4
+	VPADDQ       672(SP), Y8, Y8
+	VPADDQ       Y1, Y4, Y4
+	VPXOR        Y8, Y6, Y6
+	VMOVDQU      Y12, 96(SP)
+	VMOVDQU      896(SP), Y12
+	VPXOR        Y4, Y12, Y12
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y6, Y13, Y13
+	VPADDQ       Y12, Y14, Y14
+	VMOVDQU      Y3, 64(SP)
+	VMOVDQU      672(SP), Y3
+	VPXOR        Y13, Y3, Y3
+	VPXOR        Y14, Y1, Y1
+	VPADDQ       1760(SP), Y8, Y8
+	VPADDQ       1632(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y3, Y8, Y8
+	VPADDQ       Y1, Y4, Y4
+	VPXOR        Y8, Y6, Y6
+	VPXOR        Y4, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y6, Y13, Y13
+	VPADDQ       Y12, Y14, Y14
+	VPXOR        Y13, Y3, Y3
+	VPXOR        Y14, Y1, Y1
+	VMOVDQU      Y14, 864(SP)
+	VPSRLQ       $0x3f, Y3, Y14
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y14, Y3, Y3
+	VPSRLQ       $0x3f, Y1, Y14
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y14, Y1, Y1
+	VPADDQ       1824(SP), Y15, Y15
+	VPADDQ       1792(SP), Y9, Y9
+	VPADDQ       736(SP), Y15, Y15
+	VPADDQ       640(SP), Y9, Y9
+	VMOVDQU      928(SP), Y14
+	VPXOR        Y15, Y14, Y14
+	VMOVDQU      Y13, 832(SP)
+	VMOVDQU      960(SP), Y13
+	VPXOR        Y9, Y13, Y13
+	VPSHUFD      $0xb1, Y14, Y14
+	VPSHUFD      $0xb1, Y13, Y13
+	VMOVDQU      Y6, 992(SP)
+	VMOVDQU      768(SP), Y6
+	VPADDQ       Y14, Y6, Y6
+	VMOVDQU      Y1, 704(SP)
+	VMOVDQU      800(SP), Y1
+	VPADDQ       Y13, Y1, Y1
+	VMOVDQU      Y12, 896(SP)
+	VMOVDQU      736(SP), Y12
+	VPXOR        Y6, Y12, Y12
+	VMOVDQU      Y3, 672(SP)
+	VMOVDQU      640(SP), Y3
+	VPXOR        Y1, Y3, Y3
+	VPADDQ       1600(SP), Y15, Y15
+	VPADDQ       1888(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y12, Y15, Y15
+	VPADDQ       Y3, Y9, Y9
+	VPXOR        Y15, Y14, Y14
+	VPXOR        Y9, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y14, Y6, Y6
+	VPADDQ       Y13, Y1, Y1
+	VPXOR        Y6, Y12, Y12
+	VPXOR        Y1, Y3, Y3
+	VMOVDQU      Y13, 960(SP)
+	VPSRLQ       $0x3f, Y12, Y13
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y13, Y12, Y12
+	VPSRLQ       $0x3f, Y3, Y13
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y13, Y3, Y3
+	VPADDQ       1952(SP), Y0, Y0
+	VPADDQ       1760(SP), Y5, Y5
+	VPADDQ       Y11, Y0, Y0
+	VPADDQ       160(SP), Y5, Y5
+	VMOVDQU      384(SP), Y13
+	VPXOR        Y0, Y13, Y13
+	VPXOR        Y5, Y10, Y10
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y10, Y10
+	VPADDQ       Y13, Y2, Y2
+	VPADDQ       Y10, Y7, Y7
+	VPXOR        Y2, Y11, Y11
+	VMOVDQU      Y12, 736(SP)
+	VMOVDQU      160(SP), Y12
+	VPXOR        Y7, Y12, Y12
+	VPADDQ       1888(SP), Y0, Y0
+	VPADDQ       1984(SP), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y11, Y0, Y0
+	VPADDQ       Y12, Y5, Y5
+	VPXOR        Y0, Y13, Y13
+	VPXOR        Y5, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y13, Y2, Y2
+	VPADDQ       Y10, Y7, Y7
+	VPXOR        Y2, Y11, Y11
+	VPXOR        Y7, Y12, Y12
+	VMOVDQU      Y7, 288(SP)
+	VPSRLQ       $0x3f, Y11, Y7
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y7, Y11, Y11
+	VPSRLQ       $0x3f, Y12, Y7
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y7, Y12, Y12
+	VMOVDQU      64(SP), Y7
+	VPADDQ       1920(SP), Y7, Y7
+	VMOVDQU      Y2, 256(SP)
+	VMOVDQU      96(SP), Y2
+	VPADDQ       1632(SP), Y2, Y2
+	VPADDQ       192(SP), Y7, Y7
+	VPADDQ       224(SP), Y2, Y2
+	VMOVDQU      Y10, 416(SP)
+	VMOVDQU      448(SP), Y10
+	VPXOR        Y7, Y10, Y10
+	VMOVDQU      Y11, 128(SP)
+	VMOVDQU      480(SP), Y11
+	VPXOR        Y2, Y11, Y11
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y13, 384(SP)
+	VMOVDQU      320(SP), Y13
+	VPADDQ       Y10, Y13, Y13
+	VMOVDQU      Y12, 160(SP)
+	VMOVDQU      352(SP), Y12
+	VPADDQ       Y11, Y12, Y12
+	VMOVDQU      Y5, 32(SP)
+	VMOVDQU      192(SP), Y5
+	VPXOR        Y13, Y5, Y5
+	VMOVDQU      Y0, (SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y12, Y0, Y0
+	VPADDQ       1568(SP), Y7, Y7
+	VPADDQ       1824(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y5, Y7, Y7
+	VPADDQ       Y0, Y2, Y2
+	VPXOR        Y7, Y10, Y10
+	VPXOR        Y2, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y10, Y13, Y13
+	VPADDQ       Y11, Y12, Y12
+	VPXOR        Y13, Y5, Y5
+	VPXOR        Y12, Y0, Y0
+	VMOVDQU      Y10, 448(SP)
+	VPSRLQ       $0x3f, Y5, Y10
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y10, Y5, Y5
+	VPSRLQ       $0x3f, Y0, Y10
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y10, Y0, Y0
+	VPADDQ       1952(SP), Y8, Y8
+	VPADDQ       1760(SP), Y4, Y4
+	VPADDQ       Y3, Y8, Y8
+	VPADDQ       672(SP), Y4, Y4
+	VMOVDQU      896(SP), Y10
+	VPXOR        Y8, Y10, Y10
+	VPXOR        Y4, Y14, Y14
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y14, Y14
+	VPADDQ       Y10, Y6, Y6
+	VPADDQ       Y14, Y1, Y1
+	VPXOR        Y6, Y3, Y3
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      672(SP), Y0
+	VPXOR        Y1, Y0, Y0
+	VPADDQ       1888(SP), Y8, Y8
+	VPADDQ       1984(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y3, Y8, Y8
+	VPADDQ       Y0, Y4, Y4
+	VPXOR        Y8, Y10, Y10
+	VPXOR        Y4, Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPADDQ       Y10, Y6, Y6
+	VPADDQ       Y14, Y1, Y1
+	VPXOR        Y6, Y3, Y3
+	VPXOR        Y1, Y0, Y0
+	VMOVDQU      Y1, 800(SP)
+	VPSRLQ       $0x3f, Y3, Y1
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y1, Y3, Y3
+	VPSRLQ       $0x3f, Y0, Y1
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y1, Y0, Y0
+	VPADDQ       1920(SP), Y15, Y15
+	VPADDQ       1632(SP), Y9, Y9
+	VPADDQ       704(SP), Y15, Y15
+	VPADDQ       736(SP), Y9, Y9
+	VMOVDQU      960(SP), Y1
+	VPXOR        Y15, Y1, Y1
+	VMOVDQU      Y6, 768(SP)
+	VMOVDQU      992(SP), Y6
+	VPXOR        Y9, Y6, Y6
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y14, 928(SP)
+	VMOVDQU      832(SP), Y14
+	VPADDQ       Y1, Y14, Y14
+	VMOVDQU      Y3, 640(SP)
+	VMOVDQU      864(SP), Y3
+	VPADDQ       Y6, Y3, Y3
+	VMOVDQU      Y10, 896(SP)
+	VMOVDQU      704(SP), Y10
+	VPXOR        Y14, Y10, Y10
+	VMOVDQU      Y0, 672(SP)
+	VMOVDQU      736(SP), Y0
+	VPXOR        Y3, Y0, Y0
+	VPADDQ       1568(SP), Y15, Y15
+	VPADDQ       1824(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y10, Y15, Y15
+	VPADDQ       Y0, Y9, Y9
+	VPXOR        Y15, Y1, Y1
+	VPXOR        Y9, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y1, Y14, Y14
+	VPADDQ       Y6, Y3, Y3
+	VPXOR        Y14, Y10, Y10
+	VPXOR        Y3, Y0, Y0
+	VMOVDQU      Y1, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y1
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y1, Y10, Y10
+	VPSRLQ       $0x3f, Y0, Y1
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y1, Y0, Y0
+	VMOVDQU      (SP), Y1
+	VPADDQ       1696(SP), Y1, Y1
+	VMOVDQU      Y0, 736(SP)
+	VMOVDQU      32(SP), Y0
+	VPADDQ       2016(SP), Y0, Y0
+	VPADDQ       160(SP), Y1, Y1
+	VPADDQ       Y5, Y0, Y0
+	VPXOR        Y1, Y11, Y11
+	VMOVDQU      Y9, 608(SP)
+	VMOVDQU      384(SP), Y9
+	VPXOR        Y0, Y9, Y9
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y9, Y9
+	VPADDQ       Y11, Y13, Y13
+	VPADDQ       Y9, Y12, Y12
+	VMOVDQU      Y15, 576(SP)
+	VMOVDQU      160(SP), Y15
+	VPXOR        Y13, Y15, Y15
+	VPXOR        Y12, Y5, Y5
+	VPADDQ       2048(SP), Y1, Y1
+	VPADDQ       1664(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y15, Y1, Y1
+	VPADDQ       Y5, Y0, Y0
+	VPXOR        Y1, Y11, Y11
+	VPXOR        Y0, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y11, Y13, Y13
+	VPADDQ       Y9, Y12, Y12
+	VPXOR        Y13, Y15, Y15
+	VPXOR        Y12, Y5, Y5
+	VMOVDQU      Y12, 352(SP)
+	VPSRLQ       $0x3f, Y15, Y12
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y12, Y15, Y15
+	VPSRLQ       $0x3f, Y5, Y12
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y12, Y5, Y5
+	VPADDQ       1792(SP), Y7, Y7
+	VPADDQ       1600(SP), Y2, Y2
+	VPADDQ       224(SP), Y7, Y7
+	VPADDQ       128(SP), Y2, Y2
+	VMOVDQU      416(SP), Y12
+	VPXOR        Y7, Y12, Y12
+	VMOVDQU      Y13, 320(SP)
+	VMOVDQU      448(SP), Y13
+	VPXOR        Y2, Y13, Y13
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y13, Y13
+	VMOVDQU      Y11, 480(SP)
+	VMOVDQU      256(SP), Y11
+	VPADDQ       Y12, Y11, Y11
+	VMOVDQU      Y5, 192(SP)
+	VMOVDQU      288(SP), Y5
+	VPADDQ       Y13, Y5, Y5
+	VMOVDQU      Y9, 384(SP)
+	VMOVDQU      224(SP), Y9
+	VPXOR        Y11, Y9, Y9
+	VMOVDQU      Y15, 160(SP)
+	VMOVDQU      128(SP), Y15
+	VPXOR        Y5, Y15, Y15
+	VPADDQ       1728(SP), Y7, Y7
+	VPADDQ       1856(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y9, Y7, Y7
+	VPADDQ       Y15, Y2, Y2
+	VPXOR        Y7, Y12, Y12
+	VPXOR        Y2, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y12, Y11, Y11
+	VPADDQ       Y13, Y5, Y5
+	VPXOR        Y11, Y9, Y9
+	VPXOR        Y5, Y15, Y15
+	VMOVDQU      Y13, 448(SP)
+	VPSRLQ       $0x3f, Y9, Y13
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y13, Y9, Y9
+	VPSRLQ       $0x3f, Y15, Y13
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y13, Y15, Y15
+	VPADDQ       1696(SP), Y8, Y8
+	VPADDQ       2016(SP), Y4, Y4
+	VPADDQ       672(SP), Y8, Y8
+	VPADDQ       Y10, Y4, Y4
+	VPXOR        Y8, Y6, Y6
+	VMOVDQU      896(SP), Y13
+	VPXOR        Y4, Y13, Y13
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y13, Y13
+	VPADDQ       Y6, Y14, Y14
+	VPADDQ       Y13, Y3, Y3
+	VMOVDQU      Y9, 224(SP)
+	VMOVDQU      672(SP), Y9
+	VPXOR        Y14, Y9, Y9
+	VPXOR        Y3, Y10, Y10
+	VPADDQ       2080(SP), Y8, Y8
+	VPADDQ       1664(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y9, Y8, Y8
+	VPADDQ       Y10, Y4, Y4
+	VPXOR        Y8, Y6, Y6
+	VPXOR        Y4, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y6, Y14, Y14
+	VPADDQ       Y13, Y3, Y3
+	VPXOR        Y14, Y9, Y9
+	VPXOR        Y3, Y10, Y10
+	VMOVDQU      Y3, 864(SP)
+	VPSRLQ       $0x3f, Y9, Y3
+	VPADDQ       Y9, Y9, Y9
+	VPOR         Y3, Y9, Y9
+	VPSRLQ       $0x3f, Y10, Y3
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y3, Y10, Y10
+	VMOVDQU      576(SP), Y3
+	VPADDQ       1792(SP), Y3, Y3
+	VMOVDQU      Y14, 832(SP)
+	VMOVDQU      608(SP), Y14
+	VPADDQ       1600(SP), Y14, Y14
+	VPADDQ       736(SP), Y3, Y3
+	VPADDQ       640(SP), Y14, Y14
+	VMOVDQU      Y6, 992(SP)
+	VMOVDQU      928(SP), Y6
+	VPXOR        Y3, Y6, Y6
+	VMOVDQU      Y10, 704(SP)
+	VMOVDQU      960(SP), Y10
+	VPXOR        Y14, Y10, Y10
+	VPSHUFD      $0xb1, Y6, Y6
+	VPSHUFD      $0xb1, Y10, Y10
+	VMOVDQU      Y13, 896(SP)
+	VMOVDQU      768(SP), Y13
+	VPADDQ       Y6, Y13, Y13
+	VMOVDQU      Y9, 672(SP)
+	VMOVDQU      800(SP), Y9
+	VPADDQ       Y10, Y9, Y9
+	VMOVDQU      Y4, 544(SP)
+	VMOVDQU      736(SP), Y4
+	VPXOR        Y13, Y4, Y4
+	VMOVDQU      Y8, 512(SP)
+	VMOVDQU      640(SP), Y8
+	VPXOR        Y9, Y8, Y8
+	VPADDQ       1728(SP), Y3, Y3
+	VPADDQ       1856(SP), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y4, Y3, Y3
+	VPADDQ       Y8, Y14, Y14
+	VPXOR        Y3, Y6, Y6
+	VPXOR        Y14, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y6, Y13, Y13
+	VPADDQ       Y10, Y9, Y9
+	VPXOR        Y13, Y4, Y4
+	VPXOR        Y9, Y8, Y8
+	VMOVDQU      Y10, 960(SP)
+	VPSRLQ       $0x3f, Y4, Y10
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y10, Y4, Y4
+	VPSRLQ       $0x3f, Y8, Y10
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y10, Y8, Y8
+	VPADDQ       1728(SP), Y1, Y1
+	VPADDQ       1984(SP), Y0, Y0
+	VPADDQ       Y15, Y1, Y1
+	VPADDQ       160(SP), Y0, Y0
+	VMOVDQU      384(SP), Y10
+	VPXOR        Y1, Y10, Y10
+	VPXOR        Y0, Y12, Y12
+	VPSHUFD      $0xb1, Y10, Y10
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y10, Y11, Y11
+	VPADDQ       Y12, Y5, Y5
+	VPXOR        Y11, Y15, Y15
+	VMOVDQU      Y4, 736(SP)
+	VMOVDQU      160(SP), Y4
+	VPXOR        Y5, Y4, Y4
+	VPADDQ       2016(SP), Y1, Y1
+	VPADDQ       1824(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y15, Y1, Y1
+	VPADDQ       Y4, Y0, Y0
+	VPXOR        Y1, Y10, Y10
+	VPXOR        Y0, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y10, Y11, Y11
+	VPADDQ       Y12, Y5, Y5
+	VPXOR        Y11, Y15, Y15
+	VPXOR        Y5, Y4, Y4
+	VMOVDQU      Y5, 288(SP)
+	VPSRLQ       $0x3f, Y15, Y5
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y5, Y15, Y15
+	VPSRLQ       $0x3f, Y4, Y5
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y5, Y4, Y4
+	VPADDQ       1888(SP), Y7, Y7
+	VPADDQ       2048(SP), Y2, Y2
+	VPADDQ       192(SP), Y7, Y7
+	VPADDQ       224(SP), Y2, Y2
+	VMOVDQU      448(SP), Y5
+	VPXOR        Y7, Y5, Y5
+	VMOVDQU      Y11, 256(SP)
+	VMOVDQU      480(SP), Y11
+	VPXOR        Y2, Y11, Y11
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y12, 416(SP)
+	VMOVDQU      320(SP), Y12
+	VPADDQ       Y5, Y12, Y12
+	VMOVDQU      Y15, 128(SP)
+	VMOVDQU      352(SP), Y15
+	VPADDQ       Y11, Y15, Y15
+	VMOVDQU      Y10, 384(SP)
+	VMOVDQU      192(SP), Y10
+	VPXOR        Y12, Y10, Y10
+	VMOVDQU      Y4, 160(SP)
+	VMOVDQU      224(SP), Y4
+	VPXOR        Y15, Y4, Y4
+	VPADDQ       1632(SP), Y7, Y7
+	VPADDQ       1792(SP), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y10, Y7, Y7
+	VPADDQ       Y4, Y2, Y2
+	VPXOR        Y7, Y5, Y5
+	VPXOR        Y2, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y5, Y12, Y12
+	VPADDQ       Y11, Y15, Y15
+	VPXOR        Y12, Y10, Y10
+	VPXOR        Y15, Y4, Y4
+	VMOVDQU      Y5, 448(SP)
+	VPSRLQ       $0x3f, Y10, Y5
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y5, Y10, Y10
+	VPSRLQ       $0x3f, Y4, Y5
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y5, Y4, Y4
+	VMOVDQU      512(SP), Y5
+	VPADDQ       1728(SP), Y5, Y5
+	VMOVDQU      Y4, 224(SP)
+	VMOVDQU      544(SP), Y4
+	VPADDQ       1984(SP), Y4, Y4
+	VPADDQ       Y8, Y5, Y5
+	VPADDQ       672(SP), Y4, Y4
+	VMOVDQU      Y2, 96(SP)
+	VMOVDQU      896(SP), Y2
+	VPXOR        Y5, Y2, Y2
+	VPXOR        Y4, Y6, Y6
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y6, Y6
+	VPADDQ       Y2, Y13, Y13
+	VPADDQ       Y6, Y9, Y9
+	VPXOR        Y13, Y8, Y8
+	VMOVDQU      Y7, 64(SP)
+	VMOVDQU      672(SP), Y7
+	VPXOR        Y9, Y7, Y7
+	VPADDQ       2016(SP), Y5, Y5
+	VPADDQ       1824(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y8, Y5, Y5
+	VPADDQ       Y7, Y4, Y4
+	VPXOR        Y5, Y2, Y2
+	VPXOR        Y4, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y2, Y13, Y13
+	VPADDQ       Y6, Y9, Y9
+	VPXOR        Y13, Y8, Y8
+	VPXOR        Y9, Y7, Y7
+	VMOVDQU      Y9, 800(SP)
+	VPSRLQ       $0x3f, Y8, Y9
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y9, Y8, Y8
+	VPSRLQ       $0x3f, Y7, Y9
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y9, Y7, Y7
+	VPADDQ       1888(SP), Y3, Y3
+	VPADDQ       2080(SP), Y14, Y14
+	VPADDQ       704(SP), Y3, Y3
+	VPADDQ       736(SP), Y14, Y14
+	VMOVDQU      960(SP), Y9
+	VPXOR        Y3, Y9, Y9
+	VMOVDQU      Y13, 768(SP)
+	VMOVDQU      992(SP), Y13
+	VPXOR        Y14, Y13, Y13
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y13, Y13
+	VMOVDQU      Y6, 928(SP)
+	VMOVDQU      832(SP), Y6
+	VPADDQ       Y9, Y6, Y6
+	VMOVDQU      Y8, 640(SP)
+	VMOVDQU      864(SP), Y8
+	VPADDQ       Y13, Y8, Y8
+	VMOVDQU      Y2, 896(SP)
+	VMOVDQU      704(SP), Y2
+	VPXOR        Y6, Y2, Y2
+	VMOVDQU      Y7, 672(SP)
+	VMOVDQU      736(SP), Y7
+	VPXOR        Y8, Y7, Y7
+	VPADDQ       1632(SP), Y3, Y3
+	VPADDQ       1792(SP), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPADDQ       Y2, Y3, Y3
+	VPADDQ       Y7, Y14, Y14
+	VPXOR        Y3, Y9, Y9
+	VPXOR        Y14, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y9, Y6, Y6
+	VPADDQ       Y13, Y8, Y8
+	VPXOR        Y6, Y2, Y2
+	VPXOR        Y8, Y7, Y7
+	VMOVDQU      Y9, 960(SP)
+	VPSRLQ       $0x3f, Y2, Y9
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y9, Y2, Y2
+	VPSRLQ       $0x3f, Y7, Y9
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y9, Y7, Y7
+	VPADDQ       1920(SP), Y1, Y1
+	VPADDQ       1952(SP), Y0, Y0
+	VPADDQ       160(SP), Y1, Y1
+	VPADDQ       Y10, Y0, Y0
+	VPXOR        Y1, Y11, Y11
+	VMOVDQU      384(SP), Y9
+	VPXOR        Y0, Y9, Y9
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y9, Y9
+	VPADDQ       Y11, Y12, Y12
+	VPADDQ       Y9, Y15, Y15
+	VMOVDQU      Y7, 736(SP)
+	VMOVDQU      160(SP), Y7
+	VPXOR        Y12, Y7, Y7
+	VPXOR        Y15, Y10, Y10
+	VPADDQ       1600(SP), Y1, Y1
+	VPADDQ       1760(SP), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y7, Y1, Y1
+	VPADDQ       Y10, Y0, Y0
+	VPXOR        Y1, Y11, Y11
+	VPXOR        Y0, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y11, Y12, Y12
+	VPADDQ       Y9, Y15, Y15
+	VPXOR        Y12, Y7, Y7
+	VPXOR        Y15, Y10, Y10
+	VMOVDQU      Y15, 352(SP)
+	VPSRLQ       $0x3f, Y7, Y15
+	VPADDQ       Y7, Y7, Y7
+	VPOR         Y15, Y7, Y7
+	VPSRLQ       $0x3f, Y10, Y15
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y15, Y10, Y10
+	VMOVDQU      64(SP), Y15
+	VPADDQ       1568(SP), Y15, Y15
+	VMOVDQU      Y12, 320(SP)
+	VMOVDQU      96(SP), Y12
+	VPADDQ       1856(SP), Y12, Y12
+	VPADDQ       224(SP), Y15, Y15
+	VPADDQ       128(SP), Y12, Y12
+	VMOVDQU      Y11, 480(SP)
+	VMOVDQU      416(SP), Y11
+	VPXOR        Y15, Y11, Y11
+	VMOVDQU      Y10, 192(SP)
+	VMOVDQU      448(SP), Y10
+	VPXOR        Y12, Y10, Y10
+	VPSHUFD      $0xb1, Y11, Y11
+	VPSHUFD      $0xb1, Y10, Y10
+	VMOVDQU      Y9, 384(SP)
+	VMOVDQU      256(SP), Y9
+	VPADDQ       Y11, Y9, Y9
+	VMOVDQU      Y7, 160(SP)
+	VMOVDQU      288(SP), Y7
+	VPADDQ       Y10, Y7, Y7
+	VMOVDQU      Y0, 32(SP)
+	VMOVDQU      224(SP), Y0
+	VPXOR        Y9, Y0, Y0
+	VMOVDQU      Y1, (SP)
+	VMOVDQU      128(SP), Y1
+	VPXOR        Y7, Y1, Y1
+	VPADDQ       1664(SP), Y15, Y15
+	VPADDQ       1696(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y0, Y15, Y15
+	VPADDQ       Y1, Y12, Y12
+	VPXOR        Y15, Y11, Y11
+	VPXOR        Y12, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y11, Y9, Y9
+	VPADDQ       Y10, Y7, Y7
+	VPXOR        Y9, Y0, Y0
+	VPXOR        Y7, Y1, Y1
+	VMOVDQU      Y10, 448(SP)
+	VPSRLQ       $0x3f, Y0, Y10
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y10, Y0, Y0
+	VPSRLQ       $0x3f, Y1, Y10
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y10, Y1, Y1
+	VPADDQ       1920(SP), Y5, Y5
+	VPADDQ       1952(SP), Y4, Y4
+	VPADDQ       672(SP), Y5, Y5
+	VPADDQ       Y2, Y4, Y4
+	VPXOR        Y5, Y13, Y13
+	VMOVDQU      896(SP), Y10
+	VPXOR        Y4, Y10, Y10
+	VPSHUFD      $0xb1, Y13, Y13
+	VPSHUFD      $0xb1, Y10, Y10
+	VPADDQ       Y13, Y6, Y6
+	VPADDQ       Y10, Y8, Y8
+	VMOVDQU      Y0, 224(SP)
+	VMOVDQU      672(SP), Y0
+	VPXOR        Y6, Y0, Y0
+	VPXOR        Y8, Y2, Y2
+	VPADDQ       1600(SP), Y5, Y5
+	VPADDQ       1760(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPADDQ       Y0, Y5, Y5
+	VPADDQ       Y2, Y4, Y4
+	VPXOR        Y5, Y13, Y13
+	VPXOR        Y4, Y10, Y10
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y10, Y10
+	VPADDQ       Y13, Y6, Y6
+	VPADDQ       Y10, Y8, Y8
+	VPXOR        Y6, Y0, Y0
+	VPXOR        Y8, Y2, Y2
+	VMOVDQU      Y8, 864(SP)
+	VPSRLQ       $0x3f, Y0, Y8
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y8, Y0, Y0
+	VPSRLQ       $0x3f, Y2, Y8
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y8, Y2, Y2
+	VPADDQ       1568(SP), Y3, Y3
+	VPADDQ       1856(SP), Y14, Y14
+	VPADDQ       736(SP), Y3, Y3
+	VPADDQ       640(SP), Y14, Y14
+	VMOVDQU      928(SP), Y8
+	VPXOR        Y3, Y8, Y8
+	VMOVDQU      Y6, 832(SP)
+	VMOVDQU      960(SP), Y6
+	VPXOR        Y14, Y6, Y6
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y6, Y6
+	VMOVDQU      Y13, 992(SP)
+	VMOVDQU      768(SP), Y13
+	VPADDQ       Y8, Y13, Y13
+	VMOVDQU      Y2, 704(SP)
+	VMOVDQU      800(SP), Y2
+	VPADDQ       Y6, Y2, Y2
+	VMOVDQU      Y10, 896(SP)
+	VMOVDQU      736(SP), Y10
+	VPXOR        Y13, Y10, Y10
+	VMOVDQU      Y0, 672(SP)
+	VMOVDQU      640(SP), Y0
+	VPXOR        Y2, Y0, Y0
+	VPADDQ       1664(SP), Y3, Y3
+	VPADDQ       1696(SP), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y10, Y3, Y3
+	VPADDQ       Y0, Y14, Y14
+	VPXOR        Y3, Y8, Y8
+	VPXOR        Y14, Y6, Y6
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y6, Y6
+	VPADDQ       Y8, Y13, Y13
+	VPADDQ       Y6, Y2, Y2
+	VPXOR        Y13, Y10, Y10
+	VPXOR        Y2, Y0, Y0
+	VMOVDQU      Y6, 960(SP)
+	VPSRLQ       $0x3f, Y10, Y6
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y6, Y10, Y10
+	VPSRLQ       $0x3f, Y0, Y6
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y6, Y0, Y0
+	VMOVDQU      (SP), Y6
+	VPADDQ       1856(SP), Y6, Y6
+	VMOVDQU      Y10, 736(SP)
+	VMOVDQU      32(SP), Y10
+	VPADDQ       1792(SP), Y10, Y10
+	VPADDQ       Y1, Y6, Y6
+	VPADDQ       160(SP), Y10, Y10
+	VMOVDQU      Y14, 608(SP)
+	VMOVDQU      384(SP), Y14
+	VPXOR        Y6, Y14, Y14
+	VPXOR        Y10, Y11, Y11
+	VPSHUFD      $0xb1, Y14, Y14
+	VPSHUFD      $0xb1, Y11, Y11
+	VPADDQ       Y14, Y9, Y9
+	VPADDQ       Y11, Y7, Y7
+	VPXOR        Y9, Y1, Y1
+	VMOVDQU      Y3, 576(SP)
+	VMOVDQU      160(SP), Y3
+	VPXOR        Y7, Y3, Y3
+	VPADDQ       1600(SP), Y6, Y6
+	VPADDQ       1664(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y1, Y6, Y6
+	VPADDQ       Y3, Y10, Y10
+	VPXOR        Y6, Y14, Y14
+	VPXOR        Y10, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y14, Y14
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y14, Y9, Y9
+	VPADDQ       Y11, Y7, Y7
+	VPXOR        Y9, Y1, Y1
+	VPXOR        Y7, Y3, Y3
+	VMOVDQU      Y7, 288(SP)
+	VPSRLQ       $0x3f, Y1, Y7
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y7, Y1, Y1
+	VPSRLQ       $0x3f, Y3, Y7
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y7, Y3, Y3
+	VPADDQ       1760(SP), Y15, Y15
+	VPADDQ       1568(SP), Y12, Y12
+	VPADDQ       192(SP), Y15, Y15
+	VPADDQ       224(SP), Y12, Y12
+	VMOVDQU      448(SP), Y7
+	VPXOR        Y15, Y7, Y7
+	VMOVDQU      Y9, 256(SP)
+	VMOVDQU      480(SP), Y9
+	VPXOR        Y12, Y9, Y9
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      Y11, 416(SP)
+	VMOVDQU      320(SP), Y11
+	VPADDQ       Y7, Y11, Y11
+	VMOVDQU      Y1, 128(SP)
+	VMOVDQU      352(SP), Y1
+	VPADDQ       Y9, Y1, Y1
+	VMOVDQU      Y14, 384(SP)
+	VMOVDQU      192(SP), Y14
+	VPXOR        Y11, Y14, Y14
+	VMOVDQU      Y3, 160(SP)
+	VMOVDQU      224(SP), Y3
+	VPXOR        Y1, Y3, Y3
+	VPADDQ       1728(SP), Y15, Y15
+	VPADDQ       1696(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y14, Y15, Y15
+	VPADDQ       Y3, Y12, Y12
+	VPXOR        Y15, Y7, Y7
+	VPXOR        Y12, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y7, Y11, Y11
+	VPADDQ       Y9, Y1, Y1
+	VPXOR        Y11, Y14, Y14
+	VPXOR        Y1, Y3, Y3
+	VMOVDQU      Y7, 448(SP)
+	VPSRLQ       $0x3f, Y14, Y7
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y7, Y14, Y14
+	VPSRLQ       $0x3f, Y3, Y7
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y7, Y3, Y3
+	VPADDQ       1856(SP), Y5, Y5
+	VPADDQ       1792(SP), Y4, Y4
+	VPADDQ       Y0, Y5, Y5
+	VPADDQ       672(SP), Y4, Y4
+	VMOVDQU      896(SP), Y7
+	VPXOR        Y5, Y7, Y7
+	VPXOR        Y4, Y8, Y8
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y8, Y8
+	VPADDQ       Y7, Y13, Y13
+	VPADDQ       Y8, Y2, Y2
+	VPXOR        Y13, Y0, Y0
+	VMOVDQU      Y3, 224(SP)
+	VMOVDQU      672(SP), Y3
+	VPXOR        Y2, Y3, Y3
+	VPADDQ       1600(SP), Y5, Y5
+	VPADDQ       1664(SP), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPSHUFB      rotr24<>+0(SB), Y3, Y3
+	VPADDQ       Y0, Y5, Y5
+	VPADDQ       Y3, Y4, Y4
+	VPXOR        Y5, Y7, Y7
+	VPXOR        Y4, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y7, Y13, Y13
+	VPADDQ       Y8, Y2, Y2
+	VPXOR        Y13, Y0, Y0
+	VPXOR        Y2, Y3, Y3
+	VMOVDQU      Y2, 800(SP)
+	VPSRLQ       $0x3f, Y0, Y2
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y2, Y0, Y0
+	VPSRLQ       $0x3f, Y3, Y2
+	VPADDQ       Y3, Y3, Y3
+	VPOR         Y2, Y3, Y3
+	VMOVDQU      576(SP), Y2
+	VPADDQ       1760(SP), Y2, Y2
+	VMOVDQU      Y13, 768(SP)
+	VMOVDQU      608(SP), Y13
+	VPADDQ       1568(SP), Y13, Y13
+	VPADDQ       704(SP), Y2, Y2
+	VPADDQ       736(SP), Y13, Y13
+	VMOVDQU      Y8, 928(SP)
+	VMOVDQU      960(SP), Y8
+	VPXOR        Y2, Y8, Y8
+	VMOVDQU      Y0, 640(SP)
+	VMOVDQU      992(SP), Y0
+	VPXOR        Y13, Y0, Y0
+	VPSHUFD      $0xb1, Y8, Y8
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y7, 896(SP)
+	VMOVDQU      832(SP), Y7
+	VPADDQ       Y8, Y7, Y7
+	VMOVDQU      Y3, 672(SP)
+	VMOVDQU      864(SP), Y3
+	VPADDQ       Y0, Y3, Y3
+	VMOVDQU      Y4, 544(SP)
+	VMOVDQU      704(SP), Y4
+	VPXOR        Y7, Y4, Y4
+	VMOVDQU      Y5, 512(SP)
+	VMOVDQU      736(SP), Y5
+	VPXOR        Y3, Y5, Y5
+	VPADDQ       1728(SP), Y2, Y2
+	VPADDQ       1696(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y4, Y2, Y2
+	VPADDQ       Y5, Y13, Y13
+	VPXOR        Y2, Y8, Y8
+	VPXOR        Y13, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y8, Y7, Y7
+	VPADDQ       Y0, Y3, Y3
+	VPXOR        Y7, Y4, Y4
+	VPXOR        Y3, Y5, Y5
+	VMOVDQU      Y8, 960(SP)
+	VPSRLQ       $0x3f, Y4, Y8
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPSRLQ       $0x3f, Y5, Y8
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y8, Y5, Y5
+	VPADDQ       2016(SP), Y6, Y6
+	VPADDQ       1824(SP), Y10, Y10
+	VPADDQ       160(SP), Y6, Y6
+	VPADDQ       Y14, Y10, Y10
+	VPXOR        Y6, Y9, Y9
+	VMOVDQU      384(SP), Y8
+	VPXOR        Y10, Y8, Y8
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y8, Y8
+	VPADDQ       Y9, Y11, Y11
+	VPADDQ       Y8, Y1, Y1
+	VMOVDQU      Y5, 736(SP)
+	VMOVDQU      160(SP), Y5
+	VPXOR        Y11, Y5, Y5
+	VPXOR        Y1, Y14, Y14
+	VPADDQ       1888(SP), Y6, Y6
+	VPADDQ       1984(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y14, Y14
+	VPADDQ       Y5, Y6, Y6
+	VPADDQ       Y14, Y10, Y10
+	VPXOR        Y6, Y9, Y9
+	VPXOR        Y10, Y8, Y8
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y8, Y8
+	VPADDQ       Y9, Y11, Y11
+	VPADDQ       Y8, Y1, Y1
+	VPXOR        Y11, Y5, Y5
+	VPXOR        Y1, Y14, Y14
+	VMOVDQU      Y1, 352(SP)
+	VPSRLQ       $0x3f, Y5, Y1
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y1, Y5, Y5
+	VPSRLQ       $0x3f, Y14, Y1
+	VPADDQ       Y14, Y14, Y14
+	VPOR         Y1, Y14, Y14
+	VPADDQ       1632(SP), Y15, Y15
+	VPADDQ       1952(SP), Y12, Y12
+	VPADDQ       224(SP), Y15, Y15
+	VPADDQ       128(SP), Y12, Y12
+	VMOVDQU      416(SP), Y1
+	VPXOR        Y15, Y1, Y1
+	VMOVDQU      Y11, 320(SP)
+	VMOVDQU      448(SP), Y11
+	VPXOR        Y12, Y11, Y11
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y11, Y11
+	VMOVDQU      Y9, 480(SP)
+	VMOVDQU      256(SP), Y9
+	VPADDQ       Y1, Y9, Y9
+	VMOVDQU      Y14, 192(SP)
+	VMOVDQU      288(SP), Y14
+	VPADDQ       Y11, Y14, Y14
+	VMOVDQU      Y8, 384(SP)
+	VMOVDQU      224(SP), Y8
+	VPXOR        Y9, Y8, Y8
+	VMOVDQU      Y5, 160(SP)
+	VMOVDQU      128(SP), Y5
+	VPXOR        Y14, Y5, Y5
+	VPADDQ       1920(SP), Y15, Y15
+	VPADDQ       2048(SP), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPADDQ       Y8, Y15, Y15
+	VPADDQ       Y5, Y12, Y12
+	VPXOR        Y15, Y1, Y1
+	VPXOR        Y12, Y11, Y11
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y11, Y11
+	VPADDQ       Y1, Y9, Y9
+	VPADDQ       Y11, Y14, Y14
+	VPXOR        Y9, Y8, Y8
+	VPXOR        Y14, Y5, Y5
+	VMOVDQU      Y11, 448(SP)
+	VPSRLQ       $0x3f, Y8, Y11
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y11, Y8, Y8
+	VPSRLQ       $0x3f, Y5, Y11
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y11, Y5, Y5
+	VMOVDQU      512(SP), Y11
+	VPADDQ       2016(SP), Y11, Y11
+	VMOVDQU      Y8, 224(SP)
+	VMOVDQU      544(SP), Y8
+	VPADDQ       1824(SP), Y8, Y8
+	VPADDQ       672(SP), Y11, Y11
+	VPADDQ       Y4, Y8, Y8
+	VPXOR        Y11, Y0, Y0
+	VMOVDQU      Y12, 96(SP)
+	VMOVDQU      896(SP), Y12
+	VPXOR        Y8, Y12, Y12
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y0, Y7, Y7
+	VPADDQ       Y12, Y3, Y3
+	VMOVDQU      Y15, 64(SP)
+	VMOVDQU      672(SP), Y15
+	VPXOR        Y7, Y15, Y15
+	VPXOR        Y3, Y4, Y4
+	VPADDQ       1888(SP), Y11, Y11
+	VPADDQ       1984(SP), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y4, Y4
+	VPADDQ       Y15, Y11, Y11
+	VPADDQ       Y4, Y8, Y8
+	VPXOR        Y11, Y0, Y0
+	VPXOR        Y8, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y0, Y7, Y7
+	VPADDQ       Y12, Y3, Y3
+	VPXOR        Y7, Y15, Y15
+	VPXOR        Y3, Y4, Y4
+	VMOVDQU      Y3, 864(SP)
+	VPSRLQ       $0x3f, Y15, Y3
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y3, Y15, Y15
+	VPSRLQ       $0x3f, Y4, Y3
+	VPADDQ       Y4, Y4, Y4
+	VPOR         Y3, Y4, Y4
+	VPADDQ       1632(SP), Y2, Y2
+	VPADDQ       1952(SP), Y13, Y13
+	VPADDQ       736(SP), Y2, Y2
+	VPADDQ       640(SP), Y13, Y13
+	VMOVDQU      928(SP), Y3
+	VPXOR        Y2, Y3, Y3
+	VMOVDQU      Y7, 832(SP)
+	VMOVDQU      960(SP), Y7
+	VPXOR        Y13, Y7, Y7
+	VPSHUFD      $0xb1, Y3, Y3
+	VPSHUFD      $0xb1, Y7, Y7
+	VMOVDQU      Y0, 992(SP)
+	VMOVDQU      768(SP), Y0
+	VPADDQ       Y3, Y0, Y0
+	VMOVDQU      Y4, 704(SP)
+	VMOVDQU      800(SP), Y4
+	VPADDQ       Y7, Y4, Y4
+	VMOVDQU      Y12, 896(SP)
+	VMOVDQU      736(SP), Y12
+	VPXOR        Y0, Y12, Y12
+	VMOVDQU      Y15, 672(SP)
+	VMOVDQU      640(SP), Y15
+	VPXOR        Y4, Y15, Y15
+	VPADDQ       1920(SP), Y2, Y2
+	VPADDQ       2080(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPADDQ       Y12, Y2, Y2
+	VPADDQ       Y15, Y13, Y13
+	VPXOR        Y2, Y3, Y3
+	VPXOR        Y13, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y3, Y0, Y0
+	VPADDQ       Y7, Y4, Y4
+	VPXOR        Y0, Y12, Y12
+	VPXOR        Y4, Y15, Y15
+	VMOVDQU      Y7, 960(SP)
+	VPSRLQ       $0x3f, Y12, Y7
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y7, Y12, Y12
+	VPSRLQ       $0x3f, Y15, Y7
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y7, Y15, Y15
+	VPADDQ       2048(SP), Y6, Y6
+	VPADDQ       1600(SP), Y10, Y10
+	VPADDQ       Y5, Y6, Y6
+	VPADDQ       160(SP), Y10, Y10
+	VMOVDQU      384(SP), Y7
+	VPXOR        Y6, Y7, Y7
+	VPXOR        Y10, Y1, Y1
+	VPSHUFD      $0xb1, Y7, Y7
+	VPSHUFD      $0xb1, Y1, Y1
+	VPADDQ       Y7, Y9, Y9
+	VPADDQ       Y1, Y14, Y14
+	VPXOR        Y9, Y5, Y5
+	VMOVDQU      Y12, 736(SP)
+	VMOVDQU      160(SP), Y12
+	VPXOR        Y14, Y12, Y12
+	VPADDQ       1568(SP), Y6, Y6
+	VPADDQ       1632(SP), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y5, Y6, Y6
+	VPADDQ       Y12, Y10, Y10
+	VPXOR        Y6, Y7, Y7
+	VPXOR        Y10, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y7, Y9, Y9
+	VPADDQ       Y1, Y14, Y14
+	VPXOR        Y9, Y5, Y5
+	VPXOR        Y14, Y12, Y12
+	VMOVDQU      Y14, 288(SP)
+	VPSRLQ       $0x3f, Y5, Y14
+	VPADDQ       Y5, Y5, Y5
+	VPOR         Y14, Y5, Y5
+	VPSRLQ       $0x3f, Y12, Y14
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y14, Y12, Y12
+	VMOVDQU      64(SP), Y14
+	VPADDQ       1664(SP), Y14, Y14
+	VMOVDQU      Y9, 256(SP)
+	VMOVDQU      96(SP), Y9
+	VPADDQ       1728(SP), Y9, Y9
+	VPADDQ       192(SP), Y14, Y14
+	VPADDQ       224(SP), Y9, Y9
+	VMOVDQU      Y1, 416(SP)
+	VMOVDQU      448(SP), Y1
+	VPXOR        Y14, Y1, Y1
+	VMOVDQU      Y5, 128(SP)
+	VMOVDQU      480(SP), Y5
+	VPXOR        Y9, Y5, Y5
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y5, Y5
+	VMOVDQU      Y7, 384(SP)
+	VMOVDQU      320(SP), Y7
+	VPADDQ       Y1, Y7, Y7
+	VMOVDQU      Y12, 160(SP)
+	VMOVDQU      352(SP), Y12
+	VPADDQ       Y5, Y12, Y12
+	VMOVDQU      Y10, 32(SP)
+	VMOVDQU      192(SP), Y10
+	VPXOR        Y7, Y10, Y10
+	VMOVDQU      Y6, (SP)
+	VMOVDQU      224(SP), Y6
+	VPXOR        Y12, Y6, Y6
+	VPADDQ       1696(SP), Y14, Y14
+	VPADDQ       1760(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y10, Y14, Y14
+	VPADDQ       Y6, Y9, Y9
+	VPXOR        Y14, Y1, Y1
+	VPXOR        Y9, Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPADDQ       Y1, Y7, Y7
+	VPADDQ       Y5, Y12, Y12
+	VPXOR        Y7, Y10, Y10
+	VPXOR        Y12, Y6, Y6
+	VMOVDQU      Y1, 448(SP)
+	VPSRLQ       $0x3f, Y10, Y1
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y1, Y10, Y10
+	VPSRLQ       $0x3f, Y6, Y1
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y1, Y6, Y6
+	VPADDQ       2080(SP), Y11, Y11
+	VPADDQ       1600(SP), Y8, Y8
+	VPADDQ       Y15, Y11, Y11
+	VPADDQ       672(SP), Y8, Y8
+	VMOVDQU      896(SP), Y1
+	VPXOR        Y11, Y1, Y1
+	VPXOR        Y8, Y3, Y3
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y3, Y3
 	VPADDQ       Y1, Y0, Y0
-	VPBROADCASTQ 8(AX), Y1
-	VPBROADCASTQ 16(AX), Y2
-	VPBROADCASTQ 24(AX), Y3
-	VPBROADCASTQ 32(AX), Y4
-	VPBROADCASTQ 40(AX), Y5
-	VPBROADCASTQ 48(AX), Y6
-	VPBROADCASTQ 56(AX), Y7
-	VPBROADCASTQ 64(AX), Y8
-	VPBROADCASTQ 72(AX), Y9
-	VPBROADCASTQ 80(AX), Y10
-	VPBROADCASTQ 88(AX), Y11
-	VPBROADCASTQ 96(AX), Y12
-	VPBROADCASTQ 104(AX), Y13
-	VPBROADCASTQ 112(AX), Y14
-	VPBROADCASTQ 120(AX), Y15
-
-	// G [{0 0 1 0 true}]
-	VPXOR   Y0, Y12, Y12
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y8, Y4, Y4
-	VPADDQ  544(SP), Y0, Y0
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y4, Y0, Y0
-	VPXOR   Y0, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y12, Y8, Y8
-	VPXOR   Y8, Y4, Y4
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y4, Y9
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y9, Y4, Y4
-
-	// G [{4 8 9 0 false} {5 10 11 0 false}]
-	VPADDQ  768(SP), Y0, Y0
-	VPADDQ  832(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  800(SP), Y0, Y0
-	VPADDQ  864(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 12 13 0 false} {7 14 15 0 false}]
-	VPADDQ  896(SP), Y2, Y2
-	VPADDQ  960(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  928(SP), Y2, Y2
-	VPADDQ  992(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 14 10 0 false} {1 4 8 0 false}]
-	VPADDQ  960(SP), Y0, Y0
-	VPADDQ  640(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  832(SP), Y0, Y0
-	VPADDQ  768(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 9 15 0 false} {3 13 6 0 false}]
-	VPADDQ  800(SP), Y2, Y2
-	VPADDQ  928(SP), Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  992(SP), Y2, Y2
-	VPADDQ  704(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 1 12 0 false} {5 0 2 0 false}]
-	VPADDQ  544(SP), Y0, Y0
-	VPADDQ  512(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  896(SP), Y0, Y0
-	VPADDQ  576(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 11 7 0 false} {7 5 3 0 false}]
-	VPADDQ  864(SP), Y2, Y2
-	VPADDQ  672(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  736(SP), Y2, Y2
-	VPADDQ  608(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 11 8 0 false} {1 12 0 0 false}]
-	VPADDQ  864(SP), Y0, Y0
-	VPADDQ  896(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  768(SP), Y0, Y0
-	VPADDQ  512(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 5 2 0 false} {3 15 13 0 false}]
-	VPADDQ  672(SP), Y2, Y2
-	VPADDQ  992(SP), Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  576(SP), Y2, Y2
-	VPADDQ  928(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 10 14 0 false} {5 3 6 0 false}]
-	VPADDQ  832(SP), Y0, Y0
-	VPADDQ  608(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  960(SP), Y0, Y0
-	VPADDQ  704(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 7 1 0 false} {7 9 4 0 false}]
-	VPADDQ  736(SP), Y2, Y2
-	VPADDQ  800(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  544(SP), Y2, Y2
-	VPADDQ  640(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 7 9 0 false} {1 3 1 0 false}]
-	VPADDQ  736(SP), Y0, Y0
-	VPADDQ  608(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  800(SP), Y0, Y0
-	VPADDQ  544(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 13 12 0 false} {3 11 14 0 false}]
-	VPADDQ  928(SP), Y2, Y2
-	VPADDQ  864(SP), Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  896(SP), Y2, Y2
-	VPADDQ  960(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 2 6 0 false} {5 5 10 0 false}]
-	VPADDQ  576(SP), Y0, Y0
-	VPADDQ  672(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  704(SP), Y0, Y0
-	VPADDQ  832(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 4 0 0 false} {7 15 8 0 false}]
-	VPADDQ  640(SP), Y2, Y2
-	VPADDQ  992(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  512(SP), Y2, Y2
-	VPADDQ  768(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 9 0 0 false} {1 5 7 0 false}]
-	VPADDQ  800(SP), Y0, Y0
-	VPADDQ  672(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  512(SP), Y0, Y0
-	VPADDQ  736(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 2 4 0 false} {3 10 15 0 false}]
-	VPADDQ  576(SP), Y2, Y2
-	VPADDQ  832(SP), Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  640(SP), Y2, Y2
-	VPADDQ  992(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 14 1 0 false} {5 11 12 0 false}]
-	VPADDQ  960(SP), Y0, Y0
-	VPADDQ  864(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  544(SP), Y0, Y0
-	VPADDQ  896(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 6 8 0 false} {7 3 13 0 false}]
-	VPADDQ  704(SP), Y2, Y2
-	VPADDQ  608(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  768(SP), Y2, Y2
-	VPADDQ  928(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 2 12 0 false} {1 6 10 0 false}]
-	VPADDQ  576(SP), Y0, Y0
-	VPADDQ  704(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  896(SP), Y0, Y0
-	VPADDQ  832(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 0 11 0 false} {3 8 3 0 false}]
-	VPADDQ  512(SP), Y2, Y2
-	VPADDQ  768(SP), Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  864(SP), Y2, Y2
-	VPADDQ  608(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 4 13 0 false} {5 7 5 0 false}]
-	VPADDQ  640(SP), Y0, Y0
-	VPADDQ  736(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  928(SP), Y0, Y0
-	VPADDQ  672(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 15 14 0 false} {7 1 9 0 false}]
-	VPADDQ  992(SP), Y2, Y2
-	VPADDQ  544(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  960(SP), Y2, Y2
-	VPADDQ  800(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 12 5 0 false} {1 1 15 0 false}]
-	VPADDQ  896(SP), Y0, Y0
-	VPADDQ  544(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  672(SP), Y0, Y0
-	VPADDQ  992(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 14 13 0 false} {3 4 10 0 false}]
-	VPADDQ  960(SP), Y2, Y2
-	VPADDQ  640(SP), Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  928(SP), Y2, Y2
-	VPADDQ  832(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 0 7 0 false} {5 6 3 0 false}]
-	VPADDQ  512(SP), Y0, Y0
-	VPADDQ  704(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  736(SP), Y0, Y0
-	VPADDQ  608(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 9 2 0 false} {7 8 11 0 false}]
-	VPADDQ  800(SP), Y2, Y2
-	VPADDQ  768(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  576(SP), Y2, Y2
-	VPADDQ  864(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 13 11 0 false} {1 7 14 0 false}]
-	VPADDQ  928(SP), Y0, Y0
-	VPADDQ  736(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  864(SP), Y0, Y0
-	VPADDQ  960(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 12 1 0 false} {3 3 9 0 false}]
-	VPADDQ  896(SP), Y2, Y2
-	VPADDQ  608(SP), Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  544(SP), Y2, Y2
-	VPADDQ  800(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 5 0 0 false} {5 15 4 0 false}]
-	VPADDQ  672(SP), Y0, Y0
-	VPADDQ  992(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  512(SP), Y0, Y0
-	VPADDQ  640(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 8 6 0 false} {7 2 10 0 false}]
-	VPADDQ  768(SP), Y2, Y2
-	VPADDQ  576(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  704(SP), Y2, Y2
-	VPADDQ  832(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 6 15 0 false} {1 14 9 0 false}]
-	VPADDQ  704(SP), Y0, Y0
-	VPADDQ  960(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  992(SP), Y0, Y0
-	VPADDQ  800(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 11 3 0 false} {3 0 8 0 false}]
-	VPADDQ  864(SP), Y2, Y2
-	VPADDQ  512(SP), Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  608(SP), Y2, Y2
-	VPADDQ  768(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 12 2 0 false} {5 13 7 0 false}]
-	VPADDQ  896(SP), Y0, Y0
-	VPADDQ  928(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  576(SP), Y0, Y0
-	VPADDQ  736(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 1 4 0 false} {7 10 5 0 false}]
-	VPADDQ  544(SP), Y2, Y2
-	VPADDQ  832(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  640(SP), Y2, Y2
-	VPADDQ  672(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 10 2 0 false} {1 8 4 0 false}]
-	VPADDQ  832(SP), Y0, Y0
-	VPADDQ  768(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  576(SP), Y0, Y0
-	VPADDQ  640(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 7 6 0 false} {3 1 5 0 false}]
-	VPADDQ  736(SP), Y2, Y2
-	VPADDQ  544(SP), Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  704(SP), Y2, Y2
-	VPADDQ  672(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 15 11 0 false} {5 9 14 0 false}]
-	VPADDQ  992(SP), Y0, Y0
-	VPADDQ  800(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  864(SP), Y0, Y0
-	VPADDQ  960(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 3 12 0 false} {7 13 0 0 false}]
-	VPADDQ  608(SP), Y2, Y2
-	VPADDQ  928(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  896(SP), Y2, Y2
-	VPADDQ  512(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 0 1 0 false} {1 2 3 0 false}]
-	VPADDQ  512(SP), Y0, Y0
-	VPADDQ  576(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  544(SP), Y0, Y0
-	VPADDQ  608(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 4 5 0 false} {3 6 7 0 false}]
-	VPADDQ  640(SP), Y2, Y2
-	VPADDQ  704(SP), Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  672(SP), Y2, Y2
-	VPADDQ  736(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VMOVDQU Y9, 288(SP)
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-	VPSRLQ  $0x3f, Y7, Y9
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y9, Y7, Y7
-
-	// G [{4 8 9 0 false} {5 10 11 0 false}]
-	VPADDQ  768(SP), Y0, Y0
-	VPADDQ  832(SP), Y1, Y1
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFD $0xb1, Y15, Y15
-	VPSHUFD $0xb1, Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPADDQ  800(SP), Y0, Y0
-	VPADDQ  864(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPADDQ  Y5, Y0, Y0
-	VPADDQ  Y6, Y1, Y1
-	VPXOR   Y0, Y15, Y15
-	VPXOR   Y1, Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPADDQ  Y15, Y10, Y10
-	VPADDQ  Y12, Y11, Y11
-	VPXOR   Y10, Y5, Y5
-	VPXOR   Y11, Y6, Y6
-	VPSRLQ  $0x3f, Y5, Y9
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y6, Y9
-	VPADDQ  Y6, Y6, Y6
-	VPOR    Y9, Y6, Y6
-
-	// G [{6 12 13 0 false} {7 14 15 0 false}]
-	VPADDQ  896(SP), Y2, Y2
-	VPADDQ  960(SP), Y3, Y3
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFD $0xb1, Y13, Y13
-	VPSHUFD $0xb1, Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VMOVDQU 288(SP), Y9
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VPADDQ  928(SP), Y2, Y2
-	VPADDQ  992(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPADDQ  Y7, Y2, Y2
-	VPADDQ  Y4, Y3, Y3
-	VPXOR   Y2, Y13, Y13
-	VPXOR   Y3, Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPADDQ  Y13, Y8, Y8
-	VPADDQ  Y14, Y9, Y9
-	VPXOR   Y8, Y7, Y7
-	VPXOR   Y9, Y4, Y4
-	VMOVDQU Y11, 352(SP)
-	VPSRLQ  $0x3f, Y7, Y11
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y4, Y11
-	VPADDQ  Y4, Y4, Y4
-	VPOR    Y11, Y4, Y4
-
-	// G [{0 14 10 2 false} {1 4 8 0 false}]
-	VPADDQ  960(SP), Y0, Y0
-	VPADDQ  640(SP), Y1, Y1
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFD $0xb1, Y12, Y12
-	VPSHUFD $0xb1, Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y8, Y4, Y4
-	VPXOR   Y9, Y5, Y5
-	VPADDQ  832(SP), Y0, Y0
-	VPADDQ  768(SP), Y1, Y1
-	VPSHUFB rotr24<>+0(SB), Y4, Y4
-	VPSHUFB rotr24<>+0(SB), Y5, Y5
-	VPADDQ  Y4, Y0, Y0
-	VPADDQ  Y5, Y1, Y1
-	VPXOR   Y0, Y12, Y12
-	VPXOR   Y1, Y13, Y13
-	VPSHUFB rotr16<>+0(SB), Y12, Y12
-	VPSHUFB rotr16<>+0(SB), Y13, Y13
-	VPADDQ  Y12, Y8, Y8
-	VPADDQ  Y13, Y9, Y9
-	VPXOR   Y9, Y5, Y5
-	VPSRLQ  $0x3f, Y5, Y11
-	VPADDQ  Y5, Y5, Y5
-	VPOR    Y11, Y5, Y5
-
-	// G [{2 9 15 2 false} {3 13 6 0 false}]
-	VPADDQ  800(SP), Y2, Y2
-	VPADDQ  928(SP), Y3, Y3
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFD $0xb1, Y14, Y14
-	VPSHUFD $0xb1, Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VMOVDQU 352(SP), Y11
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y10, Y6, Y6
-	VPXOR   Y11, Y7, Y7
-	VPADDQ  992(SP), Y2, Y2
-	VPADDQ  704(SP), Y3, Y3
-	VPSHUFB rotr24<>+0(SB), Y6, Y6
-	VPSHUFB rotr24<>+0(SB), Y7, Y7
-	VPADDQ  Y6, Y2, Y2
-	VPADDQ  Y7, Y3, Y3
-	VPXOR   Y2, Y14, Y14
-	VPXOR   Y3, Y15, Y15
-	VPSHUFB rotr16<>+0(SB), Y14, Y14
-	VPSHUFB rotr16<>+0(SB), Y15, Y15
-	VPADDQ  Y14, Y10, Y10
-	VPADDQ  Y15, Y11, Y11
-	VPXOR   Y11, Y7, Y7
-	VPSRLQ  $0x3f, Y7, Y1
-	VPADDQ  Y7, Y7, Y7
-	VPOR    Y1, Y7, Y7
-
-	// G [{4 1 12 1 false} {6 11 7 2 false}]
-	VPADDQ    544(SP), Y0, Y0
-	VPADDQ    864(SP), Y2, Y2
-	VPADDQ    Y5, Y0, Y0
-	VPADDQ    Y7, Y2, Y2
-	VPXOR     Y0, Y15, Y15
-	VPXOR     Y2, Y13, Y13
-	VPSHUFD   $0xb1, Y15, Y15
-	VPSHUFD   $0xb1, Y13, Y13
-	VPADDQ    Y15, Y10, Y10
-	VPADDQ    Y13, Y8, Y8
-	VPXOR     Y10, Y5, Y5
-	VPXOR     Y8, Y7, Y7
-	VPADDQ    896(SP), Y0, Y0
-	VPADDQ    736(SP), Y2, Y2
-	VPSHUFB   rotr24<>+0(SB), Y5, Y5
-	VPSHUFB   rotr24<>+0(SB), Y7, Y7
-	VPADDQ    Y5, Y0, Y0
-	VPADDQ    Y7, Y2, Y2
-	VPXOR     Y2, Y13, Y13
-	VPSHUFB   rotr16<>+0(SB), Y13, Y13
-	VPADDQ    Y13, Y8, Y8
-	VPXOR     Y8, Y0, Y0
-	VPCMPEQQ  1024(SP), Y0, Y0
-	VMOVMSKPD Y0, SI
-	TESTQ     SI, SI
-	JNZ       scanAVX2w16_hit
-	ADDQ      $0x04, BX
-	JMP       scanAVX2w16_loop
+	VPADDQ       Y3, Y4, Y4
+	VPXOR        Y0, Y15, Y15
+	VMOVDQU      Y6, 224(SP)
+	VMOVDQU      672(SP), Y6
+	VPXOR        Y4, Y6, Y6
+	VPADDQ       1568(SP), Y11, Y11
+	VPADDQ       1632(SP), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y15, Y11, Y11
+	VPADDQ       Y6, Y8, Y8
+	VPXOR        Y11, Y1, Y1
+	VPXOR        Y8, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y1, Y0, Y0
+	VPADDQ       Y3, Y4, Y4
+	VPXOR        Y0, Y15, Y15
+	VPXOR        Y4, Y6, Y6
+	VMOVDQU      Y4, 800(SP)
+	VPSRLQ       $0x3f, Y15, Y4
+	VPADDQ       Y15, Y15, Y15
+	VPOR         Y4, Y15, Y15
+	VPSRLQ       $0x3f, Y6, Y4
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y4, Y6, Y6
+	VPADDQ       1664(SP), Y2, Y2
+	VPADDQ       1728(SP), Y13, Y13
+	VPADDQ       704(SP), Y2, Y2
+	VPADDQ       736(SP), Y13, Y13
+	VMOVDQU      960(SP), Y4
+	VPXOR        Y2, Y4, Y4
+	VMOVDQU      Y0, 768(SP)
+	VMOVDQU      992(SP), Y0
+	VPXOR        Y13, Y0, Y0
+	VPSHUFD      $0xb1, Y4, Y4
+	VPSHUFD      $0xb1, Y0, Y0
+	VMOVDQU      Y3, 928(SP)
+	VMOVDQU      832(SP), Y3
+	VPADDQ       Y4, Y3, Y3
+	VMOVDQU      Y15, 640(SP)
+	VMOVDQU      864(SP), Y15
+	VPADDQ       Y0, Y15, Y15
+	VMOVDQU      Y1, 896(SP)
+	VMOVDQU      704(SP), Y1
+	VPXOR        Y3, Y1, Y1
+	VMOVDQU      Y6, 672(SP)
+	VMOVDQU      736(SP), Y6
+	VPXOR        Y15, Y6, Y6
+	VPADDQ       1696(SP), Y2, Y2
+	VPADDQ       1760(SP), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPSHUFB      rotr24<>+0(SB), Y6, Y6
+	VPADDQ       Y1, Y2, Y2
+	VPADDQ       Y6, Y13, Y13
+	VPXOR        Y2, Y4, Y4
+	VPXOR        Y13, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y4, Y4
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y4, Y3, Y3
+	VPADDQ       Y0, Y15, Y15
+	VPXOR        Y3, Y1, Y1
+	VPXOR        Y15, Y6, Y6
+	VMOVDQU      Y4, 960(SP)
+	VPSRLQ       $0x3f, Y1, Y4
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y4, Y1, Y1
+	VPSRLQ       $0x3f, Y6, Y4
+	VPADDQ       Y6, Y6, Y6
+	VPOR         Y4, Y6, Y6
+	VMOVDQU      (SP), Y4
+	VPADDQ       1792(SP), Y4, Y4
+	VMOVDQU      Y6, 736(SP)
+	VMOVDQU      32(SP), Y6
+	VPADDQ       1856(SP), Y6, Y6
+	VPADDQ       160(SP), Y4, Y4
+	VPADDQ       Y10, Y6, Y6
+	VPXOR        Y4, Y5, Y5
+	VMOVDQU      Y13, 608(SP)
+	VMOVDQU      384(SP), Y13
+	VPXOR        Y6, Y13, Y13
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y13, Y13
+	VPADDQ       Y5, Y7, Y7
+	VPADDQ       Y13, Y12, Y12
+	VMOVDQU      Y2, 576(SP)
+	VMOVDQU      160(SP), Y2
+	VPXOR        Y7, Y2, Y2
+	VPXOR        Y12, Y10, Y10
+	VPADDQ       1824(SP), Y4, Y4
+	VPADDQ       1888(SP), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y2, Y4, Y4
+	VPADDQ       Y10, Y6, Y6
+	VPXOR        Y4, Y5, Y5
+	VPXOR        Y6, Y13, Y13
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y13, Y13
+	VPADDQ       Y5, Y7, Y7
+	VPADDQ       Y13, Y12, Y12
+	VPXOR        Y7, Y2, Y2
+	VPXOR        Y12, Y10, Y10
+	VMOVDQU      Y12, 352(SP)
+	VPSRLQ       $0x3f, Y2, Y12
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y12, Y2, Y2
+	VPSRLQ       $0x3f, Y10, Y12
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y12, Y10, Y10
+	VPADDQ       1920(SP), Y14, Y14
+	VPADDQ       1984(SP), Y9, Y9
+	VPADDQ       224(SP), Y14, Y14
+	VPADDQ       128(SP), Y9, Y9
+	VMOVDQU      416(SP), Y12
+	VPXOR        Y14, Y12, Y12
+	VMOVDQU      Y7, 320(SP)
+	VMOVDQU      448(SP), Y7
+	VPXOR        Y9, Y7, Y7
+	VPSHUFD      $0xb1, Y12, Y12
+	VPSHUFD      $0xb1, Y7, Y7
+	VMOVDQU      Y5, 480(SP)
+	VMOVDQU      256(SP), Y5
+	VPADDQ       Y12, Y5, Y5
+	VMOVDQU      Y10, 192(SP)
+	VMOVDQU      288(SP), Y10
+	VPADDQ       Y7, Y10, Y10
+	VMOVDQU      Y13, 384(SP)
+	VMOVDQU      224(SP), Y13
+	VPXOR        Y5, Y13, Y13
+	VMOVDQU      Y2, 160(SP)
+	VMOVDQU      128(SP), Y2
+	VPXOR        Y10, Y2, Y2
+	VPADDQ       1952(SP), Y14, Y14
+	VPADDQ       2016(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPADDQ       Y13, Y14, Y14
+	VPADDQ       Y2, Y9, Y9
+	VPXOR        Y14, Y12, Y12
+	VPXOR        Y9, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y12, Y5, Y5
+	VPADDQ       Y7, Y10, Y10
+	VPXOR        Y5, Y13, Y13
+	VPXOR        Y10, Y2, Y2
+	VMOVDQU      Y7, 448(SP)
+	VPSRLQ       $0x3f, Y13, Y7
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y7, Y13, Y13
+	VPSRLQ       $0x3f, Y2, Y7
+	VPADDQ       Y2, Y2, Y2
+	VPOR         Y7, Y2, Y2
+	VPADDQ       1792(SP), Y11, Y11
+	VPADDQ       1856(SP), Y8, Y8
+	VPADDQ       672(SP), Y11, Y11
+	VPADDQ       Y1, Y8, Y8
+	VPXOR        Y11, Y0, Y0
+	VMOVDQU      896(SP), Y7
+	VPXOR        Y8, Y7, Y7
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y7, Y7
+	VPADDQ       Y0, Y3, Y3
+	VPADDQ       Y7, Y15, Y15
+	VMOVDQU      Y13, 224(SP)
+	VMOVDQU      672(SP), Y13
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y15, Y1, Y1
+	VPADDQ       1824(SP), Y11, Y11
+	VPADDQ       1888(SP), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y13, Y13
+	VPSHUFB      rotr24<>+0(SB), Y1, Y1
+	VPADDQ       Y13, Y11, Y11
+	VPADDQ       Y1, Y8, Y8
+	VPXOR        Y11, Y0, Y0
+	VPXOR        Y8, Y7, Y7
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y7, Y7
+	VPADDQ       Y0, Y3, Y3
+	VPADDQ       Y7, Y15, Y15
+	VPXOR        Y3, Y13, Y13
+	VPXOR        Y15, Y1, Y1
+	VMOVDQU      Y15, 864(SP)
+	VPSRLQ       $0x3f, Y13, Y15
+	VPADDQ       Y13, Y13, Y13
+	VPOR         Y15, Y13, Y13
+	VPSRLQ       $0x3f, Y1, Y15
+	VPADDQ       Y1, Y1, Y1
+	VPOR         Y15, Y1, Y1
+	VMOVDQU      576(SP), Y15
+	VPADDQ       1920(SP), Y15, Y15
+	VMOVDQU      Y3, 832(SP)
+	VMOVDQU      608(SP), Y3
+	VPADDQ       1984(SP), Y3, Y3
+	VPADDQ       736(SP), Y15, Y15
+	VPADDQ       640(SP), Y3, Y3
+	VMOVDQU      Y0, 992(SP)
+	VMOVDQU      928(SP), Y0
+	VPXOR        Y15, Y0, Y0
+	VMOVDQU      Y1, 704(SP)
+	VMOVDQU      960(SP), Y1
+	VPXOR        Y3, Y1, Y1
+	VPSHUFD      $0xb1, Y0, Y0
+	VPSHUFD      $0xb1, Y1, Y1
+	VMOVDQU      Y7, 896(SP)
+	VMOVDQU      768(SP), Y7
+	VPADDQ       Y0, Y7, Y7
+	VMOVDQU      Y13, 672(SP)
+	VMOVDQU      800(SP), Y13
+	VPADDQ       Y1, Y13, Y13
+	VMOVDQU      Y8, 544(SP)
+	VMOVDQU      736(SP), Y8
+	VPXOR        Y7, Y8, Y8
+	VMOVDQU      Y11, 512(SP)
+	VMOVDQU      640(SP), Y11
+	VPXOR        Y13, Y11, Y11
+	VPADDQ       1952(SP), Y15, Y15
+	VPADDQ       2016(SP), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPADDQ       Y8, Y15, Y15
+	VPADDQ       Y11, Y3, Y3
+	VPXOR        Y15, Y0, Y0
+	VPXOR        Y3, Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPADDQ       Y0, Y7, Y7
+	VPADDQ       Y1, Y13, Y13
+	VPXOR        Y7, Y8, Y8
+	VPXOR        Y13, Y11, Y11
+	VMOVDQU      Y1, 960(SP)
+	VPSRLQ       $0x3f, Y8, Y1
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y1, Y8, Y8
+	VPSRLQ       $0x3f, Y11, Y1
+	VPADDQ       Y11, Y11, Y11
+	VPOR         Y1, Y11, Y11
+	VPADDQ       1984(SP), Y4, Y4
+	VPADDQ       1664(SP), Y6, Y6
+	VPADDQ       Y2, Y4, Y4
+	VPADDQ       160(SP), Y6, Y6
+	VMOVDQU      384(SP), Y1
+	VPXOR        Y4, Y1, Y1
+	VPXOR        Y6, Y12, Y12
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y12, Y12
+	VPADDQ       Y1, Y5, Y5
+	VPADDQ       Y12, Y10, Y10
+	VPXOR        Y5, Y2, Y2
+	VMOVDQU      Y8, 736(SP)
+	VMOVDQU      160(SP), Y8
+	VPXOR        Y10, Y8, Y8
+	VPADDQ       1856(SP), Y4, Y4
+	VPADDQ       1792(SP), Y6, Y6
+	VPSHUFB      rotr24<>+0(SB), Y2, Y2
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPADDQ       Y2, Y4, Y4
+	VPADDQ       Y8, Y6, Y6
+	VPXOR        Y4, Y1, Y1
+	VPXOR        Y6, Y12, Y12
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y12, Y12
+	VPADDQ       Y1, Y5, Y5
+	VPADDQ       Y12, Y10, Y10
+	VPXOR        Y10, Y8, Y8
+	VPSRLQ       $0x3f, Y8, Y1
+	VPADDQ       Y8, Y8, Y8
+	VPOR         Y1, Y8, Y8
+	VPADDQ       1824(SP), Y14, Y14
+	VPADDQ       1952(SP), Y9, Y9
+	VPADDQ       192(SP), Y14, Y14
+	VPADDQ       224(SP), Y9, Y9
+	VMOVDQU      448(SP), Y1
+	VPXOR        Y14, Y1, Y1
+	VMOVDQU      480(SP), Y2
+	VPXOR        Y9, Y2, Y2
+	VPSHUFD      $0xb1, Y1, Y1
+	VPSHUFD      $0xb1, Y2, Y2
+	VMOVDQU      320(SP), Y6
+	VPADDQ       Y1, Y6, Y6
+	VMOVDQU      352(SP), Y10
+	VPADDQ       Y2, Y10, Y10
+	VMOVDQU      Y5, 256(SP)
+	VMOVDQU      192(SP), Y5
+	VPXOR        Y6, Y5, Y5
+	VMOVDQU      Y12, 416(SP)
+	VMOVDQU      224(SP), Y12
+	VPXOR        Y10, Y12, Y12
+	VPADDQ       2016(SP), Y14, Y14
+	VPADDQ       1728(SP), Y9, Y9
+	VPSHUFB      rotr24<>+0(SB), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y5, Y14, Y14
+	VPADDQ       Y12, Y9, Y9
+	VPXOR        Y14, Y1, Y1
+	VPXOR        Y9, Y2, Y2
+	VPSHUFB      rotr16<>+0(SB), Y1, Y1
+	VPSHUFB      rotr16<>+0(SB), Y2, Y2
+	VPADDQ       Y1, Y6, Y6
+	VPADDQ       Y2, Y10, Y10
+	VPXOR        Y10, Y12, Y12
+	VPSRLQ       $0x3f, Y12, Y1
+	VPADDQ       Y12, Y12, Y12
+	VPOR         Y1, Y12, Y12
+	VMOVDQU      512(SP), Y1
+	VPADDQ       1984(SP), Y1, Y1
+	VMOVDQU      544(SP), Y5
+	VPADDQ       1664(SP), Y5, Y5
+	VPADDQ       Y11, Y1, Y1
+	VPADDQ       672(SP), Y5, Y5
+	VMOVDQU      896(SP), Y9
+	VPXOR        Y1, Y9, Y9
+	VPXOR        Y5, Y0, Y0
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y0, Y0
+	VPADDQ       Y9, Y7, Y7
+	VPADDQ       Y0, Y13, Y13
+	VPXOR        Y7, Y11, Y11
+	VMOVDQU      672(SP), Y10
+	VPXOR        Y13, Y10, Y10
+	VPADDQ       1856(SP), Y1, Y1
+	VPADDQ       1792(SP), Y5, Y5
+	VPSHUFB      rotr24<>+0(SB), Y11, Y11
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPADDQ       Y11, Y1, Y1
+	VPADDQ       Y10, Y5, Y5
+	VPXOR        Y1, Y9, Y9
+	VPXOR        Y5, Y0, Y0
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y0, Y0
+	VPADDQ       Y9, Y7, Y7
+	VPADDQ       Y0, Y13, Y13
+	VPXOR        Y13, Y10, Y10
+	VPSRLQ       $0x3f, Y10, Y5
+	VPADDQ       Y10, Y10, Y10
+	VPOR         Y5, Y10, Y10
+	VPADDQ       1824(SP), Y15, Y15
+	VPADDQ       1952(SP), Y3, Y3
+	VPADDQ       704(SP), Y15, Y15
+	VPADDQ       736(SP), Y3, Y3
+	VMOVDQU      960(SP), Y5
+	VPXOR        Y15, Y5, Y5
+	VMOVDQU      992(SP), Y9
+	VPXOR        Y3, Y9, Y9
+	VPSHUFD      $0xb1, Y5, Y5
+	VPSHUFD      $0xb1, Y9, Y9
+	VMOVDQU      832(SP), Y11
+	VPADDQ       Y5, Y11, Y11
+	VMOVDQU      864(SP), Y13
+	VPADDQ       Y9, Y13, Y13
+	VMOVDQU      Y7, 768(SP)
+	VMOVDQU      704(SP), Y7
+	VPXOR        Y11, Y7, Y7
+	VMOVDQU      Y0, 928(SP)
+	VMOVDQU      736(SP), Y0
+	VPXOR        Y13, Y0, Y0
+	VPADDQ       2016(SP), Y15, Y15
+	VPADDQ       1728(SP), Y3, Y3
+	VPSHUFB      rotr24<>+0(SB), Y7, Y7
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y7, Y15, Y15
+	VPADDQ       Y0, Y3, Y3
+	VPXOR        Y15, Y5, Y5
+	VPXOR        Y3, Y9, Y9
+	VPSHUFB      rotr16<>+0(SB), Y5, Y5
+	VPSHUFB      rotr16<>+0(SB), Y9, Y9
+	VPADDQ       Y5, Y11, Y11
+	VPADDQ       Y9, Y13, Y13
+	VPXOR        Y13, Y0, Y0
+	VPSRLQ       $0x3f, Y0, Y3
+	VPADDQ       Y0, Y0, Y0
+	VPOR         Y3, Y0, Y0
+	VPADDQ       1568(SP), Y4, Y4
+	VPADDQ       1888(SP), Y14, Y14
+	VPADDQ       Y8, Y4, Y4
+	VPADDQ       Y12, Y14, Y14
+	VPXOR        Y4, Y2, Y2
+	VMOVDQU      416(SP), Y3
+	VPXOR        Y14, Y3, Y3
+	VPSHUFD      $0xb1, Y2, Y2
+	VPSHUFD      $0xb1, Y3, Y3
+	VPADDQ       Y2, Y6, Y6
+	VMOVDQU      256(SP), Y2
+	VPADDQ       Y3, Y2, Y2
+	VPXOR        Y6, Y8, Y8
+	VPXOR        Y2, Y12, Y12
+	VPADDQ       1920(SP), Y4, Y4
+	VPADDQ       1760(SP), Y14, Y14
+	VPSHUFB      rotr24<>+0(SB), Y8, Y8
+	VPSHUFB      rotr24<>+0(SB), Y12, Y12
+	VPADDQ       Y8, Y4, Y4
+	VPADDQ       Y12, Y14, Y14
+	VPXOR        Y14, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y3, Y2, Y2
+	VPADDQ       1568(SP), Y1, Y1
+	VPADDQ       1888(SP), Y15, Y15
+	VPADDQ       Y10, Y1, Y1
+	VPADDQ       Y0, Y15, Y15
+	VPXOR        Y1, Y9, Y9
+	VMOVDQU      928(SP), Y3
+	VPXOR        Y15, Y3, Y3
+	VPSHUFD      $0xb1, Y9, Y9
+	VPSHUFD      $0xb1, Y3, Y3
+	VPADDQ       Y9, Y11, Y11
+	VMOVDQU      768(SP), Y5
+	VPADDQ       Y3, Y5, Y5
+	VPXOR        Y11, Y10, Y10
+	VPXOR        Y5, Y0, Y0
+	VPADDQ       1920(SP), Y1, Y1
+	VPADDQ       1760(SP), Y15, Y15
+	VPSHUFB      rotr24<>+0(SB), Y10, Y10
+	VPSHUFB      rotr24<>+0(SB), Y0, Y0
+	VPADDQ       Y10, Y1, Y1
+	VPADDQ       Y0, Y15, Y15
+	VPXOR        Y15, Y3, Y3
+	VPSHUFB      rotr16<>+0(SB), Y3, Y3
+	VPADDQ       Y3, Y5, Y5
+	VPXOR        Y2, Y4, Y4
+	VPCMPEQQ     2112(SP), Y4, Y4
+	VMOVMSKPD    Y4, SI
+	VPXOR        Y5, Y1, Y1
+	VPCMPEQQ     2112(SP), Y1, Y1
+	VMOVMSKPD    Y1, DI
+	SHLQ         $0x04, DI
+	ORQ          DI, SI
+	TESTQ        SI, SI
+	JNZ          scanAVX2w16_hit
+	ADDQ         $0x08, BX
+	JMP          scanAVX2w16_loop
 
 scanAVX2w16_hit:
 	BSFQ SI, SI

@@ -16,14 +16,14 @@ func scanAVX512w6(p *[33]uint64, table *uint64, n int) int
 // scanAVX512w16 scans n (a multiple of 16) table entries, 16 lanes at a time, for messages of at most 16 words; see scanGeneric.
 func scanAVX512w16(p *[33]uint64, table *uint64, n int) int
 
-// scanAVX2w3 scans n (a multiple of 4) table entries, 4 lanes at a time, for messages of at most 3 words; see scanGeneric.
+// scanAVX2w3 scans n (a multiple of 8) table entries, 8 lanes at a time, for messages of at most 3 words; see scanGeneric.
 func scanAVX2w3(p *[33]uint64, table *uint64, n int) int
 
-// scanAVX2w4 scans n (a multiple of 4) table entries, 4 lanes at a time, for messages of at most 4 words; see scanGeneric.
+// scanAVX2w4 scans n (a multiple of 8) table entries, 8 lanes at a time, for messages of at most 4 words; see scanGeneric.
 func scanAVX2w4(p *[33]uint64, table *uint64, n int) int
 
-// scanAVX2w6 scans n (a multiple of 4) table entries, 4 lanes at a time, for messages of at most 6 words; see scanGeneric.
+// scanAVX2w6 scans n (a multiple of 8) table entries, 8 lanes at a time, for messages of at most 6 words; see scanGeneric.
 func scanAVX2w6(p *[33]uint64, table *uint64, n int) int
 
-// scanAVX2w16 scans n (a multiple of 4) table entries, 4 lanes at a time, for messages of at most 16 words; see scanGeneric.
+// scanAVX2w16 scans n (a multiple of 8) table entries, 8 lanes at a time, for messages of at most 16 words; see scanGeneric.
 func scanAVX2w16(p *[33]uint64, table *uint64, n int) int

@@ -5,6 +5,8 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"slices"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -42,9 +44,10 @@ const (
 // or beyond the width are zero and their additions are left out.
 var widths = []int{3, 4, 6, 16}
 
-// avx2Group is how many G applications the AVX2 kernel interleaves (two
-// measured faster than one or four on the reference machine).
-const avx2Group = 2
+// avx2States is how many independent 4-lane states the AVX2 kernel hashes
+// per iteration (two measured faster than one, three or four on the
+// reference machine).
+const avx2States = 2
 
 // stop tells a G application where to end (last round only needs part of it).
 type stop int
@@ -210,46 +213,56 @@ func gSteps(a, b, c, d, x, y, width int, s stop, first bool) []step {
 	return append(st, step{'^', b, c, 0}, step{'r', b, -1, 63})
 }
 
-// avx2 hashes 4 lanes per iteration with the state held in the 16 YMM
-// registers. The G applications of a half round are independent; they are
-// emitted step by step side by side (groups of avx2Group), so the core always
-// has independent work. The 63-bit rotate needs a temporary, the 17th
-// register: it takes the register of a word the current group no longer reads
-// (the one needed again last), which waits in a stack slot and is loaded back
-// just before its next use, about one store and one load per half round.
-// Rotations by 32, 24 and 16 are single shuffles (masks read from memory) and
-// message words are added from broadcast copies on the stack.
+// avx2 hashes avx2States independent 4-lane states per iteration (8
+// candidates). One state's chain of dependent half rounds (about 13 cycles
+// each) leaves most of the core idle; a second, independent state fills it,
+// at the price of keeping 32 state words in 16 YMM registers. The schedule is
+// emitted half round by half round, each state's half round in turn, its G
+// applications two at a time, step by step side by side. Registers are
+// assigned by looking ahead in that straight-line schedule: when one is
+// needed, the word used again last gives its register up (stored to its
+// stack slot unless unchanged since it came from there) and is loaded back
+// just before it is next written; a word that is only read is read from its
+// slot as a memory operand. The 63-bit rotate's temporary takes a register
+// the same way. Rotations by 32, 24 and 16 are single shuffles (masks read
+// from memory); message words are added from broadcast copies on the stack.
 func avx2(width int, r24, r16 Mem) {
+	const states = avx2States
 	name := fmt.Sprintf("scanAVX2w%d", width)
 	TEXT(name, 0, "func(p *[33]uint64, table *uint64, n int) int")
-	Doc(fmt.Sprintf("%s scans n (a multiple of 4) table entries, 4 lanes at a time, for messages of at most %d words; see scanGeneric.", name, width))
+	Doc(fmt.Sprintf("%s scans n (a multiple of %d) table entries, %d lanes at a time, for messages of at most %d words; see scanGeneric.", name, 4*states, 4*states, width))
 	p := Load(Param("p"), GP64())
 	tbl := Load(Param("table"), GP64())
 	n := Load(Param("n"), GP64())
-	slots := AllocLocal(16 * 32)
-	msgs := AllocLocal(16 * 32)
+	slots := AllocLocal(16 * states * 32) // spilled state words
+	init := AllocLocal(16 * 32)           // broadcast initial state words
+	msgs := AllocLocal(16 * 32)           // broadcast message words 1..width-1
+	m0 := AllocLocal(states * 32)         // each state's message word 0
 	want := AllocLocal(32)
 	for w := 1; w < width; w++ {
 		VPBROADCASTQ(Mem{Base: p, Disp: offMsg + 8*w}, Y0)
 		VMOVDQU(Y0, msgs.Offset(32*w))
 	}
+	for w := 0; w < 16; w++ {
+		VPBROADCASTQ(Mem{Base: p, Disp: offPre + 8*w}, Y0)
+		VMOVDQU(Y0, init.Offset(32*w))
+	}
 	VPBROADCASTQ(Mem{Base: p, Disp: offWant}, Y0)
 	VMOVDQU(Y0, want)
 
-	// The whole schedule as groups of interleaved steps.
-	groups := schedule(avx2Group)
-	seqs := make([][]step, len(groups))
-	for gi, grp := range groups {
-		lists := make([][]step, len(grp))
-		for j, a := range grp {
+	// The whole schedule as one straight list of steps.
+	var ops []vstep
+	emit := func(apps []gApp, state int) {
+		var lists [][]step
+		for _, a := range apps {
 			q := gIdx[a.k]
-			lists[j] = gSteps(q[0], q[1], q[2], q[3], a.x, a.y, width, a.st, a.first)
+			lists = append(lists, gSteps(q[0], q[1], q[2], q[3], a.x, a.y, width, a.st, a.first))
 		}
-		for s := 0; ; s++ {
+		for k := 0; ; k++ {
 			more := false
-			for j := range lists {
-				if s < len(lists[j]) {
-					seqs[gi] = append(seqs[gi], lists[j][s])
+			for _, l := range lists {
+				if k < len(l) {
+					ops = append(ops, vstep{l[k], state})
 					more = true
 				}
 			}
@@ -258,34 +271,35 @@ func avx2(width int, r24, r16 Mem) {
 			}
 		}
 	}
-	uses := func(st step, w int) bool { return st.dst == w || st.src == w }
-	// usedFrom reports whether word w is read or written at or after step s of group gi.
-	usedFrom := func(gi, s, w int) bool {
-		for _, st := range seqs[gi][s:] {
-			if uses(st, w) {
-				return true
+	for _, half := range schedule(4) {
+		h := min(2, len(half))
+		for s := 0; s < states; s++ {
+			emit(half[:h], s)
+			emit(half[h:], s)
+		}
+	}
+
+	// uses[v] lists the positions of the steps that read word v (word w of
+	// state s is v = 16*s+w); the final comparison reads words 0 and 8.
+	uses := make([][]int, 16*states)
+	for pos, st := range ops {
+		uses[st.word(st.dst)] = append(uses[st.word(st.dst)], pos)
+		if st.src >= 0 {
+			uses[st.word(st.src)] = append(uses[st.word(st.src)], pos)
+		}
+	}
+	for s := 0; s < states; s++ {
+		uses[16*s] = append(uses[16*s], len(ops))
+		uses[16*s+8] = append(uses[16*s+8], len(ops))
+	}
+	nextUse := func(pos, v int) int {
+		for _, u := range uses[v] {
+			if u >= pos {
+				return u
 			}
 		}
-		return false
+		return math.MaxInt // dead
 	}
-	// nextUse is where word w is next used after group gi, as a position in
-	// the whole schedule (later is larger).
-	nextUse := func(gi, w int) int {
-		pos := 0
-		for i := range seqs {
-			for _, st := range seqs[i] {
-				if i > gi && uses(st, w) {
-					return pos
-				}
-				pos++
-			}
-		}
-		if w == 0 || w == 8 {
-			return pos // read by the final comparison
-		}
-		return pos + 1 // dead
-	}
-	end := nextUse(len(seqs), 0)
 
 	i := GP64()
 	XORQ(i, i)
@@ -293,86 +307,133 @@ func avx2(width int, r24, r16 Mem) {
 	CMPQ(i, n)
 	JAE(LabelRef(name + "_none"))
 
-	// Fresh state in Y0-Y15; word 0 gets the candidates' message word added.
-	var reg [16]Register
-	for w, r := range []Register{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15} {
-		reg[w] = r
+	ys := []Register{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
+	var owner [16]int // word held by each register, -1 for none
+	for r := range owner {
+		owner[r] = -1
 	}
-	VPBROADCASTQ(Mem{Base: p, Disp: offMsg}, reg[0])
-	VPOR(Mem{Base: tbl, Index: i, Scale: 8}, reg[0], reg[0])
-	VMOVDQU(reg[0], msgs.Offset(0))
-	VPBROADCASTQ(Mem{Base: p, Disp: offPre}, reg[1])
-	VPADDQ(reg[1], reg[0], reg[0])
-	for w := 1; w < 16; w++ {
-		VPBROADCASTQ(Mem{Base: p, Disp: offPre + 8*w}, reg[w])
+	where := make([]int, 16*states)  // register holding each word, -1 for none
+	dirty := make([]bool, 16*states) // register copy newer than home
+	home := make([]Mem, 16*states)   // where the word's value is in memory
+	for v := range where {
+		where[v] = -1
+		home[v] = init.Offset(32 * (v % 16))
 	}
-	spilled := -1
-	var free Register
-
-	for gi, seq := range seqs {
-		Comment(fmt.Sprintf("G %v", groups[gi]))
-		for s, st := range seq {
-			if spilled >= 0 && uses(st, spilled) {
-				VMOVDQU(slots.Offset(32*spilled), free)
-				reg[spilled], free, spilled = free, nil, -1
+	// getReg returns a register free from step pos on, except those in keep.
+	getReg := func(pos int, keep ...int) int {
+		best, bestUse := -1, -1
+		for r := range owner {
+			if owner[r] < 0 {
+				return r
 			}
-			d := reg[st.dst]
-			switch st.op {
-			case '+':
-				VPADDQ(reg[st.src], d, d)
-			case '^':
-				VPXOR(reg[st.src], d, d)
-			case 'm':
-				VPADDQ(msgs.Offset(32*st.n), d, d)
-			case 'r':
-				switch st.n {
-				case 32:
-					VPSHUFD(U8(0xb1), d, d)
-				case 24:
-					VPSHUFB(r24, d, d)
-				case 16:
-					VPSHUFB(r16, d, d)
-				case 63:
-					if free == nil {
-						victim := -1
-						for w := 0; w < 16; w++ {
-							if usedFrom(gi, s, w) {
-								continue
-							}
-							if victim < 0 || nextUse(gi, w) > nextUse(gi, victim) {
-								victim = w
-							}
-						}
-						if victim < 0 {
-							panic("no register for the rotate's temporary")
-						}
-						if nextUse(gi, victim) <= end {
-							VMOVDQU(reg[victim], slots.Offset(32*victim))
-						}
-						free, reg[victim], spilled = reg[victim], nil, victim
-					}
-					VPSRLQ(U8(63), d, free)
-					VPADDQ(d, d, d)
-					VPOR(free, d, d)
-				}
+			if slices.Contains(keep, r) {
+				continue
+			}
+			if u := nextUse(pos, owner[r]); u > bestUse {
+				best, bestUse = r, u
 			}
 		}
+		v := owner[best]
+		if dirty[v] && bestUse != math.MaxInt {
+			home[v] = slots.Offset(32 * v)
+			VMOVDQU(ys[best], home[v])
+		}
+		dirty[v], where[v], owner[best] = false, -1, -1
+		return best
 	}
-	// First digest word xor h0: v0 ^ v8.
-	r0 := reg[0]
-	if r0 == nil {
-		VMOVDQU(slots.Offset(0), free)
-		r0 = free
+	toReg := func(pos, v int, keep ...int) Register {
+		if where[v] < 0 {
+			r := getReg(pos, keep...)
+			VMOVDQU(home[v], ys[r])
+			where[v], owner[r] = r, v
+		}
+		return ys[where[v]]
 	}
-	if reg[8] == nil {
-		VPXOR(slots.Offset(32*8), r0, r0)
-	} else {
-		VPXOR(reg[8], r0, r0)
+	// operand is word v's register, or its home if it has none.
+	operand := func(v int) Op {
+		if where[v] >= 0 {
+			return ys[where[v]]
+		}
+		return home[v]
 	}
-	VPCMPEQQ(want, r0, r0)
+	// Word 0 of each state: the candidates' message word 0 added.
+	for s := 0; s < states; s++ {
+		r := getReg(0)
+		VPBROADCASTQ(Mem{Base: p, Disp: offMsg}, ys[r])
+		VPOR(Mem{Base: tbl, Index: i, Scale: 8, Disp: 32 * s}, ys[r], ys[r])
+		VMOVDQU(ys[r], m0.Offset(32*s))
+		VPADDQ(init.Offset(0), ys[r], ys[r])
+		where[16*s], owner[r], dirty[16*s] = r, 16*s, true
+	}
+	for pos, st := range ops {
+		dv := st.word(st.dst)
+		var keep []int
+		if sv := st.word(st.src); sv >= 0 && where[sv] >= 0 {
+			keep = append(keep, where[sv])
+		}
+		d := toReg(pos, dv, keep...)
+		switch st.op {
+		case '+':
+			VPADDQ(operand(st.word(st.src)), d, d)
+		case '^':
+			VPXOR(operand(st.word(st.src)), d, d)
+		case 'm':
+			if st.n == 0 {
+				VPADDQ(m0.Offset(32*st.state), d, d)
+			} else {
+				VPADDQ(msgs.Offset(32*st.n), d, d)
+			}
+		case 'r':
+			switch st.n {
+			case 32:
+				VPSHUFD(U8(0xb1), d, d)
+			case 24:
+				VPSHUFB(r24, d, d)
+			case 16:
+				VPSHUFB(r16, d, d)
+			case 63:
+				t := ys[getReg(pos+1, where[dv])]
+				VPSRLQ(U8(63), d, t)
+				VPADDQ(d, d, d)
+				VPOR(t, d, d)
+			}
+		}
+		dirty[dv] = true
+	}
+	// First digest word xor h0: v0 ^ v8, per state; lane bits 4s..4s+3.
 	hit := GP64()
-	VMOVMSKPD(r0, hit.As32())
-	endLoop(name, hit, i, 4)
+	for s := 0; s < states; s++ {
+		var keep []int
+		if where[16*s+8] >= 0 {
+			keep = append(keep, where[16*s+8])
+		}
+		r := toReg(len(ops), 16*s, keep...)
+		VPXOR(operand(16*s+8), r, r)
+		VPCMPEQQ(want, r, r)
+		if s == 0 {
+			VMOVMSKPD(r, hit.As32())
+			continue
+		}
+		h := GP64()
+		VMOVMSKPD(r, h.As32())
+		SHLQ(U8(4*s), h)
+		ORQ(h, hit)
+	}
+	endLoop(name, hit, i, 4*states)
+}
+
+// vstep is a step on one of several states.
+type vstep struct {
+	step
+	state int
+}
+
+// word is state word w of the step's state as a word of all states, or -1.
+func (s vstep) word(w int) int {
+	if w < 0 {
+		return -1
+	}
+	return 16*s.state + w
 }
 
 // avx512 hashes two interleaved groups of 8 lanes (16 candidates) per
