@@ -133,7 +133,8 @@ func New(cfg Config, deps Deps) (*Validator, error) {
 	if d == nil {
 		var err error
 		d, err = wire.NewDendrite(wire.DendriteConfig{Signer: deps.Hotkey, Logger: log,
-			MaxConcurrency: max(cfg.ChallengeBatchSize, cfg.SpecsBatchSize)})
+			MaxConcurrency:   max(cfg.ChallengeBatchSize, cfg.SpecsBatchSize),
+			MaxResponseBytes: MaxAnswerBytes})
 		if err != nil {
 			return nil, fmt.Errorf("validator: dendrite: %w", err)
 		}
@@ -550,3 +551,9 @@ func (v *Validator) setState(f func(*State)) {
 	defer v.mu.Unlock()
 	f(&v.state)
 }
+
+// MaxAnswerBytes bounds one miner's answer as the validator reads it. Honest
+// answers (a password, a specs report, allocation credentials) are a few KB;
+// with a whole batch of miners answering at once, the bound keeps a hostile
+// batch from holding hundreds of MiB of the validator's memory.
+const MaxAnswerBytes = 1 << 20
