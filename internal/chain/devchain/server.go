@@ -192,17 +192,19 @@ func (s *server) wait(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, blockReply{b}, err)
 }
 
-func (s *server) netuid(q url.Values) (uint16, error) {
+// netuidQuery parses the query (allowing the given keys besides netuid) and
+// its required netuid.
+func netuidQuery(r *http.Request, keys ...string) (url.Values, uint16, error) {
+	q, err := query(r, append([]string{"netuid"}, keys...)...)
+	if err != nil {
+		return nil, 0, err
+	}
 	n, err := parseUint(q, "netuid", 16, true)
-	return uint16(n), err
+	return q, uint16(n), err
 }
 
 func (s *server) metagraph(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r, "netuid")
-	var netuid uint16
-	if err == nil {
-		netuid, err = s.netuid(q)
-	}
+	_, netuid, err := netuidQuery(r)
 	if err != nil {
 		s.reply(w, nil, err)
 		return
@@ -213,11 +215,7 @@ func (s *server) metagraph(w http.ResponseWriter, r *http.Request) {
 
 // neuron answers ?netuid=&uid= or ?netuid=&hotkey=.
 func (s *server) neuron(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r, "netuid", "uid", "hotkey")
-	var netuid uint16
-	if err == nil {
-		netuid, err = s.netuid(q)
-	}
+	q, netuid, err := netuidQuery(r, "uid", "hotkey")
 	if err == nil && q.Has("uid") == q.Has("hotkey") {
 		err = fmt.Errorf("%w: give exactly one of uid and hotkey", ErrInvalidCall)
 	}
@@ -238,11 +236,7 @@ func (s *server) neuron(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) params(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r, "netuid")
-	var netuid uint16
-	if err == nil {
-		netuid, err = s.netuid(q)
-	}
+	_, netuid, err := netuidQuery(r)
 	if err != nil {
 		s.reply(w, nil, err)
 		return
@@ -252,11 +246,7 @@ func (s *server) params(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) commitment(w http.ResponseWriter, r *http.Request) {
-	q, err := query(r, "netuid", "hotkey")
-	var netuid uint16
-	if err == nil {
-		netuid, err = s.netuid(q)
-	}
+	q, netuid, err := netuidQuery(r, "hotkey")
 	if err != nil {
 		s.reply(w, nil, err)
 		return
