@@ -21,9 +21,16 @@ fi
 if [ ${#need[@]} -gt 0 ]; then
 	echo "provision: installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
 	mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
-	apt-get install -y -qq "${need[@]}" >/dev/null
+	# A mirror hiccup should not fail the run: three tries, a pause between them.
+	for try in 1 2 3; do
+		if apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; then
+			break
+		fi
+		[ "$try" = 3 ] && { echo "provision: apt-get failed three times installing ${need[*]}" >&2; exit 1; }
+		echo "provision: apt-get failed (try $try), retrying in 10 s" >&2
+		sleep 10
+	done
 fi
 
 # Start dockerd when no daemon answers.
