@@ -64,8 +64,20 @@ if [ ! -s "$tarball" ]; then
 	keyring=()
 	[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] && keyring=(--keyring=/usr/share/keyrings/debian-archive-keyring.gpg)
 	echo "build-test-image: debootstrap $suite from $mirror"
-	debootstrap --variant=minbase --include=openssh-server "${keyring[@]}" "$suite" "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
-		{ echo "build-test-image: debootstrap failed; see $cache/debootstrap.log" >&2; tail -20 "$cache/debootstrap.log" >&2; exit 1; }
+	# Three tries: a mirror hiccup should not fail the build.
+	for try in 1 2 3; do
+		if debootstrap --variant=minbase --include=openssh-server "${keyring[@]}" "$suite" "$root" "$mirror" >"$cache/debootstrap.log" 2>&1; then
+			break
+		fi
+		if [ "$try" = 3 ]; then
+			echo "build-test-image: debootstrap failed three times; see $cache/debootstrap.log" >&2
+			tail -20 "$cache/debootstrap.log" >&2
+			exit 1
+		fi
+		echo "build-test-image: debootstrap failed (try $try), retrying in 10 s" >&2
+		rm -rf "$root"
+		sleep 10
+	done
 
 	install -m 0755 docker/compute-entry.sh "$root/usr/local/sbin/compute-entry"
 	install -m 0644 docker/sshd-compute.conf "$root/etc/ssh/sshd_config.d/50-compute.conf"
