@@ -9,6 +9,12 @@ else
 	echo "test: not root; skipping provisioning (tests needing Docker or hashcat will skip)" >&2
 fi
 export COMPUTE_REQUIRE_REAL=${COMPUTE_REQUIRE_REAL:-1}
+echo "== go mod download"
+for try in 1 2 3; do
+	go mod download && break
+	[ "$try" = 3 ] && { echo "go mod download failed three times" >&2; exit 1; }
+	sleep 5
+done
 echo "== go vet"
 go vet ./...
 echo "== gofmt"
