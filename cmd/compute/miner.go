@@ -30,6 +30,7 @@ type minerOptions struct {
 	HashcatProfile                int
 	Solver                        string
 	SSHPort                       int
+	SSHBindIP                     string
 	Image, DataDir, MetricsAddr   string
 	Allocation, AllocationRequire bool
 	SyncInterval                  time.Duration
@@ -54,6 +55,7 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.HashcatExtended, "miner.hashcat.extended.options", "", "extra hashcat options, space-separated (default -O; \"None\" for none)")
 	fs.StringVar(&o.Solver, "miner.solver", "auto", "proof-of-work solver: auto (CUDA when available, else CPU), cpu, cuda or hashcat")
 	fs.IntVar(&o.SSHPort, "ssh.port", container.DefaultSSHPort, "host port of an allocated container's SSH")
+	fs.StringVar(&o.SSHBindIP, "ssh.bind_ip", "", "host address the lease SSH port is published on (default: all addresses)")
 	fs.StringVar(&o.Image, "miner.image", container.DefaultImage, "lease image run by allocations (prepare it with: compute miner image build)")
 	fs.StringVar(&o.DataDir, "miner.data_dir", "", "data directory (default ~/.bittensor/compute/miner/<wallet>/<hotkey>/netuid<N>, mode 0700)")
 	fs.StringVar(&o.MetricsAddr, "metrics.addr", miner.DefaultMetricsAddr, "Prometheus /metrics listener (\"\" disables it)")
@@ -126,6 +128,7 @@ func (o *minerOptions) config(netuid uint16, wo *walletOptions) (miner.Config, e
 		AllocationRequired: o.AllocationRequire,
 		Image:              o.Image,
 		SSHPort:            o.SSHPort,
+		SSHBindIP:          o.SSHBindIP,
 		DataDir:            dataDir,
 		MetricsAddr:        o.MetricsAddr,
 		SyncInterval:       o.SyncInterval,
