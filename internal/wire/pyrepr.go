@@ -88,27 +88,9 @@ func pyRepr(b *strings.Builder, v any) error {
 	case PyDict:
 		return pyDict(b, x)
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		d := make(PyDict, 0, len(keys))
-		for _, k := range keys {
-			d = append(d, PyItem{k, x[k]})
-		}
-		return pyDict(b, d)
+		return pyDict(b, sortedDict(x))
 	case map[string]string:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		d := make(PyDict, 0, len(keys))
-		for _, k := range keys {
-			d = append(d, PyItem{k, x[k]})
-		}
-		return pyDict(b, d)
+		return pyDict(b, sortedDict(x))
 	default:
 		return fmt.Errorf("wire: no Python str() form for a value of type %T", v)
 	}
@@ -215,4 +197,19 @@ func PyStrRepr(s string) string {
 	}
 	b.WriteByte(quote)
 	return b.String()
+}
+
+// sortedDict turns a Go map into a PyDict with its keys in sorted order (Go
+// maps have no insertion order to follow).
+func sortedDict[V any](m map[string]V) PyDict {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	d := make(PyDict, 0, len(keys))
+	for _, k := range keys {
+		d = append(d, PyItem{k, m[k]})
+	}
+	return d
 }
