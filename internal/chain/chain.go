@@ -40,6 +40,8 @@ type Chain interface {
 	Commit(ctx context.Context, netuid uint16, hotkey Signer, data []byte) error
 	// Commitment reads the hotkey's commitment (ErrNotFound if none).
 	Commitment(ctx context.Context, netuid uint16, hotkey string) (*Commitment, error)
+
+	WeightsSetter
 }
 
 // AxonInfo is a served endpoint.
