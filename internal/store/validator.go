@@ -66,6 +66,27 @@ CREATE TABLE allocations (
 	updated_at INTEGER NOT NULL
 );
 `,
+}, {
+	Version: 2,
+	Name:    "weights log",
+	SQL: `
+CREATE TABLE weights_log (
+	id             INTEGER PRIMARY KEY,
+	netuid         INTEGER NOT NULL,
+	hotkey         TEXT    NOT NULL,
+	mode           TEXT    NOT NULL CHECK (mode IN ('set', 'commit')),
+	block          INTEGER NOT NULL,
+	reveal_round   INTEGER NOT NULL DEFAULT 0,
+	reveal_block   INTEGER NOT NULL DEFAULT 0,
+	uids           TEXT    NOT NULL,
+	weights        TEXT    NOT NULL,
+	version_key    INTEGER NOT NULL,
+	status         TEXT    NOT NULL CHECK (status IN ('set', 'pending', 'revealed', 'missed')),
+	revealed_block INTEGER NOT NULL DEFAULT 0,
+	created_at     INTEGER NOT NULL
+);
+CREATE INDEX weights_log_key ON weights_log (netuid, hotkey, id);
+`,
 }}
 
 // ValidatorConfig sets the windows and the retention policy.
