@@ -33,6 +33,8 @@ const (
 	MethodCreateSubnet = "create_subnet" // any funded key or sudo: SubnetArgs
 	MethodSetParams    = "set_params"    // subnet owner or sudo: SubnetArgs
 	MethodAddStake     = "add_stake"     // coldkey-signed: AddStakeArgs
+	// MethodCommitTimelockedWeights is hotkey-signed: CommitTimelockedArgs.
+	MethodCommitTimelockedWeights = "commit_timelocked_weights"
 )
 
 // MaxCommitBytes bounds one commitment (three 512-byte fields on subtensor, rounded).
@@ -85,6 +87,8 @@ func SignCall(signer chain.Signer, method string, nonce uint64, args any) (*Call
 
 // CallResult is what a successful call returns.
 type CallResult struct {
+	// Block is the head the call was applied at; for a timelocked commit,
+	// the next block, which includes it (see commit_timelocked_weights).
 	Block uint64 `json:"block"`
 	UID   uint16 `json:"uid,omitempty"` // register only
 }
@@ -252,6 +256,16 @@ func (s *callState) dispatch(call *Call, res *CallResult) error {
 			return bad(err)
 		}
 		return s.addStake(a)
+	case MethodCommitTimelockedWeights:
+		a, err := DecodeCommitTimelockedArgs(call.Args)
+		if err != nil {
+			return err
+		}
+		block, err := s.commitTimelocked(a)
+		if err == nil {
+			res.Block = block
+		}
+		return err
 	default:
 		return fmt.Errorf("%w: unknown method %q", ErrInvalidCall, call.Method)
 	}
@@ -404,8 +418,16 @@ func (s *callState) setWeights(a SetWeightsArgs) error {
 		return err
 	}
 	if p.CommitRevealEnabled {
-		return fmt.Errorf("%w: netuid %d", chain.ErrCommitRevealEnabled, a.Netuid)
+		return fmt.Errorf("%w: netuid %d (send a timelocked commit)", chain.ErrCommitRevealEnabled, a.Netuid)
 	}
+	return s.applyWeights(a, p)
+}
+
+// applyWeights checks and stores a weights row of the signer, for a plain
+// set_weights or a revealed commit. As subtensor's, it checks the rate limit
+// and updates last_update only when commit-reveal is off: with it on, the
+// commit did both.
+func (s *callState) applyWeights(a SetWeightsArgs, p Params) error {
 	if len(a.UIDs) != len(a.Weights) {
 		return fmt.Errorf("%w: %d uids but %d weights", chain.ErrInvalidWeights, len(a.UIDs), len(a.Weights))
 	}
@@ -420,7 +442,7 @@ func (s *callState) setWeights(a SetWeightsArgs) error {
 	if p.WeightsVersionKey != 0 && a.VersionKey < p.WeightsVersionKey {
 		return fmt.Errorf("%w: got %d, subnet requires at least %d", chain.ErrVersionKey, a.VersionKey, p.WeightsVersionKey)
 	}
-	if lastUpdate != 0 && since(s.block, lastUpdate) < p.WeightsRateLimit {
+	if !p.CommitRevealEnabled && lastUpdate != 0 && since(s.block, lastUpdate) < p.WeightsRateLimit {
 		return fmt.Errorf("%w: weights set at block %d, next allowed at block %d", chain.ErrRateLimited, lastUpdate, lastUpdate+p.WeightsRateLimit)
 	}
 	self := len(a.UIDs) == 1 && a.UIDs[0] == uid
@@ -460,6 +482,9 @@ func (s *callState) setWeights(a SetWeightsArgs) error {
 		if err := s.exec(`INSERT INTO weights (netuid, uid, dest, value) VALUES (?, ?, ?, ?)`, a.Netuid, uid, d, int64(v)); err != nil {
 			return err
 		}
+	}
+	if p.CommitRevealEnabled {
+		return nil
 	}
 	return s.exec(`UPDATE neurons SET last_update = ? WHERE netuid = ? AND uid = ?`, max(s.block, 1), a.Netuid, uid)
 }
@@ -503,7 +528,7 @@ func (s *callState) createSubnet(a SubnetArgs) error {
 	}
 	p := DefaultParams()
 	if a.Params != nil {
-		p = *a.Params
+		p = a.Params.withDefaults()
 	}
 	if err := p.validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidCall, err)
@@ -521,15 +546,21 @@ func (s *callState) createSubnet(a SubnetArgs) error {
 	if err != nil {
 		return err
 	}
-	s.c.log.Info("subnet created", "netuid", a.Netuid, "owner", s.signer, "tempo", p.Tempo)
-	return s.exec(`INSERT INTO subnets (netuid, owner, params, created_block) VALUES (?, ?, ?, ?)`, a.Netuid, s.signer, string(raw), s.block)
+	sched, err := json.Marshal(newSchedule(s.block, a.Netuid, p.Tempo))
+	if err != nil {
+		return err
+	}
+	s.c.log.Info("subnet created", "netuid", a.Netuid, "owner", s.signer, "tempo", p.Tempo, "commit_reveal", p.CommitRevealEnabled)
+	return s.exec(`INSERT INTO subnets (netuid, owner, params, created_block, schedule) VALUES (?, ?, ?, ?, ?)`,
+		a.Netuid, s.signer, string(raw), s.block, string(sched))
 }
 
 func (s *callState) setParams(a SubnetArgs) error {
 	if a.Params == nil {
 		return fmt.Errorf("%w: params are required", ErrInvalidCall)
 	}
-	if err := a.Params.validate(); err != nil {
+	p := a.Params.withDefaults()
+	if err := p.validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidCall, err)
 	}
 	var owner string
@@ -543,7 +574,6 @@ func (s *callState) setParams(a SubnetArgs) error {
 	if s.signer != owner && s.signer != s.c.sudo {
 		return fmt.Errorf("%w: netuid %d is owned by %s", ErrNotOwner, a.Netuid, owner)
 	}
-	p := *a.Params
 	p.SubnetworkN = 0
 	raw, err := json.Marshal(p)
 	if err != nil {

@@ -226,3 +226,73 @@ func (c *Client) Submit(ctx context.Context, call *Call) (CallResult, error) {
 	err := c.do(ctx, http.MethodPost, "/v1/call", nil, call, &res)
 	return res, err
 }
+
+// WeightsInfo reads how hotkey must send weights on netuid.
+func (c *Client) WeightsInfo(ctx context.Context, netuid uint16, hotkey string) (*chain.WeightsInfo, error) {
+	q := nq(netuid)
+	q.Set("hotkey", hotkey)
+	var info chain.WeightsInfo
+	if err := c.do(ctx, http.MethodGet, "/v1/weights_info", q, nil, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// TimelockedCommits lists hotkey's unrevealed commits on netuid (every
+// hotkey's when hotkey is "").
+func (c *Client) TimelockedCommits(ctx context.Context, netuid uint16, hotkey string) ([]chain.TimelockedCommit, error) {
+	q := nq(netuid)
+	if hotkey != "" {
+		q.Set("hotkey", hotkey)
+	}
+	var cs []chain.TimelockedCommit
+	if err := c.do(ctx, http.MethodGet, "/v1/timelocked_commits", q, nil, &cs); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+// Weights reads uid's weights row.
+func (c *Client) Weights(ctx context.Context, netuid, uid uint16) ([]uint16, []uint16, error) {
+	q := nq(netuid)
+	q.Set("uid", strconv.FormatUint(uint64(uid), 10))
+	var wr WeightsReply
+	if err := c.do(ctx, http.MethodGet, "/v1/weights", q, nil, &wr); err != nil {
+		return nil, nil, err
+	}
+	return wr.UIDs, wr.Values, nil
+}
+
+// Events returns the events q selects.
+func (c *Client) Events(ctx context.Context, eq EventQuery) ([]Event, error) {
+	q := url.Values{}
+	if !eq.AllSubnets {
+		q = nq(eq.Netuid)
+	}
+	if eq.After > 0 {
+		q.Set("after", strconv.FormatUint(eq.After, 10))
+	}
+	if eq.Limit > 0 {
+		q.Set("limit", strconv.Itoa(min(eq.Limit, MaxEvents)))
+	}
+	var evs []Event
+	if err := c.do(ctx, http.MethodGet, "/v1/events", q, nil, &evs); err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// Beacon describes the localnet's beacon.
+func (c *Client) Beacon(ctx context.Context) (BeaconInfo, error) {
+	var b BeaconInfo
+	err := c.do(ctx, http.MethodGet, "/v1/beacon", nil, nil, &b)
+	return b, err
+}
+
+// Pulse returns the beacon's pulse for a published round (chain.ErrNotFound
+// for a future one).
+func (c *Client) Pulse(ctx context.Context, round uint64) (Pulse, error) {
+	var p Pulse
+	err := c.do(ctx, http.MethodGet, "/v1/beacon/pulse", url.Values{"round": {strconv.FormatUint(round, 10)}}, nil, &p)
+	return p, err
+}

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/tlock"
 	"github.com/sn27/compute/internal/wallet"
 )
 
@@ -31,10 +33,24 @@ type Params struct {
 	MaxValidators        uint16 `json:"max_allowed_validators"`
 	MinValidatorStakeRao uint64 `json:"min_validator_stake"`
 	EmissionPerBlockRao  uint64 `json:"emission_per_block"`
+	// CommitRevealVersion is the commit-reveal version a timelocked commit
+	// must carry (finney's CommitRevealWeightsVersion); 0 reads as the default.
+	CommitRevealVersion uint16 `json:"commit_reveal_version"`
+	// RevealPeriodEpochs: a commit made in epoch e is revealed in epoch
+	// e + RevealPeriodEpochs (1..100); 0 reads as the default.
+	RevealPeriodEpochs uint64 `json:"reveal_period_epochs"`
 }
 
-// DefaultParams are subtensor's defaults, except that commit-reveal is off
-// (the dev chain has no drand) and the tempo suits a local network.
+// Commit-reveal defaults and bounds, as on finney.
+const (
+	DefaultCommitRevealVersion = 4
+	DefaultRevealPeriodEpochs  = 1
+	MaxRevealPeriodEpochs      = 100
+)
+
+// DefaultParams are subtensor's defaults, commit-reveal v4 included (plain
+// set_weights is refused; weights go through timelocked commits revealed by
+// the dev chain's own beacon), with a tempo that suits a local network.
 func DefaultParams() Params {
 	return Params{
 		Hyperparameters: chain.Hyperparameters{
@@ -46,6 +62,7 @@ func DefaultParams() Params {
 			MaxAllowedUIDs:      256,
 			ImmunityPeriod:      4096,
 			BurnRao:             RaoPerTAO / 10,
+			CommitRevealEnabled: true,
 			ServingRateLimit:    50,
 			Kappa:               32767,
 			BondsMovingAverage:  900_000,
@@ -55,7 +72,21 @@ func DefaultParams() Params {
 		MaxValidators:        64,
 		MinValidatorStakeRao: 1024 * RaoPerTAO,
 		EmissionPerBlockRao:  RaoPerTAO,
+		CommitRevealVersion:  DefaultCommitRevealVersion,
+		RevealPeriodEpochs:   DefaultRevealPeriodEpochs,
 	}
+}
+
+// withDefaults fills the commit-reveal fields that state written before they
+// existed (or a caller that leaves them out) has as zero.
+func (p Params) withDefaults() Params {
+	if p.CommitRevealVersion == 0 {
+		p.CommitRevealVersion = DefaultCommitRevealVersion
+	}
+	if p.RevealPeriodEpochs == 0 {
+		p.RevealPeriodEpochs = DefaultRevealPeriodEpochs
+	}
+	return p
 }
 
 func (p Params) validate() error {
@@ -68,6 +99,8 @@ func (p Params) validate() error {
 		return fmt.Errorf("bonds moving average %d must be at most 1000000", p.BondsMovingAverage)
 	case p.MaxValidators == 0:
 		return errors.New("max allowed validators must be at least 1")
+	case p.RevealPeriodEpochs > MaxRevealPeriodEpochs:
+		return fmt.Errorf("reveal period %d epochs must be in 1..%d", p.RevealPeriodEpochs, MaxRevealPeriodEpochs)
 	}
 	return nil
 }
@@ -80,6 +113,17 @@ type Config struct {
 	BlockTime time.Duration
 	// Log receives block and call logs (discarded when nil).
 	Log *slog.Logger
+	// BeaconPeriod is the local beacon's pulse interval, fixed when the state
+	// is created (DefaultBeaconPeriod, quicknet's, when 0).
+	BeaconPeriod time.Duration
+	// KeepPulses is how many of the latest pulses stay stored on chain
+	// (DefaultKeepPulses when 0).
+	KeepPulses uint64
+	// Now is the wall clock the beacon follows (time.Now when nil); tests
+	// drive it to publish pulses deterministically.
+	Now func() time.Time
+	// Rand is the entropy for a new beacon key (crypto/rand when nil).
+	Rand io.Reader
 }
 
 // Chain is the in-process dev chain. Create it with Open, produce blocks with
@@ -90,6 +134,10 @@ type Chain struct {
 	log       *slog.Logger
 	blockTime time.Duration
 	sudo      string
+	now       func() time.Time
+	beacon    *tlock.Beacon // the local beacon's key, loaded once
+	info      chain.Beacon  // its public description
+	keep      uint64        // pulses kept on chain
 
 	mu       sync.Mutex // guards block and newBlock
 	block    uint64
@@ -118,11 +166,22 @@ func Open(ctx context.Context, cfg Config) (*Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Chain{db: db, log: log, blockTime: cfg.BlockTime, sudo: sudo.SS58Address(), newBlock: make(chan struct{})}
+	c := &Chain{db: db, log: log, blockTime: cfg.BlockTime, sudo: sudo.SS58Address(), newBlock: make(chan struct{}),
+		now: cfg.Now, keep: cfg.KeepPulses}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.keep == 0 {
+		c.keep = DefaultKeepPulses
+	}
 	c.signedCalls = signedCalls{c}
 	if err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'block'`).Scan(&c.block); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("read dev chain block: %w", err)
+	}
+	if err := c.loadBeacon(ctx, cfg); err != nil {
+		db.Close()
+		return nil, err
 	}
 	return c, nil
 }
@@ -161,7 +220,7 @@ func (c *Chain) Step(ctx context.Context, n int) (uint64, error) {
 			if err := tx.QueryRowContext(ctx, `UPDATE meta SET value = value + 1 WHERE key = 'block' RETURNING value`).Scan(&block); err != nil {
 				return fmt.Errorf("advance block: %w", err)
 			}
-			return c.runEpochs(ctx, tx, block)
+			return c.produce(ctx, tx, block)
 		})
 		if err != nil {
 			return 0, err
@@ -226,6 +285,7 @@ func loadParams(ctx context.Context, q querier, netuid uint16) (Params, error) {
 	if err := json.Unmarshal([]byte(raw), &p); err != nil {
 		return Params{}, fmt.Errorf("decode subnet %d params: %w", netuid, err)
 	}
+	p = p.withDefaults()
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM neurons WHERE netuid = ?`, netuid).Scan(&n); err != nil {
 		return Params{}, fmt.Errorf("count subnet %d neurons: %w", netuid, err)

@@ -20,10 +20,12 @@ func key(t testing.TB, uri string) *wallet.Keypair {
 	return kp
 }
 
-// testParams: tempo 9 (epochs every 10 blocks), short rate limits, a low
-// permit threshold, and version key 100.
+// testParams: commit-reveal off (plain set_weights), tempo 9 (an epoch
+// every 9 blocks), short rate limits, a low permit threshold, and version
+// key 100.
 func testParams() *Params {
 	p := DefaultParams()
+	p.CommitRevealEnabled = false
 	p.Tempo = 9
 	p.WeightsRateLimit = 5
 	p.ServingRateLimit = 2
@@ -72,17 +74,30 @@ func setup(t *testing.T, c Dev, step func(int)) *fixture {
 	return f
 }
 
-// toEpoch steps until an epoch of netuid 1 has run (tempo 9: block%10 == 8).
-func (f *fixture) toEpoch() {
-	b, err := f.c.Block(f.ctx)
+// toEpoch steps until an epoch of netuid 1 has run, predicting the block
+// from the schedule the chain reports.
+func (f *fixture) toEpoch() uint64 {
+	f.t.Helper()
+	return toEpoch(f.t, f.ctx, f.c, 1, f.step)
+}
+
+// toEpoch steps c until the next epoch of netuid has run and returns its block.
+func toEpoch(t *testing.T, ctx context.Context, c Dev, netuid uint16, step func(int)) uint64 {
+	t.Helper()
+	info, err := c.WeightsInfo(ctx, netuid, "")
 	if err != nil {
-		f.t.Fatal(err)
+		t.Fatal(err)
 	}
-	n := 1
-	for !epochDue(b+uint64(n), 1, 9) {
-		n++
+	s := info.Schedule
+	for b := info.Block + 1; b <= info.Block+chain.MaxTempo+2; b++ {
+		var runs bool
+		if s, runs = s.Step(b, info.Tempo, netuid); runs {
+			step(int(b - info.Block))
+			return b
+		}
 	}
-	f.step(n)
+	t.Fatalf("netuid %d runs no epoch", netuid)
+	return 0
 }
 
 func memChain(t *testing.T) (*Chain, func(int)) {

@@ -3,17 +3,50 @@ package devchain
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/sn27/compute/internal/chain"
 )
 
-// epochDue reports whether netuid runs its epoch at block: once every tempo+1
-// blocks, staggered by netuid ((block + netuid + 1) mod (tempo + 1) == 0);
-// a tempo of 0 never runs, as on subtensor.
-func epochDue(block uint64, netuid, tempo uint16) bool {
-	return tempo > 0 && (block+uint64(netuid)+1)%(uint64(tempo)+1) == 0
+// newSchedule is a new subnet's schedule, as subtensor's init_new_network
+// sets it: the last epoch is placed netuid mod tempo blocks back, so subnets
+// created together do not run their epochs at the same block.
+func newSchedule(block uint64, netuid, tempo uint16) chain.EpochSchedule {
+	stagger := uint64(netuid) % max(uint64(tempo), 1)
+	return chain.EpochSchedule{LastEpochBlock: block - min(block, stagger)}
+}
+
+// loadSchedule reads a subnet's schedule state (left by the head's step).
+// Subnets created before the schedule was stored start a new one at the head.
+func loadSchedule(ctx context.Context, q querier, netuid uint16) (chain.EpochSchedule, error) {
+	var raw string
+	var created uint64
+	err := q.QueryRowContext(ctx, `SELECT schedule, created_block FROM subnets WHERE netuid = ?`, netuid).Scan(&raw, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return chain.EpochSchedule{}, fmt.Errorf("%w: netuid %d", chain.ErrSubnetNotFound, netuid)
+	}
+	if err != nil {
+		return chain.EpochSchedule{}, fmt.Errorf("read schedule of netuid %d: %w", netuid, err)
+	}
+	if raw == "" {
+		p, err := loadParams(ctx, q, netuid)
+		if err != nil {
+			return chain.EpochSchedule{}, err
+		}
+		var head uint64
+		if err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'block'`).Scan(&head); err != nil {
+			return chain.EpochSchedule{}, fmt.Errorf("read block: %w", err)
+		}
+		return newSchedule(head, netuid, p.Tempo), nil
+	}
+	var s chain.EpochSchedule
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return chain.EpochSchedule{}, fmt.Errorf("decode schedule of netuid %d: %w", netuid, err)
+	}
+	return s, nil
 }
 
 // colMaxUpscale returns a copy of m with every column scaled so that its
@@ -41,7 +74,22 @@ func colMaxUpscale(m [][]float64) [][]float64 {
 	return out
 }
 
-// runEpochs runs the epoch of every subnet due at block, inside tx.
+// produce is the chain's work for a new block, inside tx and in subtensor's
+// order: the beacon's pulses published by now are stored, then for every
+// subnet the commits due at block are revealed, the schedule steps and, when
+// it says so, the epoch runs.
+func (c *Chain) produce(ctx context.Context, tx *sql.Tx, block uint64) error {
+	if err := c.storePulses(ctx, tx, block); err != nil {
+		return err
+	}
+	if err := c.runEpochs(ctx, tx, block); err != nil {
+		return err
+	}
+	return pruneEvents(ctx, tx)
+}
+
+// runEpochs reveals due commits and runs the epoch of every subnet due at
+// block, inside tx.
 func (c *Chain) runEpochs(ctx context.Context, tx *sql.Tx, block uint64) error {
 	rows, err := tx.QueryContext(ctx, `SELECT netuid FROM subnets ORDER BY netuid`)
 	if err != nil {
@@ -65,17 +113,33 @@ func (c *Chain) runEpochs(ctx context.Context, tx *sql.Tx, block uint64) error {
 		if err != nil {
 			return err
 		}
-		if !epochDue(block, netuid, p.Tempo) {
-			continue
+		sched, err := loadSchedule(ctx, tx, netuid)
+		if err != nil {
+			return err
 		}
-		if err := c.epoch(ctx, tx, block, netuid, p); err != nil {
-			return fmt.Errorf("epoch of netuid %d at block %d: %w", netuid, block, err)
+		if err := c.revealCommits(ctx, tx, block, netuid, p, sched.EpochAt(block, p.Tempo, netuid)); err != nil {
+			return fmt.Errorf("reveal commits of netuid %d at block %d: %w", netuid, block, err)
+		}
+		next, runs := sched.Step(block, p.Tempo, netuid)
+		if runs {
+			// The emission accrued over the blocks since the last epoch.
+			blocks := sched.BlocksSinceLastStep + 1
+			if err := c.epoch(ctx, tx, block, netuid, p, blocks); err != nil {
+				return fmt.Errorf("epoch of netuid %d at block %d: %w", netuid, block, err)
+			}
+		}
+		raw, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE subnets SET schedule = ? WHERE netuid = ?`, string(raw), netuid); err != nil {
+			return fmt.Errorf("store schedule of netuid %d: %w", netuid, err)
 		}
 	}
 	return nil
 }
 
-func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, block uint64, netuid uint16, p Params) error {
+func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, block uint64, netuid uint16, p Params, blocks uint64) error {
 	n := int(p.SubnetworkN)
 	if n == 0 {
 		return nil
@@ -94,7 +158,7 @@ func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, block uint64, netuid uint
 		ActivityCutoff:     p.ActivityCutoff,
 		MaxValidators:      int(p.MaxValidators),
 		MinValidatorStake:  float64(p.MinValidatorStakeRao),
-		Emission:           float64(p.EmissionPerBlockRao) * float64(uint64(p.Tempo)+1),
+		Emission:           float64(p.EmissionPerBlockRao) * float64(blocks),
 	}
 	hotkeys := make([]string, n)
 	coldkeys := make([]string, n)

@@ -24,6 +24,12 @@ type Dev interface {
 	SetParams(ctx context.Context, signer chain.Signer, netuid uint16, p Params) error
 	// AddStake moves rao from coldkey's balance into stake on hotkey.
 	AddStake(ctx context.Context, coldkey chain.Signer, hotkey string, rao uint64) error
+	// Events returns the chain's events (reveals, dropped commits) q selects.
+	Events(ctx context.Context, q EventQuery) ([]Event, error)
+	// Beacon describes the chain's beacon.
+	Beacon(ctx context.Context) (BeaconInfo, error)
+	// Pulse returns the beacon's pulse for a published round.
+	Pulse(ctx context.Context, round uint64) (Pulse, error)
 }
 
 var (

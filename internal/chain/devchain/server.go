@@ -42,6 +42,11 @@ var errorCodes = []struct {
 	{chain.ErrNoValidatorPermit, "no_validator_permit", http.StatusForbidden},
 	{chain.ErrRegistrationClosed, "registration_closed", http.StatusConflict},
 	{chain.ErrCommitRevealEnabled, "commit_reveal_enabled", http.StatusConflict},
+	{chain.ErrCommitRevealDisabled, "commit_reveal_disabled", http.StatusConflict},
+	{chain.ErrIncorrectCommitRevealVersion, "incorrect_commit_reveal_version", http.StatusBadRequest},
+	{chain.ErrTooManyUnrevealedCommits, "too_many_unrevealed_commits", http.StatusTooManyRequests},
+	{chain.ErrInvalidRevealRound, "invalid_reveal_round", http.StatusBadRequest},
+	{chain.ErrCommitTooLarge, "commit_too_large", http.StatusRequestEntityTooLarge},
 	{ErrNotOwner, "not_owner", http.StatusForbidden},
 	{ErrSubnetExists, "subnet_exists", http.StatusConflict},
 	{ErrInvalidCall, "invalid_request", http.StatusBadRequest},
@@ -76,6 +81,12 @@ func NewServer(c *Chain, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/params", s.params)
 	mux.HandleFunc("GET /v1/commitment", s.commitment)
 	mux.HandleFunc("GET /v1/account", s.account)
+	mux.HandleFunc("GET /v1/weights", s.weights)
+	mux.HandleFunc("GET /v1/weights_info", s.weightsInfo)
+	mux.HandleFunc("GET /v1/timelocked_commits", s.timelockedCommits)
+	mux.HandleFunc("GET /v1/events", s.events)
+	mux.HandleFunc("GET /v1/beacon", s.beacon)
+	mux.HandleFunc("GET /v1/beacon/pulse", s.pulse)
 	mux.HandleFunc("POST /v1/call", s.call)
 	mux.HandleFunc("POST /v1/dev/fund", s.fund)
 	return mux
@@ -320,4 +331,94 @@ func (s *server) fund(w http.ResponseWriter, r *http.Request) {
 		acct, err = s.c.Account(r.Context(), req.Address)
 	}
 	s.reply(w, acct, err)
+}
+
+// WeightsReply is GET /v1/weights' answer: uid's weights row.
+type WeightsReply struct {
+	UIDs   []uint16 `json:"uids"`
+	Values []uint16 `json:"values"`
+}
+
+func (s *server) weights(w http.ResponseWriter, r *http.Request) {
+	q, netuid, err := netuidQuery(r, "uid")
+	var uid uint64
+	if err == nil {
+		uid, err = parseUint(q, "uid", 16, true)
+	}
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	uids, values, err := s.c.Weights(r.Context(), netuid, uint16(uid))
+	s.reply(w, WeightsReply{UIDs: uids, Values: values}, err)
+}
+
+func (s *server) weightsInfo(w http.ResponseWriter, r *http.Request) {
+	q, netuid, err := netuidQuery(r, "hotkey")
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	info, err := s.c.WeightsInfo(r.Context(), netuid, q.Get("hotkey"))
+	s.reply(w, info, err)
+}
+
+func (s *server) timelockedCommits(w http.ResponseWriter, r *http.Request) {
+	q, netuid, err := netuidQuery(r, "hotkey")
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	cs, err := s.c.TimelockedCommits(r.Context(), netuid, q.Get("hotkey"))
+	s.reply(w, cs, err)
+}
+
+// events answers ?netuid=U (every subnet when absent), &after=ID, &limit=N.
+func (s *server) events(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "netuid", "after", "limit")
+	var eq EventQuery
+	if err == nil {
+		var n uint64
+		n, err = parseUint(q, "netuid", 16, false)
+		eq.Netuid, eq.AllSubnets = uint16(n), !q.Has("netuid")
+	}
+	if err == nil {
+		eq.After, err = parseUint(q, "after", 63, false)
+	}
+	if err == nil {
+		var n uint64
+		n, err = parseUint(q, "limit", 16, false)
+		eq.Limit = int(n)
+	}
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	evs, err := s.c.Events(r.Context(), eq)
+	s.reply(w, evs, err)
+}
+
+func (s *server) beacon(w http.ResponseWriter, r *http.Request) {
+	if _, err := query(r); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	b, err := s.c.Beacon(r.Context())
+	s.reply(w, b, err)
+}
+
+// pulse answers ?round=N: the pulse of a published round, not_found for a
+// future one.
+func (s *server) pulse(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r, "round")
+	var round uint64
+	if err == nil {
+		round, err = parseUint(q, "round", 64, true)
+	}
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	p, err := s.c.Pulse(r.Context(), round)
+	s.reply(w, p, err)
 }

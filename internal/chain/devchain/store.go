@@ -72,6 +72,42 @@ var migrations = []string{
 		window_used  INTEGER NOT NULL,
 		PRIMARY KEY (netuid, hotkey)
 	);`,
+	// 2: commit-reveal: each subnet's epoch-schedule state, the local beacon's
+	// key, the pulses stored on chain, timelocked commits and chain events.
+	`ALTER TABLE subnets ADD COLUMN schedule TEXT NOT NULL DEFAULT '';
+	INSERT INTO meta (key, value) VALUES ('last_stored_round', 0);
+	CREATE TABLE beacon (
+		id         INTEGER PRIMARY KEY CHECK (id = 1),
+		secret     BLOB NOT NULL,
+		public_key BLOB NOT NULL,
+		genesis_ns INTEGER NOT NULL,
+		period_ns  INTEGER NOT NULL
+	);
+	CREATE TABLE pulses (
+		round     INTEGER PRIMARY KEY,
+		signature BLOB NOT NULL,
+		block     INTEGER NOT NULL
+	);
+	CREATE TABLE timelocked_commits (
+		id           INTEGER PRIMARY KEY AUTOINCREMENT,
+		netuid       INTEGER NOT NULL,
+		hotkey       TEXT NOT NULL,
+		commit_epoch INTEGER NOT NULL,
+		commit_block INTEGER NOT NULL,
+		reveal_round INTEGER NOT NULL,
+		ciphertext   BLOB NOT NULL
+	);
+	CREATE INDEX timelocked_commits_epoch ON timelocked_commits (netuid, commit_epoch);
+	CREATE INDEX timelocked_commits_hotkey ON timelocked_commits (netuid, hotkey);
+	CREATE TABLE events (
+		id     INTEGER PRIMARY KEY AUTOINCREMENT,
+		block  INTEGER NOT NULL,
+		netuid INTEGER NOT NULL,
+		kind   TEXT NOT NULL,
+		hotkey TEXT NOT NULL DEFAULT '',
+		detail TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX events_netuid ON events (netuid, id);`,
 }
 
 // openDB opens (or creates) the SQLite database at path (":memory:" for a
