@@ -101,6 +101,7 @@ Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 inter
 		newScoreCommand(g),
 		newDevnetCommand(g),
 		newAllocateCommand(g),
+		newWeightsCommand(g),
 	)
 	return root
 }

@@ -14,7 +14,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/chain/devchain"
 	"github.com/sn27/compute/internal/miner"
 	"github.com/sn27/compute/internal/pow"
@@ -129,33 +128,6 @@ type Row struct {
 	Elapsed   time.Duration
 	Successes int
 	Attempts  int
-}
-
-// recorder remembers the weights the chain accepted.
-type recorder struct {
-	chain.Chain
-	mu      sync.Mutex
-	weights map[uint16]uint16
-}
-
-func (r *recorder) SetWeights(ctx context.Context, netuid uint16, hk chain.Signer, uids, ws []uint16, key uint64) error {
-	err := r.Chain.SetWeights(ctx, netuid, hk, uids, ws, key)
-	if err == nil {
-		m := make(map[uint16]uint16, len(uids))
-		for i, u := range uids {
-			m[u] = ws[i]
-		}
-		r.mu.Lock()
-		r.weights = m
-		r.mu.Unlock()
-	}
-	return err
-}
-
-func (r *recorder) last() map[uint16]uint16 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.weights
 }
 
 // Run builds the devnet, runs it until ctx ends, prints the final
@@ -298,8 +270,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer vst.Close()
-	rec := &recorder{Chain: c}
-	v, err := validator.New(vcfg, validator.Deps{Chain: rec, Hotkey: val.hot, Store: vst, Log: log})
+	v, err := validator.New(vcfg, validator.Deps{Chain: c, Hotkey: val.hot, Store: vst, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +307,7 @@ loop:
 		case runErr = <-errs:
 			break loop
 		case <-tick.C:
-			res := snapshot(setup, c, v, rec, nodes, allocation)
+			res := snapshot(setup, c, v, val.hot.SS58Address(), nodes, allocation)
 			b, _ := c.Block(setup)
 			changed := res.Rounds != lastRounds || res.WeightsBlock != lastWeights
 			if changed && res.Rounds > 0 {
@@ -354,7 +325,7 @@ loop:
 	}
 	stop()
 	roles.Wait()
-	res := snapshot(setup, c, v, rec, nodes, allocation)
+	res := snapshot(setup, c, v, val.hot.SS58Address(), nodes, allocation)
 	if res.Rounds > 0 {
 		if b, err := c.Block(setup); err == nil {
 			hist.add(b, res)
@@ -454,7 +425,7 @@ func (t *throttled) Solve(ctx context.Context, job *pow.Job) (string, error) {
 	return t.Solver.Solve(ctx, job)
 }
 
-func snapshot(ctx context.Context, c *devchain.Chain, v *validator.Validator, rec *recorder, nodes []*node, allocation bool) *Result {
+func snapshot(ctx context.Context, c *devchain.Chain, v *validator.Validator, self string, nodes []*node, allocation bool) *Result {
 	st := v.State()
 	res := &Result{WeightsBlock: st.WeightsBlock, Rounds: st.Rounds, Allocation: allocation}
 	byHot := map[string]validator.MinerState{}
@@ -468,7 +439,16 @@ func snapshot(ctx context.Context, c *devchain.Chain, v *validator.Validator, re
 			inc[n.Hotkey], uid[n.Hotkey] = n.Incentive, n.UID
 		}
 	}
-	onChain := rec.last()
+	// The validator's row as the chain holds it: set in the clear, or
+	// revealed by the chain from a commit.
+	onChain := map[uint16]uint16{}
+	if me, ok := uid[self]; ok {
+		if us, ws, err := c.Weights(ctx, Netuid, me); err == nil {
+			for i, u := range us {
+				onChain[u] = ws[i]
+			}
+		}
+	}
 	for _, n := range nodes {
 		hk := n.hot.SS58Address()
 		m := byHot[hk]

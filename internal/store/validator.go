@@ -81,7 +81,7 @@ CREATE TABLE weights_log (
 	uids           TEXT    NOT NULL,
 	weights        TEXT    NOT NULL,
 	version_key    INTEGER NOT NULL,
-	status         TEXT    NOT NULL CHECK (status IN ('set', 'pending', 'revealed', 'missed')),
+	status         TEXT    NOT NULL CHECK (status IN ('set', 'pending', 'revealed', 'superseded', 'missed')),
 	revealed_block INTEGER NOT NULL DEFAULT 0,
 	created_at     INTEGER NOT NULL
 );

@@ -18,6 +18,9 @@ const (
 	WeightsStatusPending  = "pending"  // committed, not yet seen revealed
 	WeightsStatusRevealed = "revealed" // the chain applied it at RevealedBlock
 	WeightsStatusMissed   = "missed"   // the reveal block passed without the weights on chain
+	// WeightsStatusSuperseded: a later commit revealed at the same block or
+	// before this one was seen replaced it (the chain applies them in order).
+	WeightsStatusSuperseded = "superseded"
 )
 
 // WeightsRecord is one weights submission of a validator hotkey: a plain

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/sn27/compute/internal/store"
 )
 
 // TestEndToEnd runs the validator loop on a dev chain with fast blocks
@@ -111,6 +113,31 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(metrics.WeightsSet.WithLabelValues("ok")); got < 1 {
 		t.Errorf("weights_set_total{ok} = %v", got)
+	}
+	// Commit-reveal is on (the dev chain's default, as on finney): the weights
+	// went on chain as timelocked commits that the chain revealed.
+	commits := testutil.ToFloat64(metrics.Commits)
+	revealed := testutil.ToFloat64(metrics.Reveals.WithLabelValues("revealed"))
+	if commits < 1 || revealed < 1 {
+		t.Errorf("weights_commits_total = %v, weights_reveals_total{revealed} = %v; want both >= 1", commits, revealed)
+	}
+	log, err := n.store.WeightsLog(n.ctx, testNetuid, n.val.SS58Address(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nRevealed := 0
+	for _, r := range log {
+		if r.Mode != store.WeightsModeCommit || r.RevealRound == 0 || r.RevealBlock <= r.Block {
+			t.Errorf("weights log entry %+v: want a commit with its reveal round and a later reveal block", r)
+		}
+		if r.Status == store.WeightsStatusRevealed {
+			nRevealed++
+			t.Logf("commit of block %d, reveal round %d: predicted reveal block %d, seen revealed at block %d",
+				r.Block, r.RevealRound, r.RevealBlock, r.RevealedBlock)
+		}
+	}
+	if nRevealed == 0 {
+		t.Errorf("no commit in the weights log is marked revealed: %+v", log)
 	}
 	// Every round the loop reported is in the store: nothing was lost on stop.
 	stats, err := n.store.Stats(n.ctx, time.Now())

@@ -33,7 +33,18 @@ type SpecsStore interface {
 	MissedSpecs(ctx context.Context, hotkey string, at time.Time) (int, error)
 }
 
+// WeightsLog records what the validator sent as weights and whether the
+// chain revealed its commits, so that a restart neither repeats an interval
+// nor forgets a commit.
+type WeightsLog interface {
+	RecordWeights(ctx context.Context, r store.WeightsRecord) (int64, error)
+	MarkWeights(ctx context.Context, id int64, status string, revealedBlock uint64) error
+	LastWeights(ctx context.Context, netuid uint16, hotkey string) (*store.WeightsRecord, error)
+	PendingWeights(ctx context.Context, netuid uint16, hotkey string) ([]store.WeightsRecord, error)
+}
+
 var (
+	_ WeightsLog    = (*store.Validator)(nil)
 	_ HistoryReader = (*store.Validator)(nil)
 	_ ResultWriter  = (*store.Validator)(nil)
 	_ SpecsStore    = (*store.Validator)(nil)

@@ -26,6 +26,8 @@ type Metrics struct {
 	Challenges    *prometheus.CounterVec
 	Specs         *prometheus.CounterVec
 	WeightsSet    *prometheus.CounterVec
+	Commits       prometheus.Counter
+	Reveals       *prometheus.CounterVec
 	Block         prometheus.Gauge
 	Excluded      *prometheus.GaugeVec
 }
@@ -63,6 +65,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Namespace: "compute", Subsystem: "validator", Name: "weights_set_total",
 			Help: "Attempts to set weights on chain, by result (ok, failed, skipped).",
 		}, []string{"result"}),
+		Commits: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "compute", Subsystem: "validator", Name: "weights_commits_total",
+			Help: "Timelocked weights commits included on chain.",
+		}),
+		Reveals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "compute", Subsystem: "validator", Name: "weights_reveals_total",
+			Help: "Timelocked weights commits by what the chain did with them (revealed; superseded by a later commit revealed with it; missed).",
+		}, []string{"result"}),
 		Block: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "compute", Subsystem: "validator", Name: "block",
 			Help: "Last chain block the validator saw.",
@@ -73,7 +83,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"reason"}),
 	}
 	for _, c := range []prometheus.Collector{m.RoundDuration, m.RoundCPU, m.Rounds, m.MinersQueried,
-		m.Challenges, m.Specs, m.WeightsSet, m.Block, m.Excluded} {
+		m.Challenges, m.Specs, m.WeightsSet, m.Commits, m.Reveals, m.Block, m.Excluded} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

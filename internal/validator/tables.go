@@ -5,6 +5,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sn27/compute/internal/store"
 )
 
 // shortKey abbreviates an SS58 address for tables.
@@ -37,8 +39,10 @@ func (v *Validator) writeRoundTable(rep RoundReport) {
 	_, _ = v.tables.Write([]byte(b.String()))
 }
 
-// writeWeightsTable writes the weights just set: uid, hotkey, score, weight.
-func (v *Validator) writeWeightsTable(block uint64, rows []WeightRow) {
+// writeWeightsTable writes the weights just sent: uid, hotkey, score,
+// weight; a commit's heading names its reveal round and expected reveal block.
+func (v *Validator) writeWeightsTable(sent Sent, rows []WeightRow) {
+	block := sent.Block
 	if v.tables == nil {
 		for _, r := range rows {
 			v.log.Info("weight", "block", block, "uid", r.UID, "hotkey", r.Hotkey, "score", r.Score.Total,
@@ -47,7 +51,12 @@ func (v *Validator) writeWeightsTable(block uint64, rows []WeightRow) {
 		return
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "weights set at block %d\n", block)
+	if sent.Mode == store.WeightsModeCommit {
+		fmt.Fprintf(&b, "weights committed at block %d: reveal round %d, expected reveal at block %d\n",
+			block, sent.RevealRound, sent.RevealBlock)
+	} else {
+		fmt.Fprintf(&b, "weights set at block %d\n", block)
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "UID\tHOTKEY\tSCORE\tNORMALIZED\tWEIGHT\tNOTE")
 	for _, r := range rows {

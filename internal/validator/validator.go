@@ -15,6 +15,7 @@ import (
 
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/score"
+	"github.com/sn27/compute/internal/store"
 	"github.com/sn27/compute/internal/version"
 	"github.com/sn27/compute/internal/wire"
 )
@@ -25,6 +26,7 @@ type Store interface {
 	HistoryReader
 	ResultWriter
 	SpecsStore
+	WeightsLog
 }
 
 // Hotkey signs weights (chain) and requests (dendrite); *wallet.Keypair
@@ -84,6 +86,7 @@ type Validator struct {
 	lastDiff      map[string]int // hotkey -> difficulty of the last challenge
 	lastOutcome   map[string]Outcome
 	weightsSets   int
+	pending       []store.WeightsRecord // our commits not yet seen revealed
 
 	mu    sync.Mutex // guards state
 	state State
@@ -96,9 +99,12 @@ type State struct {
 	LastRound    time.Time
 	LastDuration time.Duration
 	WeightsBlock uint64 // block of the last weights this validator set (0: none yet)
-	WeightsSets  int    // successful set_weights since start
+	WeightsSets  int    // successful set_weights or commits since start
 	WeightsError string // last set_weights error, if the last attempt failed
-	Miners       []MinerState
+	// LastWeights is the latest submission (plain or committed) and, for a
+	// commit, whether the chain has revealed it; nil before the first.
+	LastWeights *store.WeightsRecord
+	Miners      []MinerState
 }
 
 // MinerState is one uid's line in State.
@@ -189,6 +195,9 @@ func (v *Validator) Run(ctx context.Context) error {
 		return fmt.Errorf("validator: look up own neuron: %w", err)
 	}
 	v.lastWeights = n.LastUpdate
+	if err := v.loadWeightsLog(ctx); err != nil {
+		v.log.Warn("reading the weights log failed; a weights interval may repeat", "err", err)
+	}
 	v.log.Info("validator starting", "hotkey", v.self, "uid", n.UID, "netuid", v.cfg.Netuid,
 		"stake", n.Stake, "version", version.String)
 
@@ -289,7 +298,8 @@ func (v *Validator) onBlock(ctx context.Context, b uint64, roundDone *chan Round
 	statusDue := v.mg == nil || b >= v.lastStatus+v.cfg.StatusEvery
 	weightsDue := b >= v.weightsRetry && b >= v.lastWeights+v.weightsInterval()
 	pruneDue := b >= v.lastPrune+v.cfg.PruneEvery
-	if !(challengeDue || specsDue || statusDue || weightsDue || pruneDue) {
+	revealDue := len(v.pending) > 0 && b >= v.pending[0].RevealBlock
+	if !(challengeDue || specsDue || statusDue || weightsDue || pruneDue || revealDue) {
 		return nil
 	}
 	if err := v.syncMetagraph(ctx); err != nil {
@@ -318,6 +328,9 @@ func (v *Validator) onBlock(ctx context.Context, b uint64, roundDone *chan Round
 	}
 	if weightsDue {
 		v.setWeights(ctx, b)
+	}
+	if revealDue {
+		v.checkReveals(ctx, b)
 	}
 	return nil
 }
@@ -360,9 +373,6 @@ func (v *Validator) status(ctx context.Context) error {
 		if hp.WeightsVersionKey > v.cfg.VersionKey {
 			v.log.Error("the subnet requires a newer weights version key than this build sends; update compute",
 				"required", hp.WeightsVersionKey, "sent", v.cfg.VersionKey)
-		}
-		if hp.CommitRevealEnabled {
-			v.log.Error("commit-reveal weights are enabled on this subnet; plain weights will be refused")
 		}
 	}
 	current := make(map[uint16]string, len(v.mg.Neurons))
@@ -502,7 +512,8 @@ func (v *Validator) publish(rows []WeightRow, stats map[string]score.Stats, allo
 	v.setState(func(s *State) { s.Miners = miners })
 }
 
-// setWeights computes and sets weights at block b.
+// setWeights computes the weights at block b and sends them as the chain
+// asks: set in the clear, or committed for the chain to reveal.
 func (v *Validator) setWeights(ctx context.Context, b uint64) {
 	stats, err := v.store.Stats(ctx, v.now())
 	if err != nil {
@@ -516,13 +527,20 @@ func (v *Validator) setWeights(ctx context.Context, b uint64) {
 	}
 	rows := ComputeWeights(v.cfg, v.mg, v.self, stats, alloc)
 	v.publish(rows, stats, alloc)
-	_, _, err = SetWeights(ctx, v.cfg, v.chain, v.hotkey, rows)
+	sent, err := SendWeights(ctx, v.cfg, v.chain, v.hotkey, rows, v.now, nil)
+	var limited *RateLimitedError
 	switch {
 	case errors.Is(err, ErrNoWeights):
 		v.metrics.WeightsSet.WithLabelValues("skipped").Inc()
 		v.log.Info("weights not set: no miner has a score yet", "block", b)
 		// Try again after the next round (afterRound pulls it forward).
 		v.weightsRetry = b + v.cfg.ChallengeMaxBlocks
+	case errors.As(err, &limited):
+		// Our last weights are more recent than we knew (another process, or a
+		// restart): wait for the chain's limit, without a failed attempt.
+		v.metrics.WeightsSet.WithLabelValues("skipped").Inc()
+		v.weightsRetry = limited.Until
+		v.log.Info("weights wait for the chain's rate limit", "block", b, "next_block", limited.Until)
 	case errors.Is(err, chain.ErrNoValidatorPermit):
 		// A new or lightly staked validator: the chain grants permits by stake at each epoch.
 		v.metrics.WeightsSet.WithLabelValues("failed").Inc()
@@ -534,16 +552,164 @@ func (v *Validator) setWeights(ctx context.Context, b uint64) {
 		v.metrics.WeightsSet.WithLabelValues("failed").Inc()
 		retry := max(v.cfg.WeightsEvery/4, 1)
 		v.weightsRetry = b + retry
-		v.log.Error("setting weights failed", "block", b, "err", err, "retry_block", v.weightsRetry)
+		v.log.Error("setting weights failed", "block", b, "mode", sent.Mode, "err", err, "retry_block", v.weightsRetry)
 		v.setState(func(s *State) { s.WeightsError = err.Error() })
 	default:
 		v.metrics.WeightsSet.WithLabelValues("ok").Inc()
-		v.lastWeights, v.weightsRetry = b, 0
+		v.lastWeights, v.weightsRetry = max(b, sent.Block), 0
 		v.weightsSets++
-		v.log.Info("weights set", "block", b, "version_key", v.cfg.VersionKey)
-		v.setState(func(s *State) { s.WeightsBlock, s.WeightsError = b, ""; s.WeightsSets++ })
-		v.writeWeightsTable(b, rows)
+		rec := v.recordWeights(ctx, sent)
+		if sent.Mode == store.WeightsModeCommit {
+			v.metrics.Commits.Inc()
+			v.log.Info("weights committed", "commit_block", sent.Block, "reveal_round", sent.RevealRound,
+				"expected_reveal_block", sent.RevealBlock, "version_key", v.cfg.VersionKey)
+		} else {
+			v.log.Info("weights set", "block", sent.Block, "version_key", v.cfg.VersionKey)
+		}
+		v.setState(func(s *State) {
+			s.WeightsBlock, s.WeightsError = v.lastWeights, ""
+			s.WeightsSets++
+			s.LastWeights = &rec
+		})
+		v.writeWeightsTable(sent, rows)
 	}
+}
+
+// recordWeights logs a submission in the store (a failure is only logged:
+// the weights are on chain either way) and tracks a commit until revealed.
+func (v *Validator) recordWeights(ctx context.Context, sent Sent) store.WeightsRecord {
+	rec := store.WeightsRecord{
+		Netuid: v.cfg.Netuid, Hotkey: v.self, Mode: sent.Mode, Block: sent.Block,
+		RevealRound: sent.RevealRound, RevealBlock: sent.RevealBlock, UIDs: sent.UIDs, Weights: sent.Weights,
+		VersionKey: v.cfg.VersionKey, Status: store.WeightsStatusSet, CreatedAt: v.now(),
+	}
+	if sent.Mode == store.WeightsModeCommit {
+		rec.Status = store.WeightsStatusPending
+	}
+	id, err := v.store.RecordWeights(ctx, rec)
+	if err != nil {
+		v.log.Warn("recording the weights in the store failed", "err", err)
+		return rec
+	}
+	rec.ID = id
+	if rec.Status == store.WeightsStatusPending {
+		v.pending = append(v.pending, rec)
+	}
+	return rec
+}
+
+// loadWeightsLog restores, after a restart, the block of our last weights
+// (so that an interval is not sent twice) and the commits awaiting reveal.
+func (v *Validator) loadWeightsLog(ctx context.Context) error {
+	last, err := v.store.LastWeights(ctx, v.cfg.Netuid, v.self)
+	if err != nil {
+		return err
+	}
+	if last != nil {
+		v.lastWeights = max(v.lastWeights, last.Block)
+		v.setState(func(s *State) { s.LastWeights = last; s.WeightsBlock = last.Block })
+	}
+	v.pending, err = v.store.PendingWeights(ctx, v.cfg.Netuid, v.self)
+	return err
+}
+
+// revealGrace is how long after its expected reveal block a commit may
+// still show up on chain before it counts as missed.
+func (v *Validator) revealGrace() uint64 {
+	tempo := uint64(360)
+	if v.hyper != nil && v.hyper.Tempo > 0 {
+		tempo = uint64(v.hyper.Tempo)
+	}
+	return 2*(tempo+1) + 10
+}
+
+// checkReveals reads our weights back from the chain for every commit whose
+// reveal block has come, and records whether the chain revealed it.
+func (v *Validator) checkReveals(ctx context.Context, b uint64) {
+	me := v.mg.ByHotkey(v.self)
+	if me == nil {
+		return
+	}
+	type row struct{ uids, ws []uint16 }
+	got, err := call(ctx, v, func(c context.Context) (row, error) {
+		u, w, err := v.chain.Weights(c, v.cfg.Netuid, me.UID)
+		return row{u, w}, err
+	})
+	if err != nil {
+		v.log.Warn("reading our weights back from the chain failed", "err", err)
+		return
+	}
+	// The chain applies due commits in order, so the row shows the latest
+	// revealed one; earlier commits due by then were applied and replaced.
+	matched := -1
+	for i, rec := range v.pending {
+		if b >= rec.RevealBlock && sameWeights(got.uids, got.ws, rec.UIDs, rec.Weights) {
+			matched = i
+		}
+	}
+	keep := make([]store.WeightsRecord, 0, len(v.pending))
+	for i, rec := range v.pending {
+		status := ""
+		switch {
+		case i == matched:
+			status = store.WeightsStatusRevealed
+		case matched >= 0 && i < matched && rec.RevealBlock <= v.pending[matched].RevealBlock:
+			status = store.WeightsStatusSuperseded
+		case b > rec.RevealBlock+v.revealGrace():
+			status = store.WeightsStatusMissed
+		}
+		if status == "" {
+			keep = append(keep, rec)
+			continue
+		}
+		v.metrics.Reveals.WithLabelValues(status).Inc()
+		if err := v.store.MarkWeights(ctx, rec.ID, status, b); err != nil {
+			v.log.Warn("recording the reveal failed", "err", err)
+		}
+		rec.Status, rec.RevealedBlock = status, b
+		switch status {
+		case store.WeightsStatusRevealed:
+			v.log.Info("committed weights revealed by the chain", "commit_block", rec.Block, "reveal_round", rec.RevealRound,
+				"expected_reveal_block", rec.RevealBlock, "seen_at_block", b, "uids", len(rec.UIDs))
+		case store.WeightsStatusSuperseded:
+			v.log.Debug("committed weights replaced by a later commit revealed with them", "commit_block", rec.Block,
+				"expected_reveal_block", rec.RevealBlock)
+		default:
+			v.log.Warn("committed weights were not revealed in time", "commit_block", rec.Block, "reveal_round", rec.RevealRound,
+				"expected_reveal_block", rec.RevealBlock, "block", b)
+		}
+		v.setState(func(s *State) {
+			if s.LastWeights != nil && s.LastWeights.ID == rec.ID {
+				r := rec
+				s.LastWeights = &r
+			}
+		})
+	}
+	v.pending = keep
+}
+
+// sameWeights reports whether the chain's row holds exactly the weights sent.
+func sameWeights(chainUIDs, chainWs, uids, ws []uint16) bool {
+	if len(chainUIDs) != len(chainWs) {
+		return false
+	}
+	have := make(map[uint16]uint16, len(chainUIDs))
+	for i, u := range chainUIDs {
+		if chainWs[i] != 0 {
+			have[u] = chainWs[i]
+		}
+	}
+	n := 0
+	for i, u := range uids {
+		if ws[i] == 0 {
+			continue
+		}
+		if have[u] != ws[i] {
+			return false
+		}
+		n++
+	}
+	return n == len(have)
 }
 
 func (v *Validator) setState(f func(*State)) {

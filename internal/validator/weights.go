@@ -2,13 +2,17 @@ package validator
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
 	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/chain/reveal"
 	"github.com/sn27/compute/internal/score"
+	"github.com/sn27/compute/internal/store"
 )
 
 // WeightRow is one uid's line of the weights table.
@@ -86,7 +90,9 @@ var ErrNoWeights = errors.New("no miner has a positive score yet")
 func permanent(err error) bool {
 	for _, e := range []error{chain.ErrInvalidWeights, chain.ErrVersionKey, chain.ErrNoValidatorPermit,
 		chain.ErrNotRegistered, chain.ErrCommitRevealEnabled, chain.ErrBadSignature, chain.ErrUnknownKey,
-		chain.ErrInsufficientBalance, chain.ErrSubnetNotFound, chain.ErrRateLimited} {
+		chain.ErrInsufficientBalance, chain.ErrSubnetNotFound, chain.ErrRateLimited,
+		chain.ErrCommitRevealDisabled, chain.ErrIncorrectCommitRevealVersion, chain.ErrTooManyUnrevealedCommits,
+		chain.ErrCommitTooLarge} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -94,12 +100,42 @@ func permanent(err error) bool {
 	return errors.Is(err, context.Canceled)
 }
 
-// SetWeights converts the rows to the chain's u16 form and sends them with
-// the version key, retrying transient failures (connection, timeout, nonce
-// races) up to cfg.WeightsAttempts times with a doubling backoff; permanent
-// refusals (invalid weights, version key, permit, rate limit, ...) return at
-// once. It returns the uids and u16 weights sent.
-func SetWeights(ctx context.Context, cfg Config, c chain.Chain, hotkey chain.Signer, rows []WeightRow) ([]uint16, []uint16, error) {
+// Sent is what one weights submission put on chain.
+type Sent struct {
+	// Mode is store.WeightsModeSet (plain set_weights) or
+	// store.WeightsModeCommit (timelocked commit, revealed by the chain).
+	Mode string
+	// Block is the block the weights were sent at (plain) or the block that
+	// included the commit.
+	Block   uint64
+	UIDs    []uint16
+	Weights []uint16
+	// RevealRound and RevealBlock (commits only) are the beacon round the
+	// commit is encrypted to and the block the chain is expected to reveal it at.
+	RevealRound uint64
+	RevealBlock uint64
+}
+
+// RateLimitedError says the chain's weights rate limit forbids sending
+// before block Until; nothing was submitted.
+type RateLimitedError struct{ Block, Until uint64 }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("the weights rate limit allows the next weights at block %d (now %d)", e.Until, e.Block)
+}
+
+func (e *RateLimitedError) Unwrap() error { return chain.ErrRateLimited }
+
+// SendWeights converts the rows to the chain's u16 form and sends them with
+// the version key in the form the chain asks for: a plain set_weights, or,
+// where commit-reveal is on, a commit timelocked to the beacon round at which
+// the chain will reveal it (package reveal). What the chain requires is read
+// fresh on every attempt. Transient failures (connection, timeout, nonce
+// races) are retried up to cfg.WeightsAttempts times with a doubling
+// backoff; permanent refusals (invalid weights, version key, permit, rate
+// limit, ...) return at once. rnd is the randomness of the encryption
+// (crypto/rand when nil).
+func SendWeights(ctx context.Context, cfg Config, c chain.Chain, hotkey chain.Signer, rows []WeightRow, now func() time.Time, rnd io.Reader) (Sent, error) {
 	uids := make([]uint16, len(rows))
 	ws := make([]float64, len(rows))
 	for i, r := range rows {
@@ -107,27 +143,60 @@ func SetWeights(ctx context.Context, cfg Config, c chain.Chain, hotkey chain.Sig
 	}
 	u, w, err := chain.ConvertWeights(uids, ws)
 	if err != nil {
-		return nil, nil, fmt.Errorf("convert weights: %w", err)
+		return Sent{}, fmt.Errorf("convert weights: %w", err)
 	}
 	if len(u) == 0 {
-		return nil, nil, ErrNoWeights
+		return Sent{}, ErrNoWeights
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if rnd == nil {
+		rnd = rand.Reader
 	}
 	backoff := cfg.WeightsBackoff
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, cfg.ChainTimeout)
-		err = c.SetWeights(actx, cfg.Netuid, hotkey, u, w, cfg.VersionKey)
+		sent, err := sendOnce(actx, cfg, c, hotkey, u, w, now(), rnd)
 		cancel()
 		if err == nil {
-			return u, w, nil
+			return sent, nil
 		}
 		if permanent(err) || ctx.Err() != nil || attempt >= cfg.WeightsAttempts {
-			return u, w, fmt.Errorf("set weights on netuid %d (attempt %d of %d): %w", cfg.Netuid, attempt, cfg.WeightsAttempts, err)
+			return sent, fmt.Errorf("weights on netuid %d (attempt %d of %d): %w", cfg.Netuid, attempt, cfg.WeightsAttempts, err)
 		}
 		select {
 		case <-ctx.Done():
-			return u, w, fmt.Errorf("set weights on netuid %d: %w (last error: %w)", cfg.Netuid, ctx.Err(), err)
+			return sent, fmt.Errorf("weights on netuid %d: %w (last error: %w)", cfg.Netuid, ctx.Err(), err)
 		case <-time.After(backoff):
 		}
 		backoff *= 2
 	}
+}
+
+func sendOnce(ctx context.Context, cfg Config, c chain.Chain, hotkey chain.Signer, u, w []uint16, now time.Time, rnd io.Reader) (Sent, error) {
+	sent := Sent{Mode: store.WeightsModeSet, UIDs: u, Weights: w}
+	info, err := c.WeightsInfo(ctx, cfg.Netuid, hotkey.SS58Address())
+	if err != nil {
+		return sent, fmt.Errorf("read the subnet's weights settings: %w", err)
+	}
+	sent.Block = info.Block
+	if next := info.NextAllowed(); next > info.Block {
+		return sent, &RateLimitedError{Block: info.Block, Until: next}
+	}
+	if !info.CommitReveal {
+		return sent, c.SetWeights(ctx, cfg.Netuid, hotkey, u, w, cfg.VersionKey)
+	}
+	sent.Mode = store.WeightsModeCommit
+	sealed, err := reveal.Seal(rnd, info, hotkey.PublicKey(), u, w, cfg.VersionKey, now)
+	if err != nil {
+		return sent, fmt.Errorf("encrypt the weights commit: %w", err)
+	}
+	sent.RevealRound, sent.RevealBlock = sealed.RevealRound, sealed.RevealBlock
+	block, err := c.CommitTimelockedWeights(ctx, cfg.Netuid, hotkey, sealed.Ciphertext, sealed.RevealRound, info.CommitRevealVersion)
+	if err != nil {
+		return sent, err
+	}
+	sent.Block = block
+	return sent, nil
 }

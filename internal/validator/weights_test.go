@@ -12,6 +12,7 @@ import (
 
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/score"
+	"github.com/sn27/compute/internal/store"
 	"github.com/sn27/compute/internal/wallet"
 )
 
@@ -88,6 +89,10 @@ type weightsChain struct {
 	}
 }
 
+func (c *weightsChain) WeightsInfo(ctx context.Context, netuid uint16, hotkey string) (*chain.WeightsInfo, error) {
+	return &chain.WeightsInfo{Netuid: netuid, Block: 1000, Tempo: 360}, nil
+}
+
 func (c *weightsChain) SetWeights(ctx context.Context, netuid uint16, hk chain.Signer, uids, weights []uint16, key uint64) error {
 	c.calls++
 	if len(c.errs) > 0 {
@@ -127,7 +132,8 @@ func TestSetWeightsRetries(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.WeightsAttempts, cfg.WeightsBackoff = 3, time.Millisecond
 			c := &weightsChain{errs: tc.errs}
-			u, w, err := SetWeights(context.Background(), cfg, c, hot, tc.rows)
+			sent, err := SendWeights(context.Background(), cfg, c, hot, tc.rows, nil, nil)
+			u, w := sent.UIDs, sent.Weights
 			if c.calls != tc.wantCalls {
 				t.Fatalf("%d calls, want %d", c.calls, tc.wantCalls)
 			}
@@ -155,7 +161,7 @@ func TestSetWeightsStopsOnCancel(t *testing.T) {
 	defer cancel()
 	c := &weightsChain{errs: []error{chain.ErrConnection}}
 	start := time.Now()
-	_, _, err := SetWeights(ctx, cfg, c, hot, []WeightRow{{UID: 1, Weight: 1}})
+	_, err := SendWeights(ctx, cfg, c, hot, []WeightRow{{UID: 1, Weight: 1}}, nil, nil)
 	if err == nil || time.Since(start) > 5*time.Second {
 		t.Fatalf("err %v after %v", err, time.Since(start))
 	}
@@ -180,7 +186,7 @@ func TestWeightsTableNotes(t *testing.T) {
 	rows := ComputeWeights(cfg, mg, "self", stats, map[string]bool{"rented": true})
 	var buf bytes.Buffer
 	v := &Validator{tables: &buf}
-	v.writeWeightsTable(10, rows)
+	v.writeWeightsTable(Sent{Mode: store.WeightsModeSet, Block: 10}, rows)
 	lines := strings.Split(buf.String(), "\n")
 	tests := []struct {
 		uid  int
