@@ -29,6 +29,8 @@ type subnetOptions struct {
 	ImmunityPeriod    uint64
 	BurnTAO           float64
 	MinValidatorStake float64
+	CommitReveal      bool
+	RevealPeriod      uint64
 }
 
 func (o *subnetOptions) AddFlags(fs *pflag.FlagSet) {
@@ -41,6 +43,8 @@ func (o *subnetOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Uint64Var(&o.ImmunityPeriod, "immunity-period", d.ImmunityPeriod, "blocks a new neuron cannot be pruned")
 	fs.Float64Var(&o.BurnTAO, "burn", float64(d.BurnRao)/devchain.RaoPerTAO, "registration cost in TAO")
 	fs.Float64Var(&o.MinValidatorStake, "min-validator-stake", float64(d.MinValidatorStakeRao)/devchain.RaoPerTAO, "stake in TAO needed for a validator permit")
+	fs.BoolVar(&o.CommitReveal, "commit-reveal", d.CommitRevealEnabled, "weights go through timelocked commits revealed by the localnet's beacon, as on finney (--commit-reveal=false allows plain set_weights)")
+	fs.Uint64Var(&o.RevealPeriod, "reveal-period", d.RevealPeriodEpochs, "epochs between a commit and its reveal (1..100)")
 }
 
 func (o *subnetOptions) params() (devchain.Params, error) {
@@ -56,6 +60,10 @@ func (o *subnetOptions) params() (devchain.Params, error) {
 	p.Tempo, p.WeightsRateLimit, p.WeightsVersionKey = o.Tempo, o.WeightsRateLimit, o.WeightsVersionKey
 	p.MinAllowedWeights, p.MaxAllowedUIDs, p.ImmunityPeriod = o.MinAllowedWeights, o.MaxAllowedUIDs, o.ImmunityPeriod
 	p.BurnRao, p.MinValidatorStakeRao = burn, minStake
+	if o.RevealPeriod < 1 || o.RevealPeriod > devchain.MaxRevealPeriodEpochs {
+		return p, fmt.Errorf("flag '--reveal-period' must be in 1..%d, got %d", devchain.MaxRevealPeriodEpochs, o.RevealPeriod)
+	}
+	p.CommitRevealEnabled, p.RevealPeriodEpochs = o.CommitReveal, o.RevealPeriod
 	return p, nil
 }
 
@@ -71,6 +79,7 @@ func newLocalnetCommand(g *globalOptions) *cobra.Command {
 		listen       string
 		state        string
 		blockTime    time.Duration
+		beaconPeriod time.Duration
 		createNetuid uint16
 		fund         []string
 		faucetTAO    float64
@@ -83,7 +92,12 @@ func newLocalnetCommand(g *globalOptions) *cobra.Command {
 described in docs/localnet-api.md. Other processes reach it with
 --subtensor.chain_endpoint http://HOST:PORT (or --subtensor.network dev for the default address).
 State lives in --state (SQLite) and survives restarts; an empty --state keeps it in memory.
-The sudo key is //Alice.`,
+The sudo key is //Alice.
+
+As on finney, new subnets use commit-reveal v4: validators commit weights timelocked to a round
+of the localnet's own beacon (drand quicknet's scheme with a key kept in --state, a pulse every
+--beacon-period), and the chain reveals and applies them one epoch later. Create a subnet with
+--commit-reveal=false for plain set_weights.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := g.Logger(cmd.ErrOrStderr()).With("component", "localnet")
@@ -96,7 +110,7 @@ The sudo key is //Alice.`,
 				return err
 			}
 			return runLocalnet(cmd.Context(), log, localnetConfig{
-				Listen: listen, State: state, BlockTime: blockTime, CreateNetuid: createNetuid,
+				Listen: listen, State: state, BlockTime: blockTime, BeaconPeriod: beaconPeriod, CreateNetuid: createNetuid,
 				Params: params, Fund: fund, FaucetRao: faucet,
 			}, func(addr string) { fmt.Fprintf(cmd.OutOrStdout(), "localnet listening on http://%s\n", addr) })
 		},
@@ -105,6 +119,7 @@ The sudo key is //Alice.`,
 	fs.StringVar(&listen, "listen", "127.0.0.1:9946", "address of the HTTP API")
 	fs.StringVar(&state, "state", "localnet.db", "SQLite state file (\"\" = in memory)")
 	fs.DurationVar(&blockTime, "block-time", devchain.DefaultBlockTime, "block interval (e.g. 250ms for a fast devnet)")
+	fs.DurationVar(&beaconPeriod, "beacon-period", devchain.DefaultBeaconPeriod, "interval between beacon pulses; fixed when --state is created")
 	fs.Uint16Var(&createNetuid, "create-netuid", 0, "create this subnet at start (owned by //Alice) unless it exists")
 	fs.StringSliceVar(&fund, "fund", nil, "SS58 addresses to fund with --faucet-amount at start")
 	fs.Float64Var(&faucetTAO, "faucet-amount", 10_000, "TAO given by each --fund and by default by compute localnet fund")
@@ -117,6 +132,7 @@ type localnetConfig struct {
 	Listen       string
 	State        string
 	BlockTime    time.Duration
+	BeaconPeriod time.Duration
 	CreateNetuid uint16
 	Params       devchain.Params
 	Fund         []string
@@ -126,7 +142,7 @@ type localnetConfig struct {
 // runLocalnet serves the dev chain until ctx ends. Stop order: the HTTP server
 // stops accepting (5 s grace), then the block producer, then the state closes.
 func runLocalnet(ctx context.Context, log *slog.Logger, cfg localnetConfig, ready func(addr string)) error {
-	c, err := devchain.Open(ctx, devchain.Config{Path: cfg.State, BlockTime: cfg.BlockTime, Log: log})
+	c, err := devchain.Open(ctx, devchain.Config{Path: cfg.State, BlockTime: cfg.BlockTime, BeaconPeriod: cfg.BeaconPeriod, Log: log})
 	if err != nil {
 		return err
 	}
@@ -164,7 +180,12 @@ func runLocalnet(ctx context.Context, log *slog.Logger, cfg localnetConfig, read
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	b, _ := c.Block(ctx)
-	log.Info("localnet started", "listen", ln.Addr().String(), "state", cfg.State, "block_time", cfg.BlockTime, "block", b)
+	bi, err := c.Beacon(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("localnet started", "listen", ln.Addr().String(), "state", cfg.State, "block_time", cfg.BlockTime, "block", b,
+		"beacon_period", bi.Period, "beacon_genesis", bi.GenesisTime, "beacon_public_key", bi.PublicKeyHex)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -227,7 +248,8 @@ func newLocalnetSubnetCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("netuid %d: %w", co.Netuid, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "netuid %d: tempo %d, weights rate limit %d, version key %d\n", co.Netuid, p.Tempo, p.WeightsRateLimit, p.WeightsVersionKey)
+			fmt.Fprintf(cmd.OutOrStdout(), "netuid %d: tempo %d, weights rate limit %d, version key %d, commit-reveal %v (reveal period %d)\n",
+				co.Netuid, p.Tempo, p.WeightsRateLimit, p.WeightsVersionKey, p.CommitRevealEnabled, p.RevealPeriodEpochs)
 			return nil
 		},
 	}

@@ -1,7 +1,14 @@
 // Package devchain is an embedded development chain that implements
 // chain.Chain: subnets with hyperparameters, balances and stake, burned
 // registration with UID pruning, axons, weights, commitments, and a Yuma
-// Consensus epoch every tempo, computed as subtensor does.
+// Consensus epoch on subtensor's stateful schedule (chain.EpochSchedule),
+// computed as subtensor does.
+//
+// Weights follow commit-reveal v4 by default, as on finney: a local beacon of
+// drand quicknet's scheme (its key kept in the state) publishes a pulse every
+// period, each block stores the new pulses on chain, and the block's step
+// decrypts and applies the timelocked commits due, recording those it drops
+// as events.
 //
 // A *Chain keeps its state in SQLite (a file that survives restarts, or memory
 // for tests); every state change runs in one transaction, so a refused call
