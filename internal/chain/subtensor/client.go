@@ -54,7 +54,16 @@ type Config struct {
 	EraPeriod        uint64        // mortality of extrinsics in blocks; 128
 	InclusionTimeout time.Duration // how long to wait for an extrinsic to enter a block; 2m
 	PollInterval     time.Duration // WaitBlock polling when the node has no new-head subscription; 2s
-	RPC              rpc.Config
+	// BlockTime is the chain's target block interval, used to turn a reveal
+	// block into a beacon round; 12s (finney).
+	BlockTime time.Duration
+	// BeaconPublicKey replaces drand quicknet's public key (96-byte compressed
+	// G2) in WeightsInfo, for a chain whose pulses come from another beacon on
+	// quicknet's timing; empty keeps quicknet's.
+	BeaconPublicKey []byte
+	// Now is the wall clock; nil uses time.Now.
+	Now func() time.Time
+	RPC rpc.Config
 }
 
 // Client talks to a subtensor node. It implements chain.Chain.
@@ -87,6 +96,12 @@ func New(cfg Config, log *slog.Logger) (*Client, error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 2 * time.Second
+	}
+	if cfg.BlockTime <= 0 {
+		cfg.BlockTime = DefaultBlockTime
+	}
+	if n := len(cfg.BeaconPublicKey); n != 0 && n != 96 {
+		return nil, fmt.Errorf("beacon public key is %d bytes, want a 96-byte compressed G2 point", n)
 	}
 	r, err := rpc.New(cfg.Endpoint, cfg.RPC, log)
 	if err != nil {

@@ -72,6 +72,13 @@ type TxParams struct {
 // Extensions encodes the signed extensions the metadata declares: the explicit part
 // (sent in the extrinsic) and the implicit part (signed only). Extensions the client does
 // not know must be zero-sized, otherwise it refuses to build the transaction.
+//
+// Filled here: CheckMortality (era; birth block hash), CheckNonce (compact nonce),
+// ChargeTransactionPayment and spec 425's ChargeTransactionPaymentWrapper (compact tip),
+// CheckMetadataHash (mode Disabled; implicit None), CheckSpecVersion, CheckTxVersion and
+// CheckGenesis (implicit only). Zero-sized in both parts, so nothing to fill:
+// CheckNonZeroSender, CheckWeight, SubtensorTransactionExtension, DrandPriority, and
+// spec 393's SudoTransactionExtension and CheckShieldedTxValidity.
 func Extensions(m *metadata.Metadata, p TxParams) (extra, implicit []byte, err error) {
 	for _, ext := range m.Extensions {
 		var xv, iv any
@@ -110,8 +117,11 @@ func encodeExt(m *metadata.Metadata, b []byte, id uint32, v any) ([]byte, error)
 		return m.Encode(b, id, v)
 	}
 	if !zeroSized(m, id, 0) {
-		t, _ := m.Type(id)
-		return nil, fmt.Errorf("this client cannot fill type %s (it carries data)", t.Name())
+		name := fmt.Sprintf("type %d", id)
+		if t, err := m.Type(id); err == nil && t.Name() != "" {
+			name = t.Name()
+		}
+		return nil, fmt.Errorf("it carries data (%s) this client does not know how to fill; refusing to sign a transaction the node would reject", name)
 	}
 	return b, nil
 }
@@ -390,6 +400,8 @@ func mapPoolError(err error) error {
 // unknown code gives "" and nil.
 func customError(code int) (string, error) {
 	switch code {
+	case 0:
+		return "ColdkeyInSwapSchedule", nil
 	case 1:
 		return "StakeAmountTooLow", chain.ErrInsufficientBalance
 	case 2:
@@ -402,6 +414,12 @@ func customError(code int) (string, error) {
 		return "NotEnoughStakeToWithdraw", chain.ErrInsufficientBalance
 	case 6:
 		return "RateLimitExceeded", chain.ErrRateLimited
+	case 7:
+		return "InsufficientLiquidity", nil
+	case 8:
+		return "SlippageTooHigh", nil
+	case 9:
+		return "TransferDisallowed", nil
 	case 10:
 		return "HotKeyNotRegisteredInNetwork", chain.ErrNotRegistered
 	case 11:
@@ -410,10 +428,35 @@ func customError(code int) (string, error) {
 		return "ServingRateLimitExceeded", chain.ErrRateLimited
 	case 13:
 		return "InvalidPort", nil
+	case 14:
+		return "ZeroMaxAmount", nil
+	case 15:
+		return "InvalidRevealRound", chain.ErrInvalidRevealRound
+	case 16:
+		return "CommitNotFound", chain.ErrNotFound
+	case 17:
+		return "CommitBlockNotInRevealRange", nil
 	case 18:
 		return "InputLengthsUnequal", chain.ErrInvalidWeights
 	case 19:
-		return "UidNotFound", chain.ErrNotFound
+		// the transaction extension's answer to HotKeyNotRegisteredInSubNet
+		return "UidNotFound", chain.ErrNotRegistered
+	case 20:
+		return "EvmKeyAssociateRateLimitExceeded", chain.ErrRateLimited
+	case 21:
+		return "ColdkeySwapDisputed", nil
+	case 22:
+		return "InvalidRealAccount", nil
+	case 23:
+		return "FailedShieldedTxParsing", nil
+	case 24:
+		return "InvalidShieldedTxPubKeyHash", nil
+	case 25:
+		return "NonAssociatedColdKey", chain.ErrUnknownKey
+	case 26:
+		return "DelegateTakeTooLow", nil
+	case 27:
+		return "DelegateTakeTooHigh", nil
 	case 255:
 		return "BadRequest", nil
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,16 @@ type fakeNode struct {
 	m       *metadata.Metadata
 	xts     []string
 	errName string
+	// store is synthetic storage (hex key without 0x -> hex value), standing in
+	// for items the finney recordings lack; reads of other keys find nothing.
+	store map[string]string
+}
+
+func (f *fakeNode) get(key string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v, ok := f.store[strings.ToLower(strings.TrimPrefix(key, "0x"))]
+	return v, ok
 }
 
 const headHash = "0xdb13c066e2c63969f140164fb3bfe7a0aaa7b71407fc0fe525d68e57329ef9d0"
@@ -49,6 +60,38 @@ func (f *fakeNode) install(t *testing.T, srv *replay.Server) {
 		c.Notify("author_extrinsicUpdate", "sub1", map[string]any{"inBlock": inclusionHash})
 		return "sub1", nil
 	})
+	srv.Handle("state_queryStorageAt", func(c *replay.Call) (any, error) {
+		var keys []string
+		_ = json.Unmarshal(c.Params[0], &keys)
+		changes := [][2]any{}
+		for _, k := range keys {
+			if v, ok := f.get(k); ok {
+				changes = append(changes, [2]any{k, v})
+			}
+		}
+		return []any{map[string]any{"block": headHash, "changes": changes}}, nil
+	})
+	srv.Handle("state_getKeysPaged", func(c *replay.Call) (any, error) {
+		var prefix string
+		_ = json.Unmarshal(c.Params[0], &prefix)
+		prefix = strings.ToLower(strings.TrimPrefix(prefix, "0x"))
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		keys := []string{}
+		for k := range f.store {
+			if strings.HasPrefix(k, prefix) {
+				keys = append(keys, "0x"+k)
+			}
+		}
+		sort.Strings(keys)
+		return keys, nil
+	})
+	srv.Handle("chain_getHeader", func(c *replay.Call) (any, error) {
+		if len(c.Params) > 0 && strings.Contains(string(c.Params[0]), strings.TrimPrefix(inclusionHash, "0x")) {
+			return map[string]any{"number": "0x689053", "parentHash": headHash}, nil
+		}
+		return map[string]any{"number": "0x689052", "parentHash": headHash}, nil
+	})
 	srv.Handle("author_unwatchExtrinsic", func(*replay.Call) (any, error) { return true, nil })
 	srv.Handle("chain_getBlock", func(*replay.Call) (any, error) {
 		f.mu.Lock()
@@ -60,6 +103,9 @@ func (f *fakeNode) install(t *testing.T, srv *replay.Server) {
 		_ = json.Unmarshal(c.Params[0], &key)
 		if strings.TrimPrefix(key, "0x") == hex.EncodeToString(metadata.StoragePrefix("System", "Events")) {
 			return f.events(t), nil
+		}
+		if v, ok := f.get(key); ok {
+			return v, nil
 		}
 		if strings.HasPrefix(strings.TrimPrefix(key, "0x"), hex.EncodeToString(metadata.StoragePrefix("SubtensorModule", "Uids"))) {
 			if len(f.xts) == 0 {
@@ -170,6 +216,9 @@ func TestPoolErrors(t *testing.T) {
 		{"node error 1010: Invalid Transaction: Custom error: 12", chain.ErrRateLimited},
 		{"node error 1010: Invalid Transaction: Custom error: 3", chain.ErrSubnetNotFound},
 		{"node error 1010: Invalid Transaction: Custom error: 18", chain.ErrInvalidWeights},
+		{"node error 1010: Invalid Transaction: Custom error: 15", chain.ErrInvalidRevealRound},
+		{"node error 1010: Invalid Transaction: Custom error: 19", chain.ErrNotRegistered},
+		{"node error 1010: Invalid Transaction: Custom error: 20", chain.ErrRateLimited},
 	} {
 		if err := mapPoolError(errors.New(tc.msg)); !errors.Is(err, tc.want) {
 			t.Errorf("%q -> %v, want %v", tc.msg, err, tc.want)

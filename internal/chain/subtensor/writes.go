@@ -70,7 +70,18 @@ func (c *Client) SetWeights(ctx context.Context, netuid uint16, hotkey chain.Sig
 	if len(uids) != len(weights) {
 		return fmt.Errorf("set weights: %d uids but %d weights: %w", len(uids), len(weights), chain.ErrInvalidWeights)
 	}
-	_, _, err := c.submit(ctx, hotkey, SetWeightsCall(netuid, uids, weights, versionKey))
+	hash, block, err := c.Head(ctx)
+	if err != nil {
+		return err
+	}
+	info, err := c.weightsInfoAt(ctx, netuid, hotkey.PublicKey(), hash, block)
+	if err != nil {
+		return fmt.Errorf("set weights on netuid %d: %w", netuid, err)
+	}
+	if rateLimited(info) {
+		return rateLimitError("set weights by "+hotkey.SS58Address(), info)
+	}
+	_, _, err = c.submit(ctx, hotkey, SetWeightsCall(netuid, uids, weights, versionKey))
 	return err
 }
 
