@@ -158,6 +158,10 @@ func Encrypt(rand io.Reader, publicKey []byte, round uint64, msg []byte) ([]byte
 // Decrypt opens a ciphertext made by Encrypt (or by tle) with the beacon
 // signature of its round. It does not check the signature against a public
 // key (see Verify): a wrong signature simply fails to open the ciphertext.
+//
+// Decrypt is stricter than tle's decoder: it also refuses trailing bytes, a
+// cipher suite other than "AES_GCM_", and V, W or a nonce of the wrong
+// length, none of which a conforming encryptor produces.
 func Decrypt(signature []byte, ciphertext []byte) ([]byte, error) {
 	sig, err := parseG1(signature)
 	if err != nil {
