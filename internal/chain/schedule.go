@@ -97,3 +97,12 @@ func (s EpochSchedule) Step(block uint64, tempo uint16, netuid uint16) (next Epo
 	next.BlocksSinceLastStep = 0
 	return next, true
 }
+
+// ResetCycle is set_tempo's cycle reset, applied by a tempo change included
+// in block: the next automatic epoch runs tempo blocks after block.
+func (s EpochSchedule) ResetCycle(block uint64) EpochSchedule {
+	if !s.Legacy {
+		s.LastEpochBlock = block
+	}
+	return s
+}

@@ -203,3 +203,13 @@ func TestRevealRound(t *testing.T) {
 		t.Error("no error without a block time")
 	}
 }
+
+func TestResetCycle(t *testing.T) {
+	// subtensor tempo_control.rs get_next_epoch_start_block_reflects_set_tempo_cycle_reset:
+	// a tempo set at block 10 makes the next epoch run at 10 + tempo.
+	s := chain.EpochSchedule{LastEpochBlock: 3, EpochIndex: 2}.ResetCycle(10)
+	got, err := RevealBlock(&chain.WeightsInfo{Block: 10, Tempo: 50, RevealPeriodEpochs: 1, Schedule: s})
+	if err != nil || got != 60 {
+		t.Fatalf("reveal block %d (%v), want 60", got, err)
+	}
+}
