@@ -14,9 +14,10 @@ import (
 
 func newDevnetCommand(g *globalOptions) *cobra.Command {
 	var (
-		cfg      devnet.Config
-		duration time.Duration
-		logs     bool
+		cfg          devnet.Config
+		duration     time.Duration
+		logs         bool
+		commitReveal bool
 	)
 	cmd := &cobra.Command{
 		Use:   "devnet",
@@ -28,7 +29,9 @@ validator staked above 1024 TAO and --miners miners of different speeds (each an
 written unencrypted under --data (a temporary directory by default), never to
 ~/.bittensor. A summary is redrawn every --refresh; Ctrl-C or --duration stops it and
 prints the final leaderboard with the weights the dev chain accepted; --plot FILE.svg
-also charts every miner's score and on-chain incentive by block.`,
+also charts every miner's score and on-chain incentive by block. As on finney, the
+validator commits its weights encrypted to a beacon round and the dev chain reveals them
+an epoch later (--commit-reveal=false sets them in the clear).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -37,6 +40,7 @@ also charts every miner's score and on-chain incentive by block.`,
 				ctx, cancel = context.WithTimeout(ctx, duration)
 				defer cancel()
 			}
+			cfg.PlainWeights = !commitReveal
 			cfg.Out = cmd.OutOrStdout()
 			if f, ok := cfg.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 				cfg.Terminal = true
@@ -58,6 +62,7 @@ also charts every miner's score and on-chain incentive by block.`,
 	fs.BoolVar(&cfg.Bad, "bad", false, "add a miner that answers wrong passwords")
 	fs.DurationVar(&cfg.BlockTime, "block-time", 500*time.Millisecond, "dev chain block interval")
 	fs.Uint16Var(&cfg.Tempo, "tempo", 10, "blocks between Yuma epochs (incentive updates)")
+	fs.BoolVar(&commitReveal, "commit-reveal", true, "commit weights encrypted to a beacon round for the chain to reveal, as on finney (false: set them in the clear)")
 	fs.IntVar(&cfg.MinDifficulty, "difficulty.min", 4, "minimum challenge difficulty")
 	fs.IntVar(&cfg.MaxDifficulty, "difficulty.max", 6, "maximum challenge difficulty")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "challenge timeout")

@@ -60,6 +60,11 @@ func TestDevnetBinary(t *testing.T) {
 	if num(rows[0][10]) <= 0 || num(rows[2][10]) != 0 || rows[0][9] != "65535" {
 		t.Fatalf("on-chain weights and incentive %v", rows)
 	}
+	// Commit-reveal is on, as on finney: the weights reached the chain as a
+	// commit the dev chain revealed.
+	if !strings.Contains(text, "weights committed at block") || !strings.Contains(text, "revealed by the chain at block") {
+		t.Fatal("the summary does not show a commit revealed by the chain")
+	}
 	if !strings.Contains(text, "allocation o") {
 		t.Fatal("the summary does not say whether allocation is on")
 	}

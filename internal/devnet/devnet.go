@@ -40,6 +40,9 @@ type Config struct {
 	// BlockTime (500 ms) and Tempo (10 blocks) of the dev chain.
 	BlockTime time.Duration
 	Tempo     uint16
+	// PlainWeights turns commit-reveal off on the dev subnet: weights are
+	// set in the clear instead of committed and revealed as on finney.
+	PlainWeights bool
 	// MinDifficulty..MaxDifficulty bound the challenges (4..6).
 	MinDifficulty, MaxDifficulty int
 	// Timeout is the challenge timeout (5 s).
@@ -108,8 +111,11 @@ type node struct {
 type Result struct {
 	Rows         []Row
 	WeightsBlock uint64
-	Rounds       int
-	Allocation   bool
+	// LastWeights is the validator's latest submission: set, or committed
+	// and (once the chain revealed it) revealed.
+	LastWeights *store.WeightsRecord
+	Rounds      int
+	Allocation  bool
 	// History holds a sample per round (or weights update) seen.
 	History *History
 }
@@ -159,6 +165,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer c.Close()
 	p := devchain.DefaultParams()
 	p.Tempo, p.WeightsRateLimit, p.ServingRateLimit = cfg.Tempo, uint64(cfg.Tempo)/2, 0
+	p.CommitRevealEnabled = !cfg.PlainWeights
 	p.ImmunityPeriod, p.ActivityCutoff = 10000, 10000
 	p.BurnRao = devchain.RaoPerTAO / 100
 	sudo, err := wallet.FromURI(devchain.SudoURI)
@@ -320,7 +327,7 @@ loop:
 				continue // a log file gets a line only when something changed
 			}
 			lastRounds, lastWeights = res.Rounds, res.WeightsBlock
-			printTable(cfg.Out, fmt.Sprintf("block %d, %d rounds, %s", b, res.Rounds, weightsNote(res.WeightsBlock)), res, !cfg.Terminal)
+			printTable(cfg.Out, fmt.Sprintf("block %d, %d rounds, %s", b, res.Rounds, weightsNote(res)), res, !cfg.Terminal)
 		}
 	}
 	stop()
@@ -333,12 +340,13 @@ loop:
 	}
 	res.History = hist
 	fmt.Fprintln(cfg.Out)
-	printTable(cfg.Out, fmt.Sprintf("final leaderboard after %d rounds (%s)", res.Rounds, weightsNote(res.WeightsBlock)), res, false)
+	printTable(cfg.Out, fmt.Sprintf("final leaderboard after %d rounds (%s)", res.Rounds, weightsNote(res)), res, false)
 	if res.WeightsBlock == 0 {
 		fmt.Fprintln(cfg.Out, "no weights reached the dev chain yet: let it run longer (--duration)")
 	} else {
-		fmt.Fprintln(cfg.Out, "SCORE is the validator's normalised score, WEIGHT its L1 share, ON-CHAIN that weight as the u16 the dev chain accepted,")
-		fmt.Fprintln(cfg.Out, "and INCENTIVE what the dev chain's last epoch computed from the weights on chain.")
+		fmt.Fprintln(cfg.Out, "SCORE is the validator's normalised score, WEIGHT its L1 share, ON-CHAIN that weight as the u16 the dev chain holds")
+		fmt.Fprintln(cfg.Out, "(committed encrypted, then revealed by the chain when commit-reveal is on, as on finney), and INCENTIVE what the")
+		fmt.Fprintln(cfg.Out, "dev chain's last epoch computed from the weights on chain.")
 	}
 	if cfg.Plot != "" {
 		if err := hist.WritePlot(cfg.Plot); err != nil {
@@ -356,11 +364,18 @@ func stopHint(terminal bool) string {
 	return "a line per change; Ctrl-C or --duration stops it"
 }
 
-func weightsNote(block uint64) string {
-	if block == 0 {
+func weightsNote(res *Result) string {
+	lw := res.LastWeights
+	switch {
+	case res.WeightsBlock == 0 || lw == nil:
 		return "no weights on chain yet"
+	case lw.Mode != store.WeightsModeCommit:
+		return fmt.Sprintf("weights on the dev chain set at block %d", lw.Block)
+	case lw.Status == store.WeightsStatusRevealed:
+		return fmt.Sprintf("weights committed at block %d, revealed by the chain at block %d", lw.Block, lw.RevealedBlock)
+	default:
+		return fmt.Sprintf("weights committed at block %d, reveal due at block %d (beacon round %d)", lw.Block, lw.RevealBlock, lw.RevealRound)
 	}
-	return fmt.Sprintf("weights on the dev chain set at block %d", block)
 }
 
 func newNode(dir, name string, delay time.Duration, bad bool) (*node, error) {
@@ -427,7 +442,7 @@ func (t *throttled) Solve(ctx context.Context, job *pow.Job) (string, error) {
 
 func snapshot(ctx context.Context, c *devchain.Chain, v *validator.Validator, self string, nodes []*node, allocation bool) *Result {
 	st := v.State()
-	res := &Result{WeightsBlock: st.WeightsBlock, Rounds: st.Rounds, Allocation: allocation}
+	res := &Result{WeightsBlock: st.WeightsBlock, LastWeights: st.LastWeights, Rounds: st.Rounds, Allocation: allocation}
 	byHot := map[string]validator.MinerState{}
 	for _, m := range st.Miners {
 		byHot[m.Hotkey] = m
