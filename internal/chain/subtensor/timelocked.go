@@ -114,17 +114,18 @@ func (c *Client) WeightsInfo(ctx context.Context, netuid uint16, hotkey string) 
 	if !ok {
 		return nil, fmt.Errorf("weights info on netuid %d: %w", netuid, chain.ErrSubnetNotFound)
 	}
-	info, err := c.weightsInfoAt(ctx, netuid, pub, hash, block)
+	info, _, err := c.weightsInfoAt(ctx, netuid, pub, hash, block)
 	if err != nil {
 		return nil, fmt.Errorf("weights info of %s on netuid %d at block %d: %w", hotkey, netuid, block, err)
 	}
 	return info, nil
 }
 
-func (c *Client) weightsInfoAt(ctx context.Context, netuid uint16, pub [32]byte, hash string, block uint64) (*chain.WeightsInfo, error) {
+// weightsInfoAt reads the weights info at hash (block) and whether pub holds a uid.
+func (c *Client) weightsInfoAt(ctx context.Context, netuid uint16, pub [32]byte, hash string, block uint64) (*chain.WeightsInfo, bool, error) {
 	m, _, err := c.Metadata(ctx, hash)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	legacy := false
 	for _, item := range scheduleItems {
@@ -147,7 +148,7 @@ func (c *Client) weightsInfoAt(ctx context.Context, netuid uint16, pub [32]byte,
 	}
 	v, err := c.readItems(ctx, m, hash, reads)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var firstErr error
 	u := func(i int) uint64 {
@@ -183,7 +184,7 @@ func (c *Client) weightsInfoAt(ctx context.Context, netuid uint16, pub [32]byte,
 		if list, ok := v[6].([]any); ok && uid < uint64(len(list)) {
 			n, err := asU64(list[uid])
 			if err != nil {
-				return nil, fmt.Errorf("LastUpdate[%d]: %w", uid, err)
+				return nil, false, fmt.Errorf("LastUpdate[%d]: %w", uid, err)
 			}
 			info.LastUpdate = n
 		}
@@ -192,9 +193,9 @@ func (c *Client) weightsInfoAt(ctx context.Context, netuid uint16, pub [32]byte,
 		info.RevealPeriodEpochs = 1
 	}
 	if firstErr != nil {
-		return nil, firstErr
+		return nil, false, firstErr
 	}
-	return info, nil
+	return info, v[5] != nil, nil
 }
 
 // rateLimited reports whether info's hotkey would be refused by the chain's
@@ -226,8 +227,9 @@ func TimelockedCommitCall(m *metadata.Metadata, netuid uint16, ciphertext []byte
 
 // CommitTimelockedWeights submits ciphertext as the hotkey's timelocked
 // commit to be revealed at revealRound, and returns the block it was
-// included in. Over the weights rate limit, or with a reveal round the
-// beacon has already published, it returns an error without submitting.
+// included in. Over the weights rate limit, for a hotkey without a uid on
+// netuid, or with a reveal round the beacon has already published, it
+// returns an error without submitting.
 func (c *Client) CommitTimelockedWeights(ctx context.Context, netuid uint16, hotkey chain.Signer, ciphertext []byte, revealRound uint64, version uint16) (uint64, error) {
 	what := fmt.Sprintf("timelocked weights commit by %s", hotkey.SS58Address())
 	if len(ciphertext) == 0 {
@@ -243,9 +245,12 @@ func (c *Client) CommitTimelockedWeights(ctx context.Context, netuid uint16, hot
 	if err != nil {
 		return 0, err
 	}
-	info, err := c.weightsInfoAt(ctx, netuid, hotkey.PublicKey(), hash, block)
+	info, registered, err := c.weightsInfoAt(ctx, netuid, hotkey.PublicKey(), hash, block)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	if !registered {
+		return 0, fmt.Errorf("%s on netuid %d at block %d: %w", what, netuid, block, chain.ErrNotRegistered)
 	}
 	if rateLimited(info) {
 		return 0, rateLimitError(what, info)

@@ -269,23 +269,30 @@ func TestCommitTimelockedWeights(t *testing.T) {
 		ct         []byte
 		want       error
 		submitted  int
+		noUID      bool // the hotkey holds no uid on the subnet
 	}{
-		{"included", headBlock - 99, "", round, ct, nil, 1},
-		{"never set", 0, "", round, ct, nil, 1},
+		{"included", headBlock - 99, "", round, ct, nil, 1, false},
+		{"never set", 0, "", round, ct, nil, 1, false},
 		// head+1 - last = 99 < 100: refused before submission.
-		{"rate limited", headBlock - 98, "", round, ct, chain.ErrRateLimited, 0},
-		{"round in the past", 0, "", 1000, ct, chain.ErrInvalidRevealRound, 0},
-		{"too large", 0, "", round, make([]byte, 5001), chain.ErrCommitTooLarge, 0},
-		{"wrong version", 0, "IncorrectCommitRevealVersion", round, ct, chain.ErrIncorrectCommitRevealVersion, 1},
-		{"too many", 0, "TooManyUnrevealedCommits", round, ct, chain.ErrTooManyUnrevealedCommits, 1},
-		{"disabled", 0, "CommitRevealDisabled", round, ct, chain.ErrCommitRevealDisabled, 1},
-		{"chain rate limit", 0, "CommittingWeightsTooFast", round, ct, chain.ErrRateLimited, 1},
-		{"not registered", 0, "HotKeyNotRegisteredInSubNet", round, ct, chain.ErrNotRegistered, 1},
+		{"rate limited", headBlock - 98, "", round, ct, chain.ErrRateLimited, 0, false},
+		{"round in the past", 0, "", 1000, ct, chain.ErrInvalidRevealRound, 0, false},
+		{"too large", 0, "", round, make([]byte, 5001), chain.ErrCommitTooLarge, 0, false},
+		{"wrong version", 0, "IncorrectCommitRevealVersion", round, ct, chain.ErrIncorrectCommitRevealVersion, 1, false},
+		{"too many", 0, "TooManyUnrevealedCommits", round, ct, chain.ErrTooManyUnrevealedCommits, 1, false},
+		{"disabled", 0, "CommitRevealDisabled", round, ct, chain.ErrCommitRevealDisabled, 1, false},
+		{"chain rate limit", 0, "CommittingWeightsTooFast", round, ct, chain.ErrRateLimited, 1, false},
+		{"chain says not registered", 0, "HotKeyNotRegisteredInSubNet", round, ct, chain.ErrNotRegistered, 1, false},
+		{"no uid", 0, "", round, ct, chain.ErrNotRegistered, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := loadV14(t)
 			c, srv := newReplayClient(t, "metagraph")
-			f := &fakeNode{m: m, errName: tc.errName, store: weightsStorage(t, m, hot, tc.lastUpdate).store}
+			s := weightsStorage(t, m, hot, tc.lastUpdate)
+			if tc.noUID {
+				k, _, _ := m.StorageKey("SubtensorModule", "Uids", uint16(1), hot)
+				delete(s.store, hex.EncodeToString(k))
+			}
+			f := &fakeNode{m: m, errName: tc.errName, store: s.store}
 			f.install(t, srv)
 			block, err := c.CommitTimelockedWeights(ctx10(t), 1, kp, tc.ct, tc.round, 4)
 			if tc.want == nil && err != nil || !errors.Is(err, tc.want) {

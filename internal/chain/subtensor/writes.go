@@ -74,7 +74,7 @@ func (c *Client) SetWeights(ctx context.Context, netuid uint16, hotkey chain.Sig
 	if err != nil {
 		return err
 	}
-	info, err := c.weightsInfoAt(ctx, netuid, hotkey.PublicKey(), hash, block)
+	info, _, err := c.weightsInfoAt(ctx, netuid, hotkey.PublicKey(), hash, block)
 	if err != nil {
 		return fmt.Errorf("set weights on netuid %d: %w", netuid, err)
 	}
