@@ -18,6 +18,10 @@ const DevEndpoint = "http://127.0.0.1:9946"
 type Config struct {
 	Network  string // finney | test | archive | local | dev
 	Endpoint string // http(s):// (localnet) or ws(s):// (subtensor)
+	// BeaconKey replaces, on a subtensor chain, drand quicknet's public key
+	// (96-byte compressed G2) that commits are encrypted to; a localnet
+	// serves its own beacon's key and refuses an override.
+	BeaconKey []byte
 }
 
 // localnet returns the localnet URL cfg names, or false for subtensor.
@@ -58,6 +62,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (chain.Chain, error
 		return nil, err
 	}
 	if dev {
+		if len(cfg.BeaconKey) != 0 {
+			return nil, fmt.Errorf("a beacon key cannot be set for a localnet: it reveals commits with its own beacon")
+		}
 		c, err := devchain.Dial(ctx, endpoint)
 		if err != nil {
 			return nil, err

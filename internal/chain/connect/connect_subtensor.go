@@ -17,7 +17,7 @@ func openSubtensor(ctx context.Context, cfg Config, log *slog.Logger) (chain.Cha
 	if err != nil {
 		return nil, err
 	}
-	c, err := subtensor.New(subtensor.Config{Endpoint: url}, log)
+	c, err := subtensor.New(subtensor.Config{Endpoint: url, BeaconPublicKey: cfg.BeaconKey}, log)
 	if err != nil {
 		return nil, err
 	}

@@ -53,3 +53,12 @@ func TestOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBeaconKeyRefusedForLocalnet: a localnet reveals with its own beacon,
+// so an overriding key is refused before dialling.
+func TestBeaconKeyRefusedForLocalnet(t *testing.T) {
+	_, err := Open(context.Background(), Config{Network: "dev", BeaconKey: make([]byte, 96)}, nil)
+	if err == nil || !strings.Contains(err.Error(), "beacon key cannot be set for a localnet") {
+		t.Fatalf("err = %v", err)
+	}
+}
