@@ -205,11 +205,14 @@ func FuzzCallHandler(f *testing.F) {
 	defer c.Close()
 	h := NewServer(c, nil)
 	alice := key(f, "//Alice")
-	for _, m := range []string{MethodCommit, MethodCreateSubnet, MethodRegister, MethodSetWeights, MethodAddStake} {
+	for _, m := range []string{MethodCommit, MethodCreateSubnet, MethodRegister, MethodSetWeights, MethodAddStake, MethodCommitTimelockedWeights} {
 		call, _ := SignCall(alice, m, 1, map[string]any{"netuid": 3})
 		raw, _ := jsonMarshal(call)
 		f.Add(raw)
 	}
+	tl, _ := SignCall(alice, MethodCommitTimelockedWeights, 1, CommitTimelockedArgs{Netuid: 3, Commit: []byte{1, 2, 3}, RevealRound: 9, CommitRevealVersion: 4})
+	raw, _ := jsonMarshal(tl)
+	f.Add(raw)
 	f.Add([]byte(`{"method":"create_subnet","signer":"5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY","nonce":1,"args":{"netuid":1,"params":{"tempo":0}},"signature":"0x00"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rec := httptest.NewRecorder()

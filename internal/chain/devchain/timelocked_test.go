@@ -718,3 +718,130 @@ func FuzzDecodeCommitTimelockedArgs(f *testing.F) {
 		}
 	})
 }
+
+// TestRunRevealsInRealTime: with Run producing blocks and the beacon on the
+// wall clock, a commit sealed by the client is revealed within its reveal
+// epoch, from the block the prediction names.
+func TestRunRevealsInRealTime(t *testing.T) {
+	ctx := context.Background()
+	c, err := Open(ctx, Config{BlockTime: 50 * time.Millisecond, BeaconPeriod: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	f := setupCR(t, c, func(n int) {
+		if _, err := c.Step(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	})
+	srv := httptest.NewServer(NewServer(c, nil))
+	defer srv.Close()
+	cl := dial(t, srv.URL)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+
+	info, err := cl.WeightsInfo(ctx, 1, f.valHK.SS58Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := reveal.Seal(rand.Reader, info, f.valHK.PublicKey(), []uint16{1, 2}, []uint16{65535, 30000}, 100, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.CommitTimelockedWeights(ctx, 1, f.valHK, sealed.Ciphertext, sealed.RevealRound, info.CommitRevealVersion); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for b := uint64(0); ; {
+		evs, err := cl.Events(wctx, EventQuery{Netuid: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			switch e.Kind {
+			case EventWeightsRevealed:
+				if e.Block < sealed.RevealBlock || e.Block >= sealed.RevealBlock+uint64(info.Tempo) {
+					t.Fatalf("revealed at block %d, outside the reveal epoch from %d", e.Block, sealed.RevealBlock)
+				}
+				t.Logf("predicted %d, revealed at %d", sealed.RevealBlock, e.Block)
+				return
+			case EventCommitDropped, EventCommitExpired:
+				t.Fatalf("commit not revealed: %+v", e)
+			}
+		}
+		if b, err = cl.WaitBlock(wctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// FuzzRevealNeverFailsBlock opens arbitrary commits (raw bytes as the
+// ciphertext, or arbitrary plaintext properly encrypted to the round) the way
+// the block step does: the outcome is always a reveal or a dropped commit,
+// never an error that would fail the block.
+func FuzzRevealNeverFailsBlock(f *testing.F) {
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	c, err := Open(context.Background(), Config{BlockTime: testBlockTime, Now: clk.Now})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	sudo, cold, val := key(f, SudoURI), key(f, "//Bob"), key(f, "//Bob//val")
+	for _, err := range []error{
+		c.CreateSubnet(ctx, sudo, 1, crParams()),
+		c.Fund(ctx, cold.SS58Address(), 10_000*RaoPerTAO),
+	} {
+		if err != nil {
+			f.Fatal(err)
+		}
+	}
+	for _, hk := range []string{val.SS58Address(), key(f, "//Bob//m1").SS58Address()} {
+		if _, err := c.Register(ctx, 1, cold, hk); err != nil {
+			f.Fatal(err)
+		}
+	}
+	const round = 7
+	sig := c.beacon.Sign(round)
+	pub := c.info.PublicKey
+	valPub := val.PublicKey()
+	f.Add([]byte("garbage"), true)
+	f.Add(reveal.Payload{Hotkey: valPub, UIDs: []uint16{0}, Values: []uint16{1}, VersionKey: 100}.Encode(), false)
+	f.Add(reveal.Payload{Hotkey: valPub, UIDs: []uint16{0, 1}, Values: []uint16{1}, VersionKey: 100}.Encode(), false)
+	f.Add([]byte{4, 1, 0, 4, 0, 100, 0, 0, 0, 0, 0, 0, 0}, false)
+	f.Add([]byte{}, false)
+	f.Fuzz(func(t *testing.T, data []byte, raw bool) {
+		ct := data
+		if !raw {
+			if ct, err = tlock.Encrypt(rand.Reader, pub, round, data); err != nil {
+				return // too long to encrypt
+			}
+		}
+		tx, err := c.db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		var before int
+		tx.QueryRow(`SELECT COUNT(*) FROM events`).Scan(&before)
+		cm := pendingCommit{id: -1, hotkey: val.SS58Address(), block: 1, revealRound: round, ciphertext: ct}
+		if err := c.revealOne(ctx, tx, 2, 1, cm, sig); err != nil {
+			t.Fatalf("reveal failed the block: %v", err)
+		}
+		var kind string
+		var after int
+		tx.QueryRow(`SELECT COUNT(*) FROM events`).Scan(&after)
+		tx.QueryRow(`SELECT kind FROM events ORDER BY id DESC LIMIT 1`).Scan(&kind)
+		if after != before+1 || (kind != EventWeightsRevealed && kind != EventCommitDropped) {
+			t.Fatalf("%d new events, last %q", after-before, kind)
+		}
+	})
+}
