@@ -210,6 +210,18 @@ func hexFlag(name, s string, size int) ([]byte, error) {
 	return b, nil
 }
 
+// beaconKeyFlag reads --beacon-key: hex, or "quicknet" for drand
+// quicknet's key; nil when empty.
+func beaconKeyFlag(s string) ([]byte, error) {
+	switch s {
+	case "":
+		return nil, nil
+	case "quicknet":
+		return tlock.QuicknetPublicKey(), nil
+	}
+	return hexFlag("beacon-key", s, tlock.PublicKeySize)
+}
+
 // encryptResult is what `weights encrypt` prints.
 type encryptResult struct {
 	Hotkey      string   `json:"hotkey"`
@@ -262,11 +274,9 @@ beacon public key (96-byte G2 point as hex); with both, no chain is needed.`,
 			if err != nil {
 				return usageError{err}
 			}
-			var key []byte
-			if beaconKey != "" {
-				if key, err = hexFlag("beacon-key", beaconKey, tlock.PublicKeySize); err != nil {
-					return err
-				}
+			key, err := beaconKeyFlag(beaconKey)
+			if err != nil {
+				return err
 			}
 			res := encryptResult{Hotkey: hk, UIDs: u, Values: w, VersionKey: versionKey}
 			if round != 0 && key != nil {
@@ -315,7 +325,7 @@ beacon public key (96-byte G2 point as hex); with both, no chain is needed.`,
 	fs.StringVar(&ws, "weights", "", "comma-separated weights, one per uid (any scale)")
 	fs.Uint64Var(&versionKey, "version-key", version.Int, "weights version key carried in the payload")
 	fs.Uint64Var(&round, "round", 0, "encrypt to this beacon round instead of the computed reveal round")
-	fs.StringVar(&beaconKey, "beacon-key", "", "beacon public key as hex (default: the chain's beacon, quicknet on finney and test)")
+	fs.StringVar(&beaconKey, "beacon-key", "", "beacon public key as hex, or 'quicknet' (default: the chain's beacon, quicknet on finney and test)")
 	fs.BoolVar(&asJSON, "json", false, "print as JSON")
 	_ = cmd.MarkFlagRequired("uids")
 	_ = cmd.MarkFlagRequired("weights")
@@ -376,10 +386,8 @@ With --beacon-key and --round, the signature is first verified against the beaco
 			}
 			res := decryptResult{}
 			if keyHex != "" {
-				var key []byte
-				if keyHex == "quicknet" {
-					key = tlock.QuicknetPublicKey()
-				} else if key, err = hexFlag("beacon-key", keyHex, tlock.PublicKeySize); err != nil {
+				key, err := beaconKeyFlag(keyHex)
+				if err != nil {
 					return err
 				}
 				if round == 0 {
