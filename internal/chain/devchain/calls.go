@@ -574,6 +574,25 @@ func (s *callState) setParams(a SubnetArgs) error {
 	if s.signer != owner && s.signer != s.c.sudo {
 		return fmt.Errorf("%w: netuid %d is owned by %s", ErrNotOwner, a.Netuid, owner)
 	}
+	old, err := loadParams(s.ctx, s.tx, a.Netuid)
+	if err != nil {
+		return err
+	}
+	if old.Tempo != p.Tempo {
+		// A new tempo restarts the cycle from this block, as set_tempo does.
+		sched, err := loadSchedule(s.ctx, s.tx, a.Netuid)
+		if err != nil {
+			return err
+		}
+		sched.LastEpochBlock = s.block
+		rawSched, err := json.Marshal(sched)
+		if err != nil {
+			return err
+		}
+		if err := s.exec(`UPDATE subnets SET schedule = ? WHERE netuid = ?`, string(rawSched), a.Netuid); err != nil {
+			return err
+		}
+	}
 	p.SubnetworkN = 0
 	raw, err := json.Marshal(p)
 	if err != nil {

@@ -845,3 +845,58 @@ func FuzzRevealNeverFailsBlock(f *testing.F) {
 		}
 	})
 }
+
+// TestSchedule: epochs follow the stateful schedule (first one tempo blocks
+// after creation, staggered by netuid), and a tempo change restarts the cycle.
+func TestSchedule(t *testing.T) {
+	c, step := memChain(t)
+	ctx := context.Background()
+	sudo := key(t, SudoURI)
+	step(20)
+	for _, tc := range []struct {
+		netuid uint16
+		tempo  uint16
+		want   []uint64 // blocks after creation
+	}{
+		{1, 9, []uint64{8, 17, 26}}, // last epoch placed 1 % 9 blocks back
+		{5, 4, []uint64{3, 7, 11}},  // 5 % 4
+		{12, 10, []uint64{8, 18}},   // 12 % 10
+		{3, 30, []uint64{27, 57}},   // 3 % 30
+		{40, 40, []uint64{40, 80}},  // 40 % 40 = 0
+	} {
+		p := DefaultParams()
+		p.Tempo = tc.tempo
+		created, _ := c.Block(ctx)
+		must(t, c.CreateSubnet(ctx, sudo, tc.netuid, &p))
+		var got []uint64
+		for len(got) < len(tc.want) {
+			got = append(got, toEpoch(t, ctx, c, tc.netuid, step)-created)
+		}
+		if !equalU64(got, tc.want) {
+			t.Errorf("netuid %d tempo %d: epochs %v blocks after creation, want %v", tc.netuid, tc.tempo, got, tc.want)
+		}
+	}
+	p, _ := c.Params(ctx, 1)
+	head, _ := c.Block(ctx)
+	p.Tempo = 5
+	must(t, c.SetParams(ctx, sudo, 1, p))
+	if got := toEpoch(t, ctx, c, 1, step); got != head+5 {
+		t.Fatalf("after the tempo change at %d: epoch at %d, want %d", head, got, head+5)
+	}
+	info, _ := c.WeightsInfo(ctx, 1, "")
+	if info.Schedule.LastEpochBlock != head+5 || info.Schedule.BlocksSinceLastStep != 0 {
+		t.Fatalf("schedule %+v", info.Schedule)
+	}
+}
+
+func equalU64(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
