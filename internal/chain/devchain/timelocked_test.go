@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -899,4 +900,54 @@ func equalU64(a, b []uint64) bool {
 		}
 	}
 	return true
+}
+
+// TestMigrateOlderState opens a state written before commit-reveal existed:
+// its subnet keeps plain weights, gets the default commit-reveal version and
+// period, and starts a schedule; the beacon is created on first open.
+func TestMigrateOlderState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := `{"tempo":9,"weights_rate_limit":5,"weights_version":0,"min_allowed_weights":1,"max_weights_limit":65535,
+		"max_allowed_uids":8,"immunity_period":3,"burn":100000000,"commit_reveal_weights_enabled":false,"serving_rate_limit":2,
+		"kappa":32767,"bonds_moving_avg":900000,"registration_allowed":true,"subnetwork_n":0,"activity_cutoff":5000,
+		"max_allowed_validators":64,"min_validator_stake":1000000000000,"emission_per_block":1000000000}`
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)`,
+		migrations[0],
+		`INSERT INTO schema_migrations (version) VALUES (1)`,
+		`UPDATE meta SET value = 40 WHERE key = 'block'`,
+		`INSERT INTO subnets (netuid, owner, params, created_block) VALUES (1, 'x', '` + old + `', 3)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	c, err := Open(ctx, Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p, err := c.Params(ctx, 1)
+	if err != nil || p.CommitRevealEnabled || p.CommitRevealVersion != DefaultCommitRevealVersion || p.RevealPeriodEpochs != DefaultRevealPeriodEpochs {
+		t.Fatalf("params %+v, %v", p, err)
+	}
+	info, err := c.WeightsInfo(ctx, 1, "")
+	if err != nil || info.Schedule.LastEpochBlock != 39 || len(info.Beacon.PublicKey) != tlock.PublicKeySize {
+		t.Fatalf("weights info %+v, %v", info, err)
+	}
+	step := func(n int) {
+		if _, err := c.Step(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := toEpoch(t, ctx, c, 1, step); got != 48 {
+		t.Fatalf("first epoch after the migration at %d, want 48", got)
+	}
 }
