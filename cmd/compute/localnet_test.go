@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/chain/devchain"
+	"github.com/sn27/compute/internal/chain/reveal"
 	"github.com/sn27/compute/internal/wallet"
 )
 
@@ -119,14 +122,34 @@ func TestMetagraphAfterWeights(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The subnet has commit-reveal on (the localnet's default, as on
+	// finney): a plain set_weights is refused, commits are revealed by the
+	// chain an epoch later.
+	if err := c.SetWeights(ctx, 1, val, []uint16{1, 2}, []uint16{65535, 20000}, 142); !errors.Is(err, chain.ErrCommitRevealEnabled) {
+		t.Fatalf("plain set_weights on a commit-reveal subnet: %v", err)
+	}
 	start, _ := c.Block(ctx)
 	for b := start; b < start+16; {
-		if err := c.SetWeights(ctx, 1, val, []uint16{1, 2}, []uint16{65535, 20000}, 142); err != nil && !strings.Contains(err.Error(), "rate limited") {
+		info, err := c.WeightsInfo(ctx, 1, val.SS58Address())
+		if err != nil {
 			t.Fatal(err)
+		}
+		if info.NextAllowed() <= info.Block {
+			sealed, err := reveal.Seal(rand.Reader, info, val.PublicKey(), []uint16{1, 2}, []uint16{65535, 20000}, 142, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.CommitTimelockedWeights(ctx, 1, val, sealed.Ciphertext, sealed.RevealRound, info.CommitRevealVersion); err != nil && !errors.Is(err, chain.ErrRateLimited) {
+				t.Fatal(err)
+			}
 		}
 		if b, err = c.WaitBlock(ctx, b+2); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Let the last commits' reveal epoch come.
+	if _, err := c.WaitBlock(ctx, start+26); err != nil {
+		t.Fatal(err)
 	}
 
 	out = runCLI(t, ctx, "metagraph", ep, "--netuid", "1")
