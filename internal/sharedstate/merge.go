@@ -20,13 +20,25 @@ type Source struct {
 // Problem is a record that was read but not used, and why; callers log it.
 type Problem struct {
 	Validator string
-	Reason    string
+	// Kind is a short code for metrics: one of the Drop* constants.
+	Kind   string
+	Reason string
 }
+
+// Kinds of Problem.
+const (
+	DropNotRecord = "not_record" // the commitment holds something else
+	DropMalformed = "malformed"  // a record that does not decode (oversized included)
+	DropNoPermit  = "no_permit"  // the publisher is not a permitted validator
+	DropFuture    = "future"     // the record's block is after the head
+	DropStale     = "stale"      // older than MergeConfig.MaxAge
+)
 
 // ReadAll reads the records of every permitted validator of mg (self
 // included, so that its own published state counts like the others').
 // A validator without a commitment is skipped; one whose commitment is not a
-// valid record is reported as a Problem, never used. Chain errors other than
+// valid record (another use of the commitment, garbage, or a malformed or
+// oversized record) is reported as a Problem, never used. Chain errors other than
 // "not found" stop the read.
 func ReadAll(ctx context.Context, c chain.Chain, mg *chain.Metagraph) ([]Source, []Problem, error) {
 	var (
@@ -45,11 +57,13 @@ func ReadAll(ctx context.Context, c chain.Chain, mg *chain.Metagraph) ([]Source,
 			return out, problems, fmt.Errorf("read the shared-state record of %s: %w", n.Hotkey, err)
 		}
 		rec, err := Decode(cm.Data)
-		if errors.Is(err, ErrNotRecord) {
-			continue // the commitment is used for something else
-		}
 		if err != nil {
-			problems = append(problems, Problem{Validator: n.Hotkey, Reason: err.Error()})
+			kind := DropMalformed
+			if errors.Is(err, ErrNotRecord) {
+				kind = DropNotRecord
+			}
+			problems = append(problems, Problem{Validator: n.Hotkey, Kind: kind,
+				Reason: fmt.Sprintf("%v (%d bytes at block %d)", err, len(cm.Data), cm.Block)})
 			continue
 		}
 		out = append(out, Source{Validator: n.Hotkey, UID: n.UID, StakeRao: n.StakeRao, Record: rec})
@@ -81,9 +95,34 @@ type View struct {
 	// Penalised holds those above MergeConfig.PenaltyShare.
 	PenaltyShare map[uint16]float64
 	Penalised    map[uint16]bool
-	// Used counts the records merged; Problems lists the records dropped.
+	// Used counts the records merged (Sources holds them); Problems lists
+	// the records dropped.
 	Used     int
+	Sources  []Source
 	Problems []Problem
+}
+
+// Read reads every permitted validator's record on mg's subnet and merges
+// them: ReadAll's problems come first in the View's Problems.
+func Read(ctx context.Context, c chain.Chain, mg *chain.Metagraph, cfg MergeConfig) (View, error) {
+	sources, problems, err := ReadAll(ctx, c, mg)
+	if err != nil {
+		return View{}, err
+	}
+	v := Merge(cfg, mg, sources)
+	v.Problems = append(problems, v.Problems...)
+	return v, nil
+}
+
+// PenalisedHotkeys returns the hotkeys of the penalised uids in mg.
+func (v View) PenalisedHotkeys(mg *chain.Metagraph) map[string]bool {
+	out := map[string]bool{}
+	for _, n := range mg.Neurons {
+		if v.Penalised[n.UID] {
+			out[n.Hotkey] = true
+		}
+	}
+	return out
 }
 
 // AllocatedHotkeys returns the hotkeys of the allocated uids in mg.
@@ -118,16 +157,17 @@ func Merge(cfg MergeConfig, mg *chain.Metagraph, sources []Source) View {
 		n := byUID[s.UID]
 		switch {
 		case n == nil || n.Hotkey != s.Validator || !n.ValidatorPermit:
-			v.Problems = append(v.Problems, Problem{s.Validator, "not a permitted validator of the subnet"})
+			v.Problems = append(v.Problems, Problem{s.Validator, DropNoPermit, "not a permitted validator of the subnet"})
 			continue
 		case s.Record.Block > mg.Block:
-			v.Problems = append(v.Problems, Problem{s.Validator, fmt.Sprintf("record block %d is after the head %d", s.Record.Block, mg.Block)})
+			v.Problems = append(v.Problems, Problem{s.Validator, DropFuture, fmt.Sprintf("record block %d is after the head %d", s.Record.Block, mg.Block)})
 			continue
 		case cfg.MaxAge > 0 && mg.Block-s.Record.Block > cfg.MaxAge:
-			v.Problems = append(v.Problems, Problem{s.Validator, fmt.Sprintf("record of block %d is older than %d blocks", s.Record.Block, cfg.MaxAge)})
+			v.Problems = append(v.Problems, Problem{s.Validator, DropStale, fmt.Sprintf("record of block %d is older than %d blocks", s.Record.Block, cfg.MaxAge)})
 			continue
 		}
 		v.Used++
+		v.Sources = append(v.Sources, s)
 		valid := func(uid uint16) bool {
 			m := byUID[uid]
 			return m != nil && m.BlockAtRegistered <= s.Record.Block
@@ -157,18 +197,31 @@ func Merge(cfg MergeConfig, mg *chain.Metagraph, sources []Source) View {
 }
 
 // Publisher decides when a validator publishes its record: only when it
-// changed, and at most once per tempo.
+// changed, and at most once per tempo. An unchanged record is published
+// again once it is RefreshAfter blocks old (when RefreshAfter > 0), so that
+// readers dropping old records keep seeing a long lease. An empty record is
+// never the first one published: there is nothing to withdraw.
 type Publisher struct {
+	// RefreshAfter is the age, in blocks, at which an unchanged record is
+	// published again (0: never).
+	RefreshAfter uint64
+
 	last      *Record
 	lastBlock uint64
 }
 
 // Due reports whether rec should be published at block, given the tempo.
 func (p *Publisher) Due(rec Record, block uint64, tempo uint16) bool {
-	if p.last != nil && p.last.Equal(rec) {
+	if p.last == nil {
+		return len(rec.Leased) > 0 || len(rec.Penalised) > 0
+	}
+	if block < p.lastBlock+uint64(tempo) {
 		return false
 	}
-	return p.last == nil || block >= p.lastBlock+uint64(tempo)
+	if !p.last.Equal(rec) {
+		return true
+	}
+	return p.RefreshAfter > 0 && block >= p.lastBlock+p.RefreshAfter
 }
 
 // Published records that rec went on chain at block.
@@ -180,3 +233,11 @@ func (p *Publisher) Published(rec Record, block uint64) {
 // Seed tells a fresh Publisher what is already on chain (after a restart),
 // so an unchanged record is not published again.
 func (p *Publisher) Seed(rec Record) { p.Published(rec, rec.Block) }
+
+// Last returns the last record published or seeded, if any.
+func (p *Publisher) Last() (Record, bool) {
+	if p.last == nil {
+		return Record{}, false
+	}
+	return *p.last, true
+}

@@ -1,6 +1,7 @@
 package sharedstate
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/sn27/compute/internal/chain"
@@ -73,5 +74,36 @@ func TestPublisher(t *testing.T) {
 	fresh.Seed(a)
 	if fresh.Due(same, 1000, 10) {
 		t.Error("a restarted publisher republished an unchanged record")
+	}
+	var empty Publisher
+	if empty.Due(Record{Block: 5}, 5, 10) {
+		t.Error("an empty first record is due")
+	}
+	refresh := Publisher{RefreshAfter: 300}
+	refresh.Published(a, 100)
+	if refresh.Due(same, 399, 10) || !refresh.Due(same, 400, 10) {
+		t.Error("an unchanged record is not refreshed after 300 blocks")
+	}
+	if last, ok := refresh.Last(); !ok || !last.Equal(a) {
+		t.Errorf("last = %+v, %v", last, ok)
+	}
+}
+
+func TestMergeProblemKinds(t *testing.T) {
+	mg := &chain.Metagraph{Netuid: 1, Block: 100, Neurons: []chain.Neuron{
+		{UID: 0, Hotkey: "v", ValidatorPermit: true, StakeRao: 1},
+		{UID: 1, Hotkey: "w", StakeRao: 1},
+	}}
+	v := Merge(MergeConfig{MaxAge: 10}, mg, []Source{
+		{Validator: "v", UID: 0, Record: Record{Block: 50}},
+		{Validator: "v", UID: 0, Record: Record{Block: 101}},
+		{Validator: "w", UID: 1, Record: Record{Block: 100}},
+	})
+	var kinds []string
+	for _, p := range v.Problems {
+		kinds = append(kinds, p.Kind)
+	}
+	if want := []string{DropStale, DropFuture, DropNoPermit}; !slices.Equal(kinds, want) {
+		t.Errorf("kinds %v, want %v", kinds, want)
 	}
 }
