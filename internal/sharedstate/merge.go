@@ -71,6 +71,10 @@ func ReadAll(ctx context.Context, c chain.Chain, mg *chain.Metagraph) ([]Source,
 	return out, problems, nil
 }
 
+// FutureSlack is how many blocks ahead of the reader's head a record may be:
+// the publisher's node may be a little ahead of the reader's.
+const FutureSlack = 10
+
 // MergeConfig sets how records are merged.
 type MergeConfig struct {
 	// MaxAge drops records whose block is more than MaxAge blocks old.
@@ -137,10 +141,10 @@ func (v View) AllocatedHotkeys(mg *chain.Metagraph) map[string]bool {
 }
 
 // Merge combines the records of permitted validators into a View at mg's
-// block: records from validators without a permit, from the future or
-// older than MaxAge are dropped, and so are bits for uids that do not exist
-// or were registered after the record's block (a new miner does not inherit
-// its predecessor's lease or penalty).
+// block: records from validators without a permit, from the future (beyond
+// FutureSlack) or older than MaxAge are dropped, and so are bits for uids
+// that do not exist or were registered after the record's block (a new
+// miner does not inherit its predecessor's lease or penalty).
 func Merge(cfg MergeConfig, mg *chain.Metagraph, sources []Source) View {
 	v := View{Block: mg.Block, Allocated: map[uint16][]string{}, PenaltyShare: map[uint16]float64{}, Penalised: map[uint16]bool{}}
 	byUID := make(map[uint16]*chain.Neuron, len(mg.Neurons))
@@ -159,10 +163,10 @@ func Merge(cfg MergeConfig, mg *chain.Metagraph, sources []Source) View {
 		case n == nil || n.Hotkey != s.Validator || !n.ValidatorPermit:
 			v.Problems = append(v.Problems, Problem{s.Validator, DropNoPermit, "not a permitted validator of the subnet"})
 			continue
-		case s.Record.Block > mg.Block:
+		case s.Record.Block > mg.Block+FutureSlack:
 			v.Problems = append(v.Problems, Problem{s.Validator, DropFuture, fmt.Sprintf("record block %d is after the head %d", s.Record.Block, mg.Block)})
 			continue
-		case cfg.MaxAge > 0 && mg.Block-s.Record.Block > cfg.MaxAge:
+		case cfg.MaxAge > 0 && mg.Block > s.Record.Block && mg.Block-s.Record.Block > cfg.MaxAge:
 			v.Problems = append(v.Problems, Problem{s.Validator, DropStale, fmt.Sprintf("record of block %d is older than %d blocks", s.Record.Block, cfg.MaxAge)})
 			continue
 		}

@@ -24,9 +24,10 @@ func TestMerge(t *testing.T) {
 		{Validator: "nopermit", UID: 3, StakeRao: 5000, Record: Record{Block: 999, Penalised: []uint16{4}}}, // no permit
 		{Validator: "valB", UID: 2, StakeRao: 300, Record: Record{Block: 999}},                              // uid/hotkey mismatch
 		{Validator: "valC", UID: 2, StakeRao: 100, Record: Record{Block: 2000}},                             // future
+		{Validator: "valB", UID: 1, StakeRao: 300, Record: Record{Block: 1000 + FutureSlack}},               // a node a little ahead
 	}
 	v := Merge(MergeConfig{MaxAge: 500, PenaltyShare: 0.5}, mg, sources)
-	if v.Used != 2 || len(v.Problems) != 4 {
+	if v.Used != 3 || len(v.Problems) != 4 {
 		t.Fatalf("used %d, problems %+v", v.Used, v.Problems)
 	}
 	if got := v.Allocated[4]; len(got) != 1 || got[0] != "valA" {
@@ -96,7 +97,7 @@ func TestMergeProblemKinds(t *testing.T) {
 	}}
 	v := Merge(MergeConfig{MaxAge: 10}, mg, []Source{
 		{Validator: "v", UID: 0, Record: Record{Block: 50}},
-		{Validator: "v", UID: 0, Record: Record{Block: 101}},
+		{Validator: "v", UID: 0, Record: Record{Block: 100 + FutureSlack + 1}},
 		{Validator: "w", UID: 1, Record: Record{Block: 100}},
 	})
 	var kinds []string
