@@ -125,8 +125,8 @@ type MinerState struct {
 	Successes  int           // in the stats window
 	Score      float64       // normalised score
 	Weight     float64       // last computed weight
-	Allocated  bool // by this validator's store or a permitted validator's shared record
-	Penalised  bool // by this validator's own checks or the shared state
+	Allocated  bool          // by this validator's store or a permitted validator's shared record
+	Penalised  bool          // by this validator's own checks or the shared state
 	Skipped    Exclusion
 }
 
