@@ -44,6 +44,7 @@ type validatorOptions struct {
 
 	DataDir, MetricsAddr string
 	Score                ScoreFormulaOptions
+	Shared               validator.SharedConfig
 }
 
 // AddFlags registers the validator flags with the original's names and defaults.
@@ -72,6 +73,10 @@ func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ChainTimeout, "validator.chain.timeout", d.ChainTimeout, "deadline of every chain call")
 	fs.StringVar(&o.DataDir, "validator.data_dir", "", "data directory (default ~/.bittensor/compute/validator/<wallet>/<hotkey>/netuid<N>, mode 0700)")
 	fs.StringVar(&o.MetricsAddr, "metrics.addr", validator.DefaultMetricsAddr, "Prometheus /metrics listener (\"\" disables it)")
+	fs.BoolVar(&o.Shared.Publish, "validator.shared.publish", d.Shared.Publish, "publish this validator's leases and penalties as its commitment on the subnet (docs/shared-state.md)")
+	fs.Uint64Var(&o.Shared.MaxAgeBlocks, "validator.shared.age.blocks", d.Shared.MaxAgeBlocks, "ignore other validators' shared-state records older than this many blocks")
+	fs.Float64Var(&o.Shared.PenaltyShare, "validator.shared.penalty.share", d.Shared.PenaltyShare, "a miner counts as penalised when validators holding more than this share of the permitted stake penalise it")
+	fs.Float64Var(&o.Shared.Penalty, "validator.shared.penalty", d.Shared.Penalty, "fraction of its score a penalised miner loses (by this validator's checks or the shared state)")
 	// The score flags of `compute score`, prefixed: --validator.weight.time, --validator.timeout, ...
 	sfs := pflag.NewFlagSet("score", pflag.ContinueOnError)
 	o.Score.AddFlags(sfs)
@@ -95,6 +100,7 @@ func (o *validatorOptions) config(netuid uint16) (validator.Config, error) {
 	cfg.ChallengeBatchSize, cfg.SpecsBatchSize = o.ChallengeBatch, o.SpecsBatch
 	cfg.SpecsTimeout, cfg.ChainTimeout = o.SpecsTimeout, o.ChainTimeout
 	cfg.PerformHardwareQuery = o.HardwareQuery
+	cfg.Shared = o.Shared
 	cfg.Filter = validator.FilterConfig{
 		BlacklistHotkeys:      cleanList(o.BlacklistHot),
 		BlacklistColdkeys:     cleanList(o.BlacklistCold),
