@@ -290,26 +290,35 @@ func (v *Validator) CanaryRuns(ctx context.Context, hotkey string, limit int) ([
 	return out, nil
 }
 
-// GPUOwners returns, for each GPU UUID some canary lease of hotkey showed,
-// the other hotkeys whose last canary lease showed it too.
-func (v *Validator) GPUOwners(ctx context.Context, hotkey string) (map[string][]string, error) {
-	rows, err := v.db.QueryContext(ctx, `SELECT o.uuid, o.hotkey FROM canary_gpus m
-		JOIN canary_gpus o ON o.uuid = m.uuid AND o.hotkey <> m.hotkey
-		WHERE m.hotkey = ? ORDER BY o.uuid, o.hotkey`, hotkey)
+// GPUOwners returns, for each of uuids, the hotkeys other than except
+// whose last canary lease showed that GPU.
+func (v *Validator) GPUOwners(ctx context.Context, uuids []string, except string) (map[string][]string, error) {
+	out := make(map[string][]string)
+	if len(uuids) == 0 {
+		return out, nil
+	}
+	st, err := v.db.PrepareContext(ctx, "SELECT hotkey FROM canary_gpus WHERE uuid = ? AND hotkey <> ? ORDER BY hotkey")
 	if err != nil {
 		return nil, fmt.Errorf("read GPU owners: %w", err)
 	}
-	defer rows.Close()
-	out := make(map[string][]string)
-	for rows.Next() {
-		var uuid, other string
-		if err := rows.Scan(&uuid, &other); err != nil {
+	defer st.Close()
+	for _, u := range slices.Compact(slices.Sorted(slices.Values(uuids))) {
+		rows, err := st.QueryContext(ctx, u, except)
+		if err != nil {
 			return nil, fmt.Errorf("read GPU owners: %w", err)
 		}
-		out[uuid] = append(out[uuid], other)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read GPU owners: %w", err)
+		for rows.Next() {
+			var hk string
+			if err := rows.Scan(&hk); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read GPU owners: %w", err)
+			}
+			out[u] = append(out[u], hk)
+		}
+		err = errors.Join(rows.Err(), rows.Close())
+		if err != nil {
+			return nil, fmt.Errorf("read GPU owners: %w", err)
+		}
 	}
 	return out, nil
 }

@@ -107,23 +107,26 @@ func TestCanaryGPUOwnersAndFlags(t *testing.T) {
 	rec(hk(1), []string{"GPU-a", "GPU-b"})
 	rec(hk(2), []string{"GPU-b"})
 	rec(hk(3), []string{"GPU-c"})
-	owners, err := v.GPUOwners(ctx, hk(1))
+	owners, err := v.GPUOwners(ctx, []string{"GPU-a", "GPU-b", "GPU-b", "GPU-z"}, hk(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(owners) != 1 || !slices.Equal(owners["GPU-b"], []string{hk(2)}) {
 		t.Fatalf("owners %v", owners)
 	}
+	if o, _ := v.GPUOwners(ctx, []string{"GPU-b"}, ""); !slices.Equal(o["GPU-b"], []string{hk(1), hk(2)}) {
+		t.Fatalf("owners without exception %v", o)
+	}
 	// A later run without GPU measurements keeps the set; one with an empty set clears it.
 	if err := v.RecordCanary(ctx, CanaryRun{Hotkey: hk(2), Reason: "ssh_login", Started: t0, Finished: t0},
 		CanaryStatus{Hotkey: hk(2), State: CanaryFailed, Reason: "ssh_login", CheckedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if o, _ := v.GPUOwners(ctx, hk(1)); len(o) != 1 {
+	if o, _ := v.GPUOwners(ctx, []string{"GPU-b"}, hk(1)); len(o) != 1 {
 		t.Fatalf("a run without measurements dropped the GPUs: %v", o)
 	}
 	rec(hk(2), []string{})
-	if o, _ := v.GPUOwners(ctx, hk(1)); len(o) != 0 {
+	if o, _ := v.GPUOwners(ctx, []string{"GPU-b"}, hk(1)); len(o) != 0 {
 		t.Fatalf("an empty set kept the GPUs: %v", o)
 	}
 
