@@ -19,10 +19,10 @@ type Source struct {
 
 // Problem is a record that was read but not used, and why; callers log it.
 type Problem struct {
-	Validator string
+	Validator string `json:"validator"`
 	// Kind is a short code for metrics: one of the Drop* constants.
-	Kind   string
-	Reason string
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
 }
 
 // Kinds of Problem.
