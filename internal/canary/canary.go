@@ -367,6 +367,9 @@ type Outcome struct {
 	Detail    string
 	State     string // the miner's verification state after the run
 	LoginTime time.Duration
+	// GrantTime is the part of LoginTime until the miner granted the lease
+	// (check, container creation and start, sshd up).
+	GrantTime time.Duration
 	Measured  *Measured
 	Expect    Expect
 }
@@ -394,7 +397,7 @@ func (c *Canary) check(ctx context.Context, tg target) {
 		return
 	}
 	attrs := []any{"hotkey", o.Hotkey, "uid", o.UID, "reason", o.Reason, "state", o.State,
-		"allocate_to_login", o.LoginTime.Round(time.Millisecond)}
+		"allocate_to_login", o.LoginTime.Round(time.Millisecond), "granted_after", o.GrantTime.Round(time.Millisecond)}
 	if o.Measured != nil {
 		attrs = append(attrs, "measured", o.Measured.String())
 	}
@@ -419,6 +422,7 @@ func (c *Canary) lease(ctx context.Context, tg target) Outcome {
 	req := renter.Request{Requirement: o.Expect.Requirement(), Timeline: c.cfg.Timeline, SSHKey: key.public, Hotkey: n.Hotkey}
 	t0 := time.Now()
 	tr, err := c.deps.Leaser.AllocateTrial(rctx, req)
+	o.GrantTime = time.Since(t0)
 	if err != nil {
 		var te *renter.TrialError
 		switch {
@@ -447,6 +451,7 @@ func (c *Canary) lease(ctx context.Context, tg target) Outcome {
 		return o
 	}
 	o.LoginTime = first.Sub(t0)
+	m.GrantSeconds = o.GrantTime.Seconds()
 	o.Measured = &m
 	o.Reason, o.Detail = Compare(o.Expect, m)
 	return o
@@ -467,7 +472,9 @@ func (c *Canary) loginAndMeasure(ctx context.Context, l login) (Measured, time.T
 			}
 			err = perr
 		}
-		lastErr = err
+		if lastErr == nil || lctx.Err() == nil {
+			lastErr = err // not the deadline's kill of the last try
+		}
 		select {
 		case <-lctx.Done():
 			return Measured{}, time.Time{}, fmt.Errorf("no login within %v (%d attempts): %w", c.cfg.LoginTimeout, attempt, lastErr)

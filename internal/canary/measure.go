@@ -55,6 +55,9 @@ type Measured struct {
 	// DiskFreeBytes is the free space of the container's root filesystem.
 	DiskFreeBytes int64 `json:"disk_free_bytes"`
 	GPUs          []GPU `json:"gpus,omitempty"`
+	// GrantSeconds is set by the canary, not measured in the container: the
+	// time from the Allocate request to the granted lease.
+	GrantSeconds float64 `json:"grant_seconds,omitempty"`
 }
 
 // GPU is one line of nvidia-smi.
