@@ -112,7 +112,9 @@ type fixedSpecs struct{ s specs.Specs }
 
 func (f fixedSpecs) Collect(context.Context) (specs.Specs, error) { return f.s, nil }
 
-func noGPUs(context.Context) (gpu.Inventory, error) { return gpu.Inventory{Reason: "test machine"}, nil }
+func noGPUs(context.Context) (gpu.Inventory, error) {
+	return gpu.Inventory{Reason: "test machine"}, nil
+}
 
 // testMiner is a running internal/miner offering allocation on the real daemon.
 type testMiner struct {
