@@ -267,7 +267,8 @@ func (c *Canary) pass(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// dueMiners lists the served, idle miners with readable specs whose check is due.
+// dueMiners lists the served, idle miners whose readable specs offer
+// leases (has_docker) and whose check is due.
 func (c *Canary) dueMiners(ctx context.Context) ([]target, error) {
 	now := c.now()
 	mg, err := c.deps.Meta.Metagraph(ctx, c.cfg.Netuid)
@@ -310,8 +311,8 @@ func (c *Canary) dueMiners(ctx context.Context) ([]target, error) {
 			continue
 		}
 		sp, err := renter.ParseSpecs(ms.Details)
-		if err != nil {
-			continue
+		if err != nil || !sp.HasDocker {
+			continue // nothing to verify, or no leases offered
 		}
 		tg := target{neuron: n, specs: sp, hash: specsHash(sp)}
 		if s, ok := sts[hk]; ok {

@@ -85,7 +85,9 @@ func (h *harness) miner(t *testing.T, hotkey string, stage string, stake float64
 	uid := uint16(len(h.meta.neurons))
 	h.meta.neurons = append(h.meta.neurons, chain.Neuron{UID: uid, Hotkey: hotkey, Stake: stake,
 		Axon: chain.AxonInfo{IP: "127.0.0.1", Port: 9000 + uid, IPType: 4}})
-	b, _ := json.Marshal(claim(2, 1, 10))
+	s := claim(2, 1, 10)
+	s.HasDocker = stage != "no docker"
+	b, _ := json.Marshal(s)
 	if err := h.st.SaveSpecs(context.Background(), hotkey, b, h.now); err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +132,7 @@ func TestOutcomesAndSchedule(t *testing.T) {
 	h.miner(t, "validator", renter.StageGrant, 0)
 	h.miner(t, "staked", renter.StageGrant, 5000)
 	h.miner(t, "ours", "", 0)
+	h.miner(t, "nodocker", "no docker", 0)
 	h.alloc["busy"] = true
 	cfg := DefaultConfig()
 	cfg.Concurrency = 8
@@ -151,7 +154,7 @@ func TestOutcomesAndSchedule(t *testing.T) {
 	if s := state("broken"); s.State != store.CanaryFailed || s.Reason != ReasonContainerStart {
 		t.Fatalf("container start: %+v", s)
 	}
-	for _, hk := range []string{"busy", "validator", "staked"} {
+	for _, hk := range []string{"busy", "validator", "staked", "nodocker"} {
 		if n := h.leaser.count(hk); n != 0 {
 			t.Errorf("%s leased %d times; it must be left alone", hk, n)
 		}

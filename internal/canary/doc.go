@@ -3,7 +3,8 @@
 //
 // On a schedule (every miner about every 6 hours, jittered; at once for a
 // miner never checked; sooner after a first refusal or a specs change), the
-// canary takes a lease on each idle miner through the same Allocate flow a
+// canary takes a lease on each idle miner whose specs offer leases
+// (has_docker) through the same Allocate flow a
 // renter uses (package renter's trial leases), asking for what the miner's
 // latest specs claim: every CPU and GPU, and the available RAM and free disk
 // less a margin. It never does so while the miner is allocated, and at most

@@ -100,6 +100,7 @@ func (v *Validator) syncShared(ctx context.Context) {
 	} else {
 		v.metrics.Shared.Reads.WithLabelValues("ok").Inc()
 		sh.view, sh.viewMG = &view, mg
+		v.setSharedAllocated(view.AllocatedHotkeys(mg))
 		v.logSharedView(view)
 	}
 	if v.cfg.Shared.Publish {

@@ -93,8 +93,11 @@ type Validator struct {
 	shared        sharedLoop
 	penalties     PenaltySource
 
-	mu    sync.Mutex // guards state
+	mu    sync.Mutex // guards state and sharedAlloc
 	state State
+	// sharedAlloc: the miners other validators' shared records lease, as
+	// last read (the canary's Allocated reads it from its own goroutine).
+	sharedAlloc map[string]bool
 }
 
 // State is a snapshot of what the validator knows, for dashboards.
