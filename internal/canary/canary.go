@@ -116,6 +116,9 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// ErrNoSSH means the OpenSSH client the canary logs in with is missing.
+var ErrNoSSH = errors.New("canary: the OpenSSH client is not installed (apt-get install openssh-client)")
+
 // Store is what the canary reads and writes; *store.Validator implements it.
 type Store interface {
 	Specs(ctx context.Context) (map[string]store.MinerSpecs, error)
@@ -181,7 +184,7 @@ func New(cfg Config, deps Deps) (*Canary, error) {
 		return nil, errors.New("canary: metagraph, store and leaser are required")
 	}
 	if _, err := exec.LookPath(cfg.SSH); err != nil {
-		return nil, fmt.Errorf("canary: the OpenSSH client %q is not installed (apt-get install openssh-client): %w", cfg.SSH, err)
+		return nil, fmt.Errorf("%w: %q: %w", ErrNoSSH, cfg.SSH, err)
 	}
 	if deps.Allocated == nil {
 		deps.Allocated = deps.Store.Allocated
