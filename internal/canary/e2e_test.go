@@ -57,7 +57,7 @@ func keypair(t testing.TB, uri string) *wallet.Keypair {
 // e2eNet is a dev chain with a validator (its store, renter and canary)
 // and miners running the real miner role on loopback.
 type e2eNet struct {
-	t         *testing.T
+	t         testing.TB
 	chain     *devchain.Chain
 	cold      *wallet.Keypair
 	validator *wallet.Keypair
@@ -66,7 +66,7 @@ type e2eNet struct {
 	docker    *client.Client
 }
 
-func newE2ENet(t *testing.T) *e2eNet {
+func newE2ENet(t testing.TB) *e2eNet {
 	t.Helper()
 	docker := testutil.Docker(t)
 	ctx := context.Background()
@@ -430,4 +430,46 @@ func TestCanaryCatchesLiars(t *testing.T) {
 	if v := promtest.ToFloat64(c.m.Runs.WithLabelValues(ReasonCPUMismatch)); v != 1 {
 		t.Errorf("cpu_mismatch runs counted %v", v)
 	}
+}
+
+// BenchmarkCanaryLease times whole canary leases of one honest miner on
+// the real daemon: allocate-to-login (ms/login) and its part until the
+// lease is granted (ms/grant), with the renter's default 3072-bit RSA key.
+func BenchmarkCanaryLease(b *testing.B) {
+	n := newE2ENet(b)
+	ctx := context.Background()
+	honest := n.startMiner(keypair(b, "//Bob//honest"), machine(1, 1<<30, 10<<30), testutil.SSHImage(), nil)
+	n.collectSpecs(honest)
+	r, err := renter.New(renter.Config{Netuid: e2eNetuid, DataDir: n.dir, Logger: e2eLogger()}, n.chain, n.store, n.validator)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Netuid, cfg.DataDir, cfg.Concurrency = e2eNetuid, n.dir, 1
+	c, err := New(cfg, Deps{Meta: n.chain, Store: n.store, Leaser: r, Self: n.validator.SS58Address(), Log: e2eLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mg, err := n.chain.Metagraph(ctx, e2eNetuid)
+	if err != nil {
+		b.Fatal(err)
+	}
+	due, err := c.dueMiners(ctx)
+	if err != nil || len(due) != 1 {
+		b.Fatalf("due %v, %v", due, err)
+	}
+	_ = mg
+	var login, grant time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		o := c.lease(ctx, due[0])
+		if o.Reason != ReasonOK {
+			b.Fatalf("lease %d: %s %s", i, o.Reason, o.Detail)
+		}
+		login += o.LoginTime
+		grant += o.GrantTime
+		b.Logf("lease %d: allocate-to-login %v, granted after %v", i, o.LoginTime.Round(time.Millisecond), o.GrantTime.Round(time.Millisecond))
+	}
+	b.ReportMetric(float64(login.Milliseconds())/float64(b.N), "ms/login")
+	b.ReportMetric(float64(grant.Milliseconds())/float64(b.N), "ms/grant")
 }
