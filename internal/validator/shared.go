@@ -80,6 +80,10 @@ type sharedLoop struct {
 	view     *sharedstate.View
 	viewMG   *chain.Metagraph // the metagraph view was merged at
 	problems map[string]string
+	// lastCounts are the last read's records, dropped, allocated and
+	// penalised counts (logged at info level when they change).
+	lastCounts [4]int
+	logged     bool
 }
 
 // syncShared reads and merges every permitted validator's record, then
@@ -131,7 +135,14 @@ func (v *Validator) logSharedView(view sharedstate.View) {
 	v.metrics.Shared.Used.Add(float64(view.Used))
 	v.metrics.Shared.Allocated.Set(float64(len(view.Allocated)))
 	v.metrics.Shared.Penalised.Set(float64(len(view.Penalised)))
-	v.log.Info("shared state read", "block", view.Block, "records", view.Used, "dropped", len(view.Problems),
+	// Info when the counts change, debug while they stay the same.
+	counts := [4]int{view.Used, len(view.Problems), len(view.Allocated), len(view.Penalised)}
+	lvl := v.log.Debug
+	if !sh.logged || counts != sh.lastCounts {
+		lvl = v.log.Info
+	}
+	sh.logged, sh.lastCounts = true, counts
+	lvl("shared state read", "block", view.Block, "records", view.Used, "dropped", len(view.Problems),
 		"allocated", len(view.Allocated), "penalised", len(view.Penalised))
 	v.setState(func(s *State) {
 		s.Shared.ReadBlock, s.Shared.Used, s.Shared.Dropped = view.Block, view.Used, len(view.Problems)
