@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sn27/compute/internal/specs"
 )
 
 func TestParseMeasured(t *testing.T) {
@@ -28,6 +30,10 @@ func TestParseMeasured(t *testing.T) {
 			Measured{}, false},
 		{"control characters dropped", "gpu=\x1b[31mRTX\x07 4090, GPU-\x00x, 24564\nend=1",
 			Measured{GPUs: []GPU{{"[31mRTX 4090", "GPU-x", 24564}}}, false},
+		// Recorded on a host with one H200 (no cgroup limits, outside a container).
+		{"recorded on an H200 host", h200Output,
+			Measured{CPUs: 16, NProc: 16, CPUSet: 16, MemoryBytes: 131961976 << 10, DiskFreeBytes: 67085896 << 10,
+				GPUs: []GPU{{"NVIDIA H200", "GPU-635c1a97-2c20-ff28-8445-f83fb87de211", 143771}}}, false},
 		{"cut short", "login=1\nnproc=4\n", Measured{NProc: 4}, true},
 		{"empty", "", Measured{}, true},
 	}
@@ -50,6 +56,29 @@ func TestParseMeasured(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// h200Output is measureScript(true)'s output on a machine with one NVIDIA
+// H200, run in its shell.
+const h200Output = "login=1\nnproc=16\ncpu_max=\ncpuset=0-15\nmem_max=\nmem_total_kb=131961976\ndisk_free_kb=67085896\n" +
+	"gpu=NVIDIA H200, GPU-635c1a97-2c20-ff28-8445-f83fb87de211, 143771\ngpu_status=0\nend=1\n"
+
+// TestRecordedH200Passes: the H200 machine's measurement matches what its
+// NVML inventory would claim (nvidia-smi reported the same name and 143771 MiB).
+func TestRecordedH200Passes(t *testing.T) {
+	m, err := ParseMeasured([]byte(h200Output))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claim := specs.Specs{CPU: specs.CPU{Count: 16}, RAM: specs.RAM{Available: 120 << 30}, HardDisk: specs.Disk{Free: 60 << 30},
+		GPU: specs.GPU{Details: []specs.GPUDetail{{Name: "NVIDIA H200", Capacity: 143771, UUID: "GPU-635c1a97-2c20-ff28-8445-f83fb87de211"}}}}
+	if reason, detail := Compare(Expectation(claim, 0.1), m); reason != ReasonOK {
+		t.Fatalf("%s: %s", reason, detail)
+	}
+	claim.GPU.Details = append(claim.GPU.Details, claim.GPU.Details[0])
+	if reason, _ := Compare(Expectation(claim, 0.1), m); reason != ReasonGPUMismatch {
+		t.Fatalf("two claimed H200s on a one-GPU lease: %s", reason)
 	}
 }
 
@@ -94,6 +123,7 @@ func FuzzParseMeasured(f *testing.F) {
 	f.Add([]byte("login=1\nnproc=2\ncpu_max=200000 100000\ncpuset=2-3\nmem_max=1073741824\nmem_total_kb=24000000\ndisk_free_kb=1048576\nend=1\n"))
 	f.Add([]byte("gpu=NVIDIA H200, GPU-aaaa, 143771\ncpuset=0-4095,1-2\nend=1"))
 	f.Add([]byte("cpu_max=9223372036854775807 1\nend=1"))
+	f.Add([]byte(h200Output))
 	f.Fuzz(func(t *testing.T, out []byte) {
 		m, err := ParseMeasured(out)
 		if err != nil {
@@ -111,4 +141,36 @@ func FuzzParseMeasured(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMeasureScriptGPUs runs the measuring command with nvidia-smi on a
+// machine with NVIDIA GPUs: what it measures must match, name, memory and
+// UUID, what the miner's specs claim through NVML. Skipped without a driver.
+func TestMeasureScriptGPUs(t *testing.T) {
+	if _, err := exec.LookPath("nvidia-smi"); err != nil {
+		t.Skip("no nvidia-smi: no NVIDIA driver on this machine")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	claimed, reason, err := specs.NVML{}.GPUs(ctx)
+	if err != nil || len(claimed) == 0 {
+		t.Fatalf("NVML inventory: %v %v (%s)", claimed, err, reason)
+	}
+	out, err := exec.CommandContext(ctx, "sh", "-c", measureScript(true)).Output()
+	if err != nil {
+		t.Fatalf("script: %v\n%s", err, out)
+	}
+	m, err := ParseMeasured(out)
+	if err != nil {
+		t.Fatalf("parse: %v\n%s", err, out)
+	}
+	t.Logf("claimed %+v\nmeasured %+v", claimed, m.GPUs)
+	if reason, detail := Compare(Expect{GPUs: claimed}, m); reason != ReasonOK {
+		t.Fatalf("%s: %s", reason, detail)
+	}
+	for i, g := range claimed {
+		if g.UUID != "" && m.GPUs[i].UUID != g.UUID {
+			t.Errorf("GPU %d: UUID %q measured, %q claimed", i, m.GPUs[i].UUID, g.UUID)
+		}
+	}
 }
