@@ -1,10 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os/exec"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/sn27/compute/internal/chain/devchain"
+	"github.com/sn27/compute/internal/validator"
+	"github.com/sn27/compute/internal/wallet"
 )
 
 // TestCanaryFlags: the canary flags reach canary.Config; --validator.canary=false turns it off.
@@ -44,5 +54,69 @@ func TestCanaryFlags(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestValidatorRunsTheCanary: runValidator starts the canary beside the
+// loop on a dev chain and both stop cleanly when the context ends.
+func TestValidatorRunsTheCanary(t *testing.T) {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		t.Skip("no OpenSSH client")
+	}
+	ctx := context.Background()
+	c, err := devchain.Open(ctx, devchain.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sudo, _ := wallet.FromURI(devchain.SudoURI)
+	cold, _ := wallet.FromURI("//Bob")
+	hot, _ := wallet.FromURI("//Bob//validator")
+	if err := c.CreateSubnet(ctx, sudo, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Fund(ctx, cold.SS58Address(), 10_000*devchain.RaoPerTAO); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Register(ctx, 1, cold, hot.SS58Address()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := validator.DefaultConfig()
+	cfg.Netuid = 1
+	var o canaryOptions
+	fs := pflag.NewFlagSet("v", pflag.ContinueOnError)
+	o.AddFlags(fs)
+	ccfg := o.config(1)
+	ccfg.Tick = 50 * time.Millisecond
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	err = runValidator(rctx, log, cfg, validatorRun{DataDir: t.TempDir(), Deps: validator.Deps{Chain: c, Hotkey: hot}, Canary: ccfg})
+	if err != nil {
+		t.Fatalf("runValidator: %v\n%s", err, logs.String())
+	}
+	for _, want := range []string{"canary leases on", "validator stopped"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs.String())
+		}
 	}
 }
