@@ -89,6 +89,9 @@ func TestHostileMiners(t *testing.T) {
 	n := newTestNet(t, 0, 100)
 	cfg := n.config()
 	cfg.ChallengeBatchSize = 4 // several batches run one after the other
+	// The honest and the 6 MiB answers must arrive within the timeout even
+	// under the race detector on a loaded 2-core machine.
+	cfg.Score.Timeout = 4 * time.Second
 	want := map[string]string{}
 	good := mustKey(t, "//Good//hot")
 	n.addMiner("Good", startAxon(t, good, cpuSolve(t, 0)))
