@@ -368,3 +368,11 @@ func (f *fakeEngine) count() int {
 	defer f.mu.Unlock()
 	return len(f.containers)
 }
+
+func clientNetwork(labels map[string]string) client.NetworkCreateOptions {
+	return client.NetworkCreateOptions{Driver: "bridge", Labels: labels}
+}
+
+func clientVolume(name string, labels map[string]string) client.VolumeCreateOptions {
+	return client.VolumeCreateOptions{Name: name, Driver: "local", Labels: labels}
+}

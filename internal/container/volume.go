@@ -54,7 +54,7 @@ type diskVolumes interface {
 // asked size is free for the renter at start and not much more.
 func volumeSize(asked, imageBytes int64) int64 {
 	data := asked + imageBytes
-	size := data + data/32 + 48<<20
+	size := data + data/32 + 24<<20
 	return (size + 1<<20 - 1) &^ (1<<20 - 1) // whole MiB
 }
 
