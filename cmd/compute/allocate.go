@@ -79,8 +79,8 @@ func (o *allocateOptions) open(cmd *cobra.Command, g *globalOptions, cfg renter.
 	if err != nil {
 		return nil, nil, fmt.Errorf("hotkey: %w", err)
 	}
-	log := g.Logger(cmd.ErrOrStderr())
-	c, err := o.co.Open(ctx, log)
+	log := g.QuietLogger(cmd.ErrOrStderr())
+	c, err := o.co.Open(cmd, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -73,7 +73,7 @@ func isTerminal(r io.Reader) bool {
 func runBenchmark(cmd *cobra.Command, g *globalOptions, o *benchmarkOptions, interactive bool) error {
 	ctx := cmd.Context()
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	log := g.Logger(stderr)
+	log := g.QuietLogger(stderr)
 	if o.Count <= 0 {
 		return powUsageError{fmt.Errorf("flag 'count' must be > 0, got %d", o.Count)}
 	}

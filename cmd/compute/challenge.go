@@ -153,7 +153,7 @@ Exit code 1 when the password is not found or the time limit is reached.`,
 
 func runChallengeSolve(cmd *cobra.Command, g *globalOptions, o *challengeSolveOptions) error {
 	ctx := cmd.Context()
-	log := g.Logger(cmd.ErrOrStderr())
+	log := g.QuietLogger(cmd.ErrOrStderr())
 	custom := append([]string{o.Chars}, o.Custom[:]...)
 	sets, err := pow.ParseMask(o.Mask, custom...)
 	if err != nil {

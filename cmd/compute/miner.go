@@ -68,6 +68,7 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 // localnet (dev, or an http(s):// endpoint), the local subtensor, or an
 // endpoint on a loopback address.
 func (o *chainOptions) local() bool {
+	_ = o.resolve() // an unknown $BT_SUBTENSOR_NETWORK is reported by Open
 	if o.Endpoint == "" {
 		return o.Network == "dev" || o.Network == "local"
 	}
@@ -161,7 +162,7 @@ registered on --netuid (see compute register). Metrics are served on --metrics.a
 			if err != nil {
 				return fmt.Errorf("hotkey: %w", err)
 			}
-			c, err := co.Open(ctx, log)
+			c, err := co.Open(cmd, log)
 			if err != nil {
 				return err
 			}
