@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -35,8 +34,7 @@ func main() {
 	if err == nil {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "compute:", err)
-	os.Exit(exitCode(ctx, err))
+	os.Exit(report(os.Stderr, ctx, err))
 }
 
 // exitCode maps an error returned by the root command to the process exit
@@ -52,7 +50,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitBadPassword
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return exitInterrupted
-	case isCobraUsage(err):
+	case isCobraUsage(err), isFlagError(err):
 		return exitUsage
 	default:
 		return exitError
@@ -70,6 +68,14 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// isFlagError recognises the errors of a bad flag value that the checks
+// after parsing word as "flag 'name' ..." (in this package and in the
+// role packages' config checks), so that every bad flag value exits with
+// the usage code.
+func isFlagError(err error) bool {
+	return strings.HasPrefix(operatorMessage(err), "flag '")
 }
 
 func newRootCommand() *cobra.Command {
