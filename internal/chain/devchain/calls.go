@@ -179,6 +179,9 @@ func (c *Chain) Submit(ctx context.Context, call *Call) (CallResult, error) {
 		case err != nil:
 			return fmt.Errorf("read account %s: %w", call.Signer, err)
 		}
+		if call.Nonce > math.MaxInt64 {
+			return fmt.Errorf("%w: nonce %d is beyond the chain's range (at most %d)", ErrInvalidCall, call.Nonce, int64(math.MaxInt64))
+		}
 		if call.Nonce <= nonce {
 			return fmt.Errorf("%w: nonce %d of %s is not above %d", chain.ErrReplay, call.Nonce, call.Signer, nonce)
 		}
@@ -300,9 +303,10 @@ func (s *callState) register(a RegisterArgs) (uint16, error) {
 	if err := s.claimHotkey(a.Hotkey); err != nil {
 		return 0, err
 	}
-	var balance uint64
-	if err := s.tx.QueryRowContext(s.ctx, `SELECT balance FROM accounts WHERE address = ?`, s.signer).Scan(&balance); err != nil {
-		return 0, fmt.Errorf("dev chain state: %w", err)
+	l := newLedger(s.ctx, s.tx)
+	balance, _, err := l.balance(s.signer)
+	if err != nil {
+		return 0, err
 	}
 	if balance < p.BurnRao {
 		return 0, fmt.Errorf("%w: registration burns %s but %s holds %s", chain.ErrInsufficientBalance, tao(p.BurnRao), s.signer, tao(balance))
@@ -340,7 +344,12 @@ func (s *callState) register(a RegisterArgs) (uint16, error) {
 		a.Netuid, uid, a.Hotkey, s.signer, s.block); err != nil {
 		return 0, err
 	}
-	if err := s.exec(`UPDATE accounts SET balance = balance - ? WHERE address = ?`, p.BurnRao, s.signer); err != nil {
+	if err := l.debit(s.signer, p.BurnRao, func(have uint64) error {
+		return fmt.Errorf("%w: registration burns %s but %s holds %s", chain.ErrInsufficientBalance, tao(p.BurnRao), s.signer, tao(have))
+	}); err != nil {
+		return 0, err
+	}
+	if err := l.burn(p.BurnRao); err != nil {
 		return 0, err
 	}
 	if err := s.exec(`INSERT INTO accounts (address) VALUES (?) ON CONFLICT(address) DO NOTHING`, a.Hotkey); err != nil {
@@ -608,15 +617,19 @@ func (s *callState) addStake(a AddStakeArgs) error {
 	if a.AmountRao == 0 {
 		return fmt.Errorf("%w: stake amount must be positive", ErrInvalidCall)
 	}
-	var balance uint64
-	if err := s.tx.QueryRowContext(s.ctx, `SELECT balance FROM accounts WHERE address = ?`, s.signer).Scan(&balance); err != nil {
-		return fmt.Errorf("dev chain state: %w", err)
+	l := newLedger(s.ctx, s.tx)
+	insufficient := func(have uint64) error {
+		return fmt.Errorf("%w: staking %s but %s holds %s", chain.ErrInsufficientBalance, tao(a.AmountRao), s.signer, tao(have))
+	}
+	balance, _, err := l.balance(s.signer)
+	if err != nil {
+		return err
 	}
 	if balance < a.AmountRao {
-		return fmt.Errorf("%w: staking %s but %s holds %s", chain.ErrInsufficientBalance, tao(a.AmountRao), s.signer, tao(balance))
+		return insufficient(balance)
 	}
 	var owner string
-	err := s.tx.QueryRowContext(s.ctx, `SELECT coldkey FROM hotkey_owner WHERE hotkey = ?`, a.Hotkey).Scan(&owner)
+	err = s.tx.QueryRowContext(s.ctx, `SELECT coldkey FROM hotkey_owner WHERE hotkey = ?`, a.Hotkey).Scan(&owner)
 	if errors.Is(err, sql.ErrNoRows) {
 		if err := s.claimHotkey(a.Hotkey); err != nil {
 			return err
@@ -624,14 +637,13 @@ func (s *callState) addStake(a AddStakeArgs) error {
 	} else if err != nil {
 		return fmt.Errorf("dev chain state: %w", err)
 	}
-	if err := s.exec(`UPDATE accounts SET balance = balance - ? WHERE address = ?`, a.AmountRao, s.signer); err != nil {
+	if err := l.debit(s.signer, a.AmountRao, insufficient); err != nil {
 		return err
 	}
 	if err := s.exec(`INSERT INTO accounts (address) VALUES (?) ON CONFLICT(address) DO NOTHING`, a.Hotkey); err != nil {
 		return err
 	}
-	return s.exec(`INSERT INTO stakes (hotkey, coldkey, amount) VALUES (?, ?, ?)
-		ON CONFLICT(hotkey, coldkey) DO UPDATE SET amount = amount + excluded.amount`, a.Hotkey, s.signer, a.AmountRao)
+	return l.stake(a.Hotkey, s.signer, a.AmountRao)
 }
 
 // since returns block - past, or 0 when past is not behind block (a call at

@@ -49,6 +49,8 @@ var errorCodes = []struct {
 	{chain.ErrCommitTooLarge, "commit_too_large", http.StatusRequestEntityTooLarge},
 	{ErrNotOwner, "not_owner", http.StatusForbidden},
 	{ErrSubnetExists, "subnet_exists", http.StatusConflict},
+	{ErrFaucetCap, "faucet_cap", http.StatusForbidden},
+	{ErrOverflow, "amount_out_of_range", http.StatusBadRequest},
 	{ErrInvalidCall, "invalid_request", http.StatusBadRequest},
 }
 
@@ -81,6 +83,7 @@ func NewServer(c *Chain, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/params", s.params)
 	mux.HandleFunc("GET /v1/commitment", s.commitment)
 	mux.HandleFunc("GET /v1/account", s.account)
+	mux.HandleFunc("GET /v1/issuance", s.issuance)
 	mux.HandleFunc("GET /v1/weights", s.weights)
 	mux.HandleFunc("GET /v1/weights_info", s.weightsInfo)
 	mux.HandleFunc("GET /v1/timelocked_commits", s.timelockedCommits)
@@ -274,6 +277,15 @@ func (s *server) account(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.c.Account(r.Context(), q.Get("address"))
 	s.reply(w, a, err)
+}
+
+func (s *server) issuance(w http.ResponseWriter, r *http.Request) {
+	if _, err := query(r); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	is, err := s.c.Issuance(r.Context())
+	s.reply(w, is, err)
 }
 
 // decodeBody reads a size-limited JSON body strictly into v.

@@ -31,6 +31,9 @@ const (
 	EventWeightsRevealed  = "timelocked_weights_revealed"
 	EventCommitDropped    = "timelocked_commit_dropped"
 	EventCommitExpired    = "timelocked_commit_expired"
+	// EventEpochFailed: a subnet's reveal or epoch failed at a block; its
+	// writes were undone and the epoch skipped (detail says why).
+	EventEpochFailed = "epoch_failed"
 )
 
 // Event is something the chain did on its own (a reveal, a dropped commit),
@@ -283,8 +286,11 @@ func (c *Chain) event(ctx context.Context, tx *sql.Tx, block uint64, netuid uint
 		return fmt.Errorf("record event: %w", err)
 	}
 	level := slog.LevelInfo
-	if kind == EventCommitDropped || kind == EventCommitExpired {
+	switch kind {
+	case EventCommitDropped, EventCommitExpired:
 		level = slog.LevelWarn
+	case EventEpochFailed:
+		level = slog.LevelError
 	}
 	c.log.Log(ctx, level, kind, "block", block, "netuid", netuid, "hotkey", hotkey, "detail", detail)
 	return nil
