@@ -166,6 +166,26 @@ type Allocation struct {
 	IdentityFile string    `json:"identity_file,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 	ExpiresAt    time.Time `json:"expires_at"`
+	// Disk is what the miner said of the disk asked for: container.DiskEnforced,
+	// container.DiskNotEnforced, or empty (none asked, or the miner did not say).
+	Disk string `json:"disk,omitempty"`
+}
+
+// Resources describes what the lease was given: the requirement, with the disk
+// marked "not enforced" when the miner said so and "not confirmed" when it did
+// not say.
+func (a *Allocation) Resources() string {
+	s := DescribeRequirement(a.Requirement)
+	if a.Requirement.Disk.Capacity == 0 {
+		return s
+	}
+	switch a.Disk {
+	case container.DiskEnforced:
+		return s + " (disk enforced)"
+	case container.DiskNotEnforced:
+		return s + " (disk NOT enforced by the miner)"
+	}
+	return s + " (disk limit not confirmed by the miner)"
 }
 
 // SSHCommand is the command that logs in; for a key-only lease whose SSH
@@ -507,6 +527,9 @@ func (r *Renter) allocateOne(ctx context.Context, c Candidate, syn *wire.Allocat
 	}
 	if a.KeyOnly {
 		a.IdentityFile = req.IdentityFile
+	}
+	if creds.Disk == container.DiskEnforced || creds.Disk == container.DiskNotEnforced {
+		a.Disk = creds.Disk // anything else from the miner is not printed
 	}
 	if !a.KeyOnly {
 		a.Password = creds.Password
