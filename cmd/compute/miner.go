@@ -33,6 +33,7 @@ type minerOptions struct {
 	SSHBindIP                     string
 	Image, DataDir, MetricsAddr   string
 	Allocation, AllocationRequire bool
+	RequireHashedAllocate         bool
 	SyncInterval                  time.Duration
 }
 
@@ -61,6 +62,7 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics.addr", miner.DefaultMetricsAddr, "Prometheus /metrics listener (\"\" disables it)")
 	fs.BoolVar(&o.Allocation, "miner.allocation", true, "offer this machine for allocation as a Docker container")
 	fs.BoolVar(&o.AllocationRequire, "miner.allocation.required", false, "exit at start when Docker cannot run lease containers (default: serve with allocation disabled)")
+	fs.BoolVar(&o.RequireHashedAllocate, "miner.allocate.require_body_hash", false, "refuse Allocate requests whose signed body hash does not cover public_key, ssh_key and the other fields (this project's renters cover them; the original subnet's Python renters do not)")
 	fs.DurationVar(&o.SyncInterval, "miner.sync.interval", miner.DefaultSyncInterval, "how often the metagraph is refreshed and the served axon checked")
 }
 
@@ -122,6 +124,7 @@ func (o *minerOptions) config(netuid uint16, wo *walletOptions) (miner.Config, e
 			WhitelistNotEnoughStake: o.NotEnoughStake,
 			WhitelistNotUpdated:     o.NotUpdated,
 			UpdatedThreshold:        o.UpdatedThreshold,
+			RequireHashedAllocate:   o.RequireHashedAllocate,
 		},
 		Solver:             o.Solver,
 		Hashcat:            hashcat.Options{Path: o.HashcatPath, WorkloadProfile: o.HashcatProfile, ExtendedOptions: o.HashcatExtended},
