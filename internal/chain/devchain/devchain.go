@@ -89,20 +89,21 @@ func (p Params) withDefaults() Params {
 	return p
 }
 
+// validate checks the settings; its errors start with the JSON field.
 func (p Params) validate() error {
 	switch {
 	case p.Tempo == 0:
 		return errors.New("tempo must be at least 1 block")
 	case p.MaxAllowedUIDs == 0 || p.MaxAllowedUIDs > 4096:
-		return fmt.Errorf("max allowed uids %d must be in 1..4096", p.MaxAllowedUIDs)
+		return fmt.Errorf("max_allowed_uids %d must be in 1..4096", p.MaxAllowedUIDs)
 	case p.BondsMovingAverage > 1_000_000:
-		return fmt.Errorf("bonds moving average %d must be at most 1000000", p.BondsMovingAverage)
+		return fmt.Errorf("bonds_moving_avg %d must be at most 1000000", p.BondsMovingAverage)
 	case p.MaxValidators == 0:
-		return errors.New("max allowed validators must be at least 1")
+		return errors.New("max_allowed_validators must be at least 1")
 	case p.EmissionPerBlockRao > MaxEmissionPerBlockRao:
-		return fmt.Errorf("emission per block %d rao must be at most %d", p.EmissionPerBlockRao, uint64(MaxEmissionPerBlockRao))
+		return fmt.Errorf("emission_per_block %d rao must be at most %d", p.EmissionPerBlockRao, uint64(MaxEmissionPerBlockRao))
 	case p.RevealPeriodEpochs > MaxRevealPeriodEpochs:
-		return fmt.Errorf("reveal period %d epochs must be in 1..%d", p.RevealPeriodEpochs, MaxRevealPeriodEpochs)
+		return fmt.Errorf("reveal_period_epochs %d must be in 1..%d", p.RevealPeriodEpochs, MaxRevealPeriodEpochs)
 	}
 	return nil
 }
@@ -500,10 +501,10 @@ func (c *Chain) Stake(ctx context.Context, hotkey string) (uint64, error) {
 // nothing.
 func (c *Chain) Fund(ctx context.Context, address string, rao uint64) error {
 	if _, err := wallet.PublicKeyFromSS58(address); err != nil {
-		return fmt.Errorf("%w: %s is not an SS58 address: %v", chain.ErrUnknownKey, address, err)
+		return fmt.Errorf("%w: address %s is not an SS58 address: %v", chain.ErrUnknownKey, address, err)
 	}
 	if rao == 0 || rao > MaxFaucetRao {
-		return fmt.Errorf("%w: faucet amount %d rao must be in 1..%d", ErrInvalidCall, rao, uint64(MaxFaucetRao))
+		return fmt.Errorf("%w: amount: a faucet payment of %d rao must be in 1..%d", ErrInvalidCall, rao, uint64(MaxFaucetRao))
 	}
 	return inTx(ctx, c.db, func(tx *sql.Tx) error {
 		var balance, received uint64

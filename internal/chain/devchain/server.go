@@ -297,8 +297,8 @@ func decodeBody(r io.Reader, v any) error {
 	if len(raw) > maxRequestBytes {
 		return fmt.Errorf("%w: body exceeds %d bytes", ErrInvalidCall, maxRequestBytes)
 	}
-	if err := decodeStrict(raw, v); err != nil {
-		return fmt.Errorf("%w: body: %v", ErrInvalidCall, err)
+	if err := decodeStrict(raw, v, ""); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidCall, err)
 	}
 	return nil
 }
@@ -310,8 +310,13 @@ func DecodeCall(r io.Reader) (*Call, error) {
 	if err := decodeBody(r, &c); err != nil {
 		return nil, err
 	}
-	if c.Method == "" || c.Signer == "" || c.Signature == "" || len(c.Args) == 0 {
-		return nil, fmt.Errorf("%w: method, signer, args and signature are required", ErrInvalidCall)
+	for _, f := range []struct {
+		name    string
+		missing bool
+	}{{"method", c.Method == ""}, {"signer", c.Signer == ""}, {"args", len(c.Args) == 0 || string(c.Args) == "null"}, {"signature", c.Signature == ""}} {
+		if f.missing {
+			return nil, fmt.Errorf("%w: %s is required", ErrInvalidCall, f.name)
+		}
 	}
 	return &c, nil
 }

@@ -62,7 +62,7 @@ type CommitTimelockedArgs struct {
 // those of block H+1, which it returns.
 func (s *callState) commitTimelocked(a CommitTimelockedArgs) (uint64, error) {
 	if len(a.Commit) > MaxTimelockedCommitBytes {
-		return 0, fmt.Errorf("%w: %d bytes, at most %d", chain.ErrCommitTooLarge, len(a.Commit), MaxTimelockedCommitBytes)
+		return 0, fmt.Errorf("%w: args.commit: %d bytes, at most %d", chain.ErrCommitTooLarge, len(a.Commit), MaxTimelockedCommitBytes)
 	}
 	p, err := loadParams(s.ctx, s.tx, a.Netuid)
 	if err != nil {
@@ -433,8 +433,8 @@ func (c signedCalls) CommitTimelockedWeights(ctx context.Context, netuid uint16,
 // strictly (unknown fields and trailing data refused); exported for fuzzing.
 func DecodeCommitTimelockedArgs(raw []byte) (CommitTimelockedArgs, error) {
 	var a CommitTimelockedArgs
-	if err := decodeStrict(raw, &a); err != nil {
-		return CommitTimelockedArgs{}, fmt.Errorf("%w: %s arguments: %v", ErrInvalidCall, MethodCommitTimelockedWeights, err)
+	if err := decodeStrict(raw, &a, "args"); err != nil {
+		return CommitTimelockedArgs{}, fmt.Errorf("%w: %s: %v", ErrInvalidCall, MethodCommitTimelockedWeights, err)
 	}
 	return a, nil
 }
