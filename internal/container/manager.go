@@ -232,6 +232,12 @@ func (m *Manager) Start(ctx context.Context) error {
 		lease = nil
 	}
 	m.removeStrays(ctx, lease)
+	if ok, why := m.disk.Support(); !ok {
+		m.log.Warn("leases' disk sizes are enforced only where the storage driver has a quota", "why", why)
+	}
+	if ok, why := m.fw.Support(); !ok {
+		m.log.Warn("leases will reach this host's services", "why", why)
+	}
 	m.lease = lease
 	if lease != nil {
 		m.log.Info("lease re-adopted", "lease", lease.ID, "container", shortID(lease.ContainerID), "expiry", lease.Expiry)
