@@ -40,9 +40,9 @@ func TestAllocateAlreadyHeld(t *testing.T) {
 	}
 	// Now both miners that meet it are held.
 	_, err = cl.r.Allocate(ctx, Request{Requirement: need(2, 4), Timeline: 3})
-	if !errors.Is(err, ErrNoCandidate) || !strings.Contains(err.Error(), "already leased to you") ||
+	if !errors.Is(err, ErrNoneAvailable) || !strings.Contains(err.Error(), "already leased to you") ||
 		!strings.Contains(err.Error(), cl.a.hotkey) || !strings.Contains(err.Error(), "compute allocate list") {
-		t.Fatalf("got %v, want ErrNoCandidate naming the held miners", err)
+		t.Fatalf("got %v, want ErrNoneAvailable naming the held miners", err)
 	}
 }
 

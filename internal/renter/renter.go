@@ -333,8 +333,8 @@ func (r *Renter) Allocate(ctx context.Context, req Request) (*Allocation, error)
 		return nil, err
 	}
 	if len(cands) == 0 && len(held) > 0 {
-		return nil, fmt.Errorf("%w (%s): the miners that meet it are already leased to you (%s); `compute allocate list` shows their logins, `compute allocate release --hotkey HOTKEY` ends a lease",
-			ErrNoCandidate, DescribeRequirement(req.Requirement), strings.Join(held, ", "))
+		return nil, fmt.Errorf("%w: the miners that meet the requirement (%s) are already leased to you (%s); `compute allocate list` shows their logins, `compute allocate release --hotkey HOTKEY` ends a lease",
+			ErrNoneAvailable, DescribeRequirement(req.Requirement), strings.Join(held, ", "))
 	}
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("%w (%s); the validator stores miners' specs as it queries them", ErrNoCandidate, DescribeRequirement(req.Requirement))

@@ -152,8 +152,8 @@ func TestAllocateBestScoreAndRecord(t *testing.T) {
 	}
 	// Nobody left: both miners that meet it are this validator's already.
 	_, err = cl.r.Allocate(ctx, Request{Requirement: need(2, 4), Timeline: 1})
-	if !errors.Is(err, ErrNoCandidate) || !strings.Contains(err.Error(), "already leased to you") {
-		t.Fatalf("third allocation: %v, want ErrNoCandidate saying the miners are already leased", err)
+	if !errors.Is(err, ErrNoneAvailable) || !strings.Contains(err.Error(), "already leased to you") {
+		t.Fatalf("third allocation: %v, want ErrNoneAvailable saying the miners are already leased", err)
 	}
 	assertKeyFiles(t, cl.dir, 2)
 }
