@@ -11,22 +11,35 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
 )
 
 // ErrNumber marks a number that does not fit the integer field it is decoded
-// into: a fraction, or a value out of the field's range.
+// into: a fraction, or a value out of the field's range. Errors of Unmarshal
+// that match it are *NumberError.
 var ErrNumber = errors.New("number does not fit its field")
+
+// NumberError is a number that does not fit its field.
+type NumberError struct {
+	Field   string // JSON path, e.g. "gpu.details.capacity"
+	Literal string // the number as decoded
+	Reason  string // "is not a whole number" or "is out of range for int64"
+}
+
+func (e *NumberError) Error() string {
+	return "field " + e.Field + ": " + clip(e.Literal) + " " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrNumber) true.
+func (e *NumberError) Is(target error) bool { return target == ErrNumber }
 
 // Unmarshal decodes data into v as encoding/json does, except that a number
 // written with a fraction or an exponent (81920.0, 8.192e4) is accepted by an
 // integer field when its value is whole and within the field's range. A
-// number that still does not fit is an error wrapping ErrNumber that names
-// the field by its JSON path ("gpu.details.capacity: 81920.5 is not a whole
-// number").
+// number that still does not fit is a *NumberError naming the field by its
+// JSON path ("field gpu.details.capacity: 81920.5 is not a whole number").
 func Unmarshal(data []byte, v any) error {
 	err := json.Unmarshal(WholeNumbers(data), v)
 	var te *json.UnmarshalTypeError
@@ -44,16 +57,11 @@ func numberError(te *json.UnmarshalTypeError) error {
 		field = "value"
 	}
 	lit := strings.TrimSpace(strings.TrimPrefix(te.Value, "number"))
-	kind := te.Type.Kind().String()
-	f, err := strconv.ParseFloat(lit, 64)
-	switch {
-	case err == nil && f == math.Trunc(f) && !math.IsInf(f, 0):
-		return fmt.Errorf("%w: %s: %s is out of range for %s", ErrNumber, field, clip(lit), kind)
-	case err == nil:
-		return fmt.Errorf("%w: %s: %s is not a whole number", ErrNumber, field, clip(lit))
-	default:
-		return fmt.Errorf("%w: %s: %s is out of range for %s", ErrNumber, field, clip(lit), kind)
+	e := &NumberError{Field: field, Literal: lit, Reason: "is out of range for " + te.Type.Kind().String()}
+	if f, err := strconv.ParseFloat(lit, 64); err == nil && f != math.Trunc(f) {
+		e.Reason = "is not a whole number"
 	}
+	return e
 }
 
 // WholeNumbers returns data with every number literal that has a fraction or

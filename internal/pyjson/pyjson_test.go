@@ -83,7 +83,7 @@ func TestWholeNumbers(t *testing.T) {
 		{`{"a":"\"1.0"}`, `{"a":"\"1.0"}`},
 		{`9223372036854775807.0`, `9223372036854775807.0`}, // rounds to 2^63: out of range, left alone
 		{`-9223372036854775808.0`, `-9223372036854775808`},
-		{`1.`, `1.`},   // invalid: left for the decoder to refuse
+		{`1.`, `1.`},     // invalid: left for the decoder to refuse
 		{`01.0`, `01.0`}, // invalid
 		{`"unterminated 1.0`, `"unterminated 1.0`},
 	}
