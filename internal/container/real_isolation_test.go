@@ -15,6 +15,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+	"golang.org/x/sys/unix"
 
 	"github.com/sn27/compute/internal/testutil"
 )
@@ -46,8 +47,9 @@ func needLoopVolumes(t *testing.T) {
 
 // TestRealDiskEnforced allocates a lease with 256 MiB of disk and checks from inside
 // it, over SSH, that about that much can be written and no more (ENOSPC), whatever
-// the path; that the root filesystem is read-only; that /etc/lease says so; and that a
-// restart of the miner keeps the volume and its files, which release removes.
+// the path; that the root filesystem is read-only; that /etc/lease says so; that a
+// restart of the miner keeps the volume and its files, a reboot (volume unmounted, rules
+// gone, container stopped) gets them back at the next start, and release removes them.
 func TestRealDiskEnforced(t *testing.T) {
 	c := testutil.Docker(t)
 	needLoopVolumes(t)
@@ -114,7 +116,30 @@ func TestRealDiskEnforced(t *testing.T) {
 		t.Fatalf("after the restart: %q %v", out, err)
 	}
 
-	if err := m2.Deallocate(ctx, pub); err != nil {
+	// As after a reboot: the container stopped, the volume unmounted, the rules gone.
+	// The next start mounts the volume, installs the rules and runs the container again.
+	m2.Close()
+	if _, err := c.ContainerStop(ctx, res.Lease.ContainerID, client.ContainerStopOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Unmount(mnt, 0); err != nil {
+		t.Fatalf("unmount as a reboot would: %v", err)
+	}
+	if err := (iptablesFirewall{}).Release(ctx, res.Lease.Bridge); err != nil {
+		t.Fatal(err)
+	}
+	m3 := startManager(t, c, cfg)
+	if mounted, err := isMountPoint(mnt); err != nil || !mounted {
+		t.Fatalf("volume not mounted again after the reboot: %v %v", mounted, err)
+	}
+	if exec.Command("iptables", "-w", "10", "-S", chainName(res.Lease.Bridge)).Run() != nil {
+		t.Fatal("firewall rules not installed again after the reboot")
+	}
+	if out, err := testutil.SSH(t, login, "cat /workspace/marker; ls /usr/local/bin/installed"); err != nil || strings.Join(strings.Fields(out), " ") != "kept /usr/local/bin/installed" {
+		t.Fatalf("after the reboot: %q %v", out, err)
+	}
+
+	if err := m3.Deallocate(ctx, pub); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(res.Lease.DiskVolume); !os.IsNotExist(err) {
