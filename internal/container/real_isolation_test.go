@@ -348,3 +348,32 @@ func countRules(t *testing.T, chain, s string) int {
 	}
 	return strings.Count(string(out), s)
 }
+
+// TestRealStrayLeaseResources: a lease whose record is lost (a crash between creating it
+// and storing it) leaves a container, a network, Docker volumes, firewall rules and a
+// mounted volume; the next start removes them all.
+func TestRealStrayLeaseResources(t *testing.T) {
+	c := testutil.Docker(t)
+	needLoopVolumes(t)
+	cfg := realConfig(t, c)
+	ctx := context.Background()
+	_, pub := testutil.RSAKey(t)
+	m := startManager(t, c, cfg)
+	res, err := m.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: requirementJSON(1, 128<<20, MinDiskBytes), PublicKey: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	if err := os.Remove(filepath.Join(cfg.DataDir, StateFileName)); err != nil {
+		t.Fatal(err)
+	}
+	startManager(t, c, cfg)
+	filter := make(client.Filters).Add("label", LabelOwner+"="+cfg.Owner)
+	vols, _ := c.VolumeList(ctx, client.VolumeListOptions{Filters: filter})
+	nets, _ := c.NetworkList(ctx, client.NetworkListOptions{Filters: filter})
+	_, dirErr := os.Stat(res.Lease.DiskVolume)
+	chainErr := exec.Command("iptables", "-w", "10", "-S", chainName(res.Lease.Bridge)).Run()
+	if n := testutil.Containers(t, c, LabelOwner, cfg.Owner); n != 0 || len(vols.Items) != 0 || len(nets.Items) != 0 || !os.IsNotExist(dirErr) || chainErr == nil {
+		t.Fatalf("left after start: containers %d volumes %d networks %d volume dir %v chain present %v", n, len(vols.Items), len(nets.Items), dirErr, chainErr == nil)
+	}
+}
