@@ -135,6 +135,9 @@ func TestRealDiskEnforced(t *testing.T) {
 	if exec.Command("iptables", "-w", "10", "-S", chainName(res.Lease.Bridge)).Run() != nil {
 		t.Fatal("firewall rules not installed again after the reboot")
 	}
+	if err := m3.waitSSH(ctx, res.Lease.ContainerID); err != nil { // started again, not yet serving
+		t.Fatal(err)
+	}
 	if out, err := testutil.SSH(t, login, "cat /workspace/marker; ls /usr/local/bin/installed"); err != nil || strings.Join(strings.Fields(out), " ") != "kept /usr/local/bin/installed" {
 		t.Fatalf("after the reboot: %q %v", out, err)
 	}
