@@ -110,6 +110,9 @@ func runBenchmark(cmd *cobra.Command, g *globalOptions, o *benchmarkOptions, int
 	if o.Count <= 0 {
 		return powUsageError{fmt.Errorf("flag 'count' must be > 0, got %d", o.Count)}
 	}
+	if err := o.check(); err != nil {
+		return err
+	}
 	difficulties := bench.ParseDifficulties(o.Difficulties, pow.MinDifficulty, pow.MaxDifficulty)
 	if interactive {
 		hashcat := o.Solver == "hashcat"

@@ -71,11 +71,28 @@ func isCobraUsage(err error) bool {
 }
 
 // isFlagError recognises the errors of a bad flag value that the checks
-// after parsing word as "flag 'name' ..." (in this package and in the
-// role packages' config checks), so that every bad flag value exits with
-// the usage code.
+// after parsing word as "flag 'name' ...", "flags 'a' and 'b' ..." or
+// "--name VALUE ..." (in this package and in the role packages' config
+// checks), so that every bad flag value exits with the usage code.
 func isFlagError(err error) bool {
-	return strings.HasPrefix(operatorMessage(err), "flag '")
+	msg := operatorMessage(err)
+	if strings.HasPrefix(msg, "flag '") || strings.HasPrefix(msg, "flags '") {
+		return true
+	}
+	name, ok := strings.CutPrefix(msg, "--")
+	if !ok {
+		return false
+	}
+	end := strings.IndexAny(name, " =")
+	if end < 1 {
+		return false
+	}
+	for _, c := range name[:end] {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func newRootCommand() *cobra.Command {
