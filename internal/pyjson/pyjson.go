@@ -70,6 +70,9 @@ func numberError(te *json.UnmarshalTypeError) error {
 // byte are left alone; data that is not valid JSON stays invalid. When nothing
 // needs rewriting, data itself is returned.
 func WholeNumbers(data []byte) []byte {
+	if !mayHaveFloat(data) {
+		return data
+	}
 	var out []byte // nil until the first rewrite
 	last := 0      // data[last:] is not yet copied to out
 	for i := 0; i < len(data); {
@@ -99,6 +102,23 @@ func WholeNumbers(data []byte) []byte {
 		return data
 	}
 	return append(out, data[last:]...)
+}
+
+// mayHaveFloat reports whether data has a '.', or an 'e' or 'E' after a
+// digit: a number with a fraction or an exponent has one of them.
+func mayHaveFloat(data []byte) bool {
+	for i := 0; i < len(data); {
+		j := bytes.IndexAny(data[i:], ".eE")
+		if j < 0 {
+			return false
+		}
+		i += j
+		if data[i] == '.' || (i > 0 && data[i-1] >= '0' && data[i-1] <= '9') {
+			return true
+		}
+		i++
+	}
+	return false
 }
 
 // skipString returns the index just past the JSON string starting at data[i]

@@ -233,7 +233,7 @@ func Attach[S any, P interface {
 		if len(body) == 0 {
 			body = []byte("{}")
 		}
-		if err := json.Unmarshal(body, p); err != nil {
+		if err := decodeSynapse(body, p); err != nil {
 			return nil, nil, "", &bodyError{msg: "Invalid request body: " + truncate(err.Error(), 200)}
 		}
 		got, err := BodyHash(p)

@@ -444,7 +444,7 @@ func (d *Dendrite) absorb(p Synapse, resp *http.Response, body []byte) (int, str
 	b := p.Base()
 	if resp.StatusCode == http.StatusOK {
 		sent := *b
-		if err := json.Unmarshal(body, p); err != nil {
+		if err := decodeSynapse(body, p); err != nil {
 			return 0, "", fmt.Errorf("decode body: %w", err)
 		}
 		// Our own request data is authoritative where the axon echoed nothing.

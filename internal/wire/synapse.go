@@ -240,6 +240,16 @@ func (l lenient) str(name string) (*string, error) {
 	return &s, nil
 }
 
+// decodeSynapse decodes a request or response body into p. The synapse
+// types decode themselves (leniently, see Specs.UnmarshalJSON); calling them
+// directly spares encoding/json's extra pass over a large body.
+func decodeSynapse(body []byte, p Synapse) error {
+	if u, ok := p.(json.Unmarshaler); ok {
+		return u.UnmarshalJSON(body)
+	}
+	return json.Unmarshal(body, p)
+}
+
 // StringList is a JSON list of strings that encodes nil as [] (never null).
 type StringList []string
 
