@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -137,4 +138,31 @@ func FuzzPyJSON(f *testing.F) {
 			t.Fatalf("valid JSON %q refused: %v", data, err)
 		}
 	})
+}
+
+func TestTerminalInfoNumbers(t *testing.T) {
+	tests := []struct {
+		in, want string // want: the nonce, or the error
+	}{
+		{`{"nonce": 1712000000000000000}`, "1712000000000000000"},
+		{`{"nonce": "1712000000000000000"}`, "1712000000000000000"},
+		{`{"nonce": 1712.0}`, "1712"},
+		{`{"nonce": 1.5}`, "wire: field nonce: 1.5 is not a whole number"},
+		{`{"nonce": 1e19}`, "wire: field nonce: 1e19 is out of range"},
+		{`{"nonce": "99999999999999999999"}`, "wire: field nonce: 99999999999999999999 is out of range"},
+		{`{"nonce": "soon"}`, `wire: field nonce: "soon" is not an integer`},
+	}
+	for _, tc := range tests {
+		var ti TerminalInfo
+		err := json.Unmarshal([]byte(tc.in), &ti)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else if ti.Nonce != nil {
+			got = strconv.FormatInt(*ti.Nonce, 10)
+		}
+		if got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }

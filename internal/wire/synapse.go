@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 
 	"golang.org/x/crypto/sha3"
@@ -193,10 +195,15 @@ func (l lenient) int64(name string) (*int64, error) {
 	}
 	v, err := strconv.ParseInt(l.text(), 10, 64)
 	if err != nil {
-		// Accept integral floats such as 200.0.
+		// Accept integral floats such as 200.0, as pydantic does.
 		f, ferr := strconv.ParseFloat(l.text(), 64)
-		if ferr != nil || f != float64(int64(f)) {
+		switch {
+		case ferr != nil && !errors.Is(ferr, strconv.ErrRange):
 			return nil, fmt.Errorf("wire: field %s: %q is not an integer", name, truncate(l.text(), 32))
+		case f != math.Trunc(f):
+			return nil, fmt.Errorf("wire: field %s: %s is not a whole number", name, truncate(l.text(), 32))
+		case ferr != nil || f >= 1<<63 || f < -(1<<63):
+			return nil, fmt.Errorf("wire: field %s: %s is out of range", name, truncate(l.text(), 32))
 		}
 		v = int64(f)
 	}
