@@ -77,15 +77,20 @@ func ensureRule(ctx context.Context, chain string, insert bool, rule ...string) 
 
 func (iptablesFirewall) Isolate(ctx context.Context, bridge string) error {
 	chain := chainName(bridge)
-	if iptables(ctx, "-S", chain) != nil {
+	comment := []string{"-m", "comment", "--comment", "compute lease " + bridge}
+	out, err := exec.CommandContext(ctx, "iptables", "-w", "10", "-S", chain).Output()
+	switch {
+	case err != nil:
 		if err := iptables(ctx, "-N", chain); err != nil {
 			return fmt.Errorf("firewall the lease network: %w", err)
 		}
+	case !chainInOrder(string(out)):
+		// Rebuilt only when it is not as made: a restart leaves a good chain alone,
+		// with no moment where it is empty.
+		if err := iptables(ctx, "-F", chain); err != nil {
+			return fmt.Errorf("firewall the lease network: %w", err)
+		}
 	}
-	if err := iptables(ctx, "-F", chain); err != nil {
-		return fmt.Errorf("firewall the lease network: %w", err)
-	}
-	comment := []string{"-m", "comment", "--comment", "compute lease " + bridge}
 	steps := []struct {
 		chain  string
 		insert bool
@@ -105,6 +110,19 @@ func (iptablesFirewall) Isolate(ctx context.Context, bridge string) error {
 		}
 	}
 	return nil
+}
+
+// chainInOrder reports whether a lease chain, as iptables -S prints it, holds the
+// RETURN of established traffic and then the REJECT, and nothing else.
+func chainInOrder(listing string) bool {
+	var rules []string
+	for _, line := range strings.Split(strings.TrimSpace(listing), "\n") {
+		if strings.HasPrefix(line, "-A ") {
+			rules = append(rules, line)
+		}
+	}
+	return len(rules) == 2 && strings.Contains(rules[0], "ESTABLISHED") && strings.HasSuffix(rules[0], "-j RETURN") &&
+		strings.Contains(rules[1], "-j REJECT")
 }
 
 func (iptablesFirewall) Release(ctx context.Context, bridge string) error {

@@ -265,3 +265,24 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestChainInOrder(t *testing.T) {
+	good := "-N COMPUTE-cl-1\n" +
+		"-A COMPUTE-cl-1 -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment \"compute lease cl-1\" -j RETURN\n" +
+		"-A COMPUTE-cl-1 -m comment --comment \"compute lease cl-1\" -j REJECT --reject-with icmp-port-unreachable\n"
+	lines := strings.Split(strings.TrimSpace(good), "\n")
+	for _, tc := range []struct {
+		name, listing string
+		want          bool
+	}{
+		{"as made", good, true},
+		{"empty", "-N COMPUTE-cl-1\n", false},
+		{"reject first", lines[0] + "\n" + lines[2] + "\n" + lines[1] + "\n", false},
+		{"extra rule", good + "-A COMPUTE-cl-1 -j ACCEPT\n", false},
+		{"return only", lines[0] + "\n" + lines[1] + "\n", false},
+	} {
+		if got := chainInOrder(tc.listing); got != tc.want {
+			t.Errorf("%s: chainInOrder = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
