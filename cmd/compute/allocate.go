@@ -67,6 +67,25 @@ func (o *allocateOptions) openStore(ctx context.Context) (*store.Validator, stri
 	return st, dir, nil
 }
 
+// recorded refuses a hotkey with no allocation in the store.
+func (o *allocateOptions) recorded(ctx context.Context, hotkey string) error {
+	st, dir, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	recs, err := st.Allocations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if rec.Hotkey == hotkey {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s in %s (see `compute allocate list`)", renter.ErrNotRecorded, hotkey, filepath.Join(dir, renter.StoreFile))
+}
+
 // open wires a renter: store, chain and the signing hotkey. close releases the store.
 func (o *allocateOptions) open(cmd *cobra.Command, g *globalOptions, cfg renter.Config) (r *renter.Renter, closeFn func(), err error) {
 	ctx := cmd.Context()
@@ -307,6 +326,10 @@ With --force the record is forgotten even when the miner cannot confirm (e.g. it
 				return usageError{errors.New("flag 'hotkey' is required: the miner's SS58 hotkey (see `compute allocate list`)")}
 			}
 			if err := hotkeyFlag(hotkey); err != nil {
+				return err
+			}
+			// No record, nothing to release: say so before reaching for the chain.
+			if err := o.recorded(cmd.Context(), hotkey); err != nil {
 				return err
 			}
 			r, closeFn, err := o.open(cmd, g, renter.Config{})

@@ -240,6 +240,12 @@ func TestAllocateCommand(t *testing.T) {
 	if !strings.Contains(out, "no allocations recorded") {
 		t.Fatalf("list after release:\n%s", out)
 	}
+	// Releasing it again: refused from the store alone, before any chain is
+	// reached (the unreachable endpoint would otherwise be dialled).
+	_, err = runAllocate(t, ctx, "release", "--hotkey", minerKey.SS58Address(), "--subtensor.chain_endpoint", "http://127.0.0.1:1", "--hotkey-uri", "//Bob//validator", "--validator.data_dir", dir)
+	if !errors.Is(err, renter.ErrNotRecorded) || !strings.Contains(err.Error(), "compute allocate list") {
+		t.Fatalf("second release: %v, want ErrNotRecorded", err)
+	}
 	if keys, _ := filepath.Glob(filepath.Join(dir, "renter-keys", "*.pem")); len(keys) != 0 {
 		t.Fatalf("key files left: %v", keys)
 	}

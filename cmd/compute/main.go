@@ -104,6 +104,10 @@ func newRootCommand() *cobra.Command {
 prove them with hash-cracking challenges and set weights, renters allocate them as containers
 reachable by SSH.
 
+The chain: --subtensor.network or --subtensor.chain_endpoint on each command, else Bittensor's
+$BT_SUBTENSOR_NETWORK and $BT_SUBTENSOR_CHAIN_ENDPOINT, else finney (said on stderr).
+One-shot commands print their result and only warnings besides; -v adds their info logs.
+
 Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
