@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -188,4 +189,29 @@ func TestPoisonedOlderStateOpens(t *testing.T) {
 		t.Fatalf("faucet on a full chain: %v", err)
 	}
 	checkInvariants(t, c)
+}
+
+// TestStatePathWithURICharacters: a --state path holding '#', '?' or '%'
+// opens that very file, not a truncated name.
+func TestStatePathWithURICharacters(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, name := range []string{"a#1.db", "b?x=1.db", "c%41.db"} {
+		path := filepath.Join(dir, name)
+		c, err := Open(ctx, Config{Path: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(t, c.CreateSubnet(ctx, key(t, SudoURI), 1, nil))
+		c.Close()
+		if _, err := os.Stat(path); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if n := e.Name(); !strings.HasPrefix(n, "a#1.db") && !strings.HasPrefix(n, "b?x=1.db") && !strings.HasPrefix(n, "c%41.db") {
+			t.Errorf("stray file %q", n)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
@@ -147,7 +148,10 @@ func afterMigration(v int) func(context.Context, *sql.Tx, *slog.Logger) error {
 // throw-away one) and applies pending migrations.
 func openDB(ctx context.Context, path string, log *slog.Logger) (*sql.DB, error) {
 	memory := path == "" || path == ":memory:"
-	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	// A URI filename: '%', '?' and '#' in the path are escaped, or SQLite
+	// would read them as an escape, the query or a fragment and open
+	// another file.
+	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	if memory {
 		dsn = "file::memory:?_pragma=foreign_keys(1)"
 	}
