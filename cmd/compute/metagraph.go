@@ -24,7 +24,7 @@ trust, consensus, incentive, dividends, emission (TAO per epoch), validator perm
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			c, err := co.Open(ctx, g.Logger(cmd.ErrOrStderr()))
+			c, err := co.Open(cmd, g.QuietLogger(cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
