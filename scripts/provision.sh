@@ -2,13 +2,15 @@
 # Installs and starts what the test suite needs on a Debian machine (run as root):
 # Docker Engine (docker.io) with a running dockerd, Debian's hashcat with PoCL for
 # CPU OpenCL, debootstrap, the OpenSSH client (ssh, ssh-keygen), Debian's python3 with
-# the cryptography package (the OAEP compatibility test decrypts with it), and the SSH
-# test image built from Debian packages. Idempotent: re-running skips what is already there.
+# the cryptography package (the OAEP compatibility test decrypts with it), iptables,
+# e2fsprogs and util-linux (leases get their own firewalled network and a loop-mounted
+# ext4 disk), and the SSH test image built from Debian packages. Idempotent: re-running skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pair in dockerd:docker.io hashcat:hashcat debootstrap:debootstrap ssh:openssh-client ssh-keygen:openssh-client; do
+for pair in dockerd:docker.io hashcat:hashcat debootstrap:debootstrap ssh:openssh-client ssh-keygen:openssh-client \
+	iptables:iptables mkfs.ext4:e2fsprogs losetup:mount fallocate:util-linux; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ -e /etc/OpenCL/vendors/pocl.icd ] || need+=(pocl-opencl-icd)

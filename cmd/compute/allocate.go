@@ -68,6 +68,25 @@ func (o *allocateOptions) openStore(ctx context.Context) (*store.Validator, stri
 	return st, dir, nil
 }
 
+// recorded refuses a hotkey with no allocation in the store.
+func (o *allocateOptions) recorded(ctx context.Context, hotkey string) error {
+	st, dir, err := o.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	recs, err := st.Allocations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if rec.Hotkey == hotkey {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s in %s (see `compute allocate list`)", renter.ErrNotRecorded, hotkey, filepath.Join(dir, renter.StoreFile))
+}
+
 // open wires a renter: store, chain and the signing hotkey. close releases the store.
 func (o *allocateOptions) open(cmd *cobra.Command, g *globalOptions, cfg renter.Config) (r *renter.Renter, closeFn func(), err error) {
 	ctx := cmd.Context()
@@ -80,8 +99,8 @@ func (o *allocateOptions) open(cmd *cobra.Command, g *globalOptions, cfg renter.
 	if err != nil {
 		return nil, nil, fmt.Errorf("hotkey: %w", err)
 	}
-	log := g.Logger(cmd.ErrOrStderr())
-	c, err := o.co.Open(ctx, log)
+	log := g.QuietLogger(cmd.ErrOrStderr())
+	c, err := o.co.Open(cmd, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,7 +166,7 @@ Examples:
 			defer closeFn()
 			a, err := r.Allocate(cmd.Context(), req)
 			if a != nil {
-				printAllocation(cmd.OutOrStdout(), a, identityFile(sshKeyPath))
+				printAllocation(cmd.OutOrStdout(), a)
 			}
 			return err
 		},
@@ -182,6 +201,9 @@ func allocationRequest(cmd *cobra.Command, res renter.Resources, requirement str
 	if err := renter.CheckTimeline(timeline); err != nil {
 		return req, err
 	}
+	if err := hotkeyFlag(req.Hotkey); err != nil {
+		return req, err
+	}
 	var err error
 	if requirement != "" {
 		for _, f := range []string{"cpu.count", "gpu.count", "gpu.type", "gpu.capacity", "ram", "disk"} {
@@ -204,8 +226,20 @@ func allocationRequest(cmd *cobra.Command, res renter.Resources, requirement str
 		if req.SSHKey, err = container.NormalizeSSHKey(key); err != nil {
 			return req, fmt.Errorf("flag 'ssh-key' %s: %w", sshKeyPath, err)
 		}
+		req.IdentityFile = identityFile(sshKeyPath)
 	}
 	return req, nil
+}
+
+// hotkeyFlag checks a --hotkey value: empty, or an SS58 address.
+func hotkeyFlag(hotkey string) error {
+	if hotkey == "" {
+		return nil
+	}
+	if _, _, err := wallet.SS58Decode(hotkey); err != nil {
+		return usageError{fmt.Errorf("flag 'hotkey': %q is not an SS58 address (a miner's hotkey, e.g. from `compute metagraph` or `compute allocate list`)", hotkey)}
+	}
+	return nil
 }
 
 func readSSHKey(path string) (string, error) {
@@ -232,9 +266,14 @@ func readSSHKey(path string) (string, error) {
 	return string(b), nil
 }
 
-// identityFile is the private key beside the --ssh-key public key file, for
-// the printed ssh command; "" when there is none.
+// identityFile is the private key beside the --ssh-key public key file, as
+// an absolute path, for the printed ssh command; "" when there is none.
 func identityFile(pubPath string) string {
+	if rest, ok := strings.CutPrefix(pubPath, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			pubPath = filepath.Join(home, rest)
+		}
+	}
 	priv, ok := strings.CutSuffix(pubPath, ".pub")
 	if !ok {
 		return ""
@@ -242,15 +281,17 @@ func identityFile(pubPath string) string {
 	if _, err := os.Stat(priv); err != nil {
 		return ""
 	}
+	if abs, err := filepath.Abs(priv); err == nil {
+		priv = abs
+	}
 	return priv
 }
 
-// printAllocation prints what the renter needs to log in; identity, when set,
-// is the private key file the ssh command names with -i.
-func printAllocation(w io.Writer, a *renter.Allocation, identity string) {
+// printAllocation prints what the renter needs to log in.
+func printAllocation(w io.Writer, a *renter.Allocation) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Allocated miner\t%s (uid %d, score %.3f)\n", a.Hotkey, a.UID, a.Score)
-	fmt.Fprintf(tw, "Resources\t%s\n", renter.DescribeRequirement(a.Requirement))
+	fmt.Fprintf(tw, "Resources\t%s\n", a.Resources())
 	fmt.Fprintf(tw, "Address\t%s\n", a.IP)
 	fmt.Fprintf(tw, "Port\t%d\n", a.Port)
 	fmt.Fprintf(tw, "Username\t%s\n", a.Username)
@@ -264,12 +305,8 @@ func printAllocation(w io.Writer, a *renter.Allocation, identity string) {
 		days = "day"
 	}
 	fmt.Fprintf(tw, "Expires\t%s (%d %s)\n", a.ExpiresAt.Local().Format(time.DateTime), a.Timeline, days)
-	fmt.Fprintf(tw, "Key\t%s\n", a.KeyFile)
-	ssh := a.SSHCommand()
-	if identity != "" {
-		ssh = strings.Replace(ssh, "ssh ", "ssh -i "+identity+" ", 1)
-	}
-	fmt.Fprintf(tw, "SSH\t%s\n", ssh)
+	fmt.Fprintf(tw, "RSA key\t%s (for `compute allocate release`; not an SSH key)\n", a.KeyFile)
+	fmt.Fprintf(tw, "SSH\t%s\n", a.SSHCommand())
 	tw.Flush()
 }
 
@@ -288,6 +325,13 @@ With --force the record is forgotten even when the miner cannot confirm (e.g. it
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if hotkey == "" {
 				return usageError{errors.New("flag 'hotkey' is required: the miner's SS58 hotkey (see `compute allocate list`)")}
+			}
+			if err := hotkeyFlag(hotkey); err != nil {
+				return err
+			}
+			// No record, nothing to release: say so before reaching for the chain.
+			if err := o.recorded(cmd.Context(), hotkey); err != nil {
+				return err
 			}
 			r, closeFn, err := o.open(cmd, g, renter.Config{})
 			if err != nil {
@@ -323,7 +367,7 @@ by more than half of the permitted stake, and the records ignored (malformed, st
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if all {
-				c, err := o.co.Open(cmd.Context(), g.Logger(cmd.ErrOrStderr()))
+				c, err := o.co.Open(cmd, g.QuietLogger(cmd.ErrOrStderr()))
 				if err != nil {
 					return err
 				}
@@ -386,7 +430,7 @@ func printAllocations(w io.Writer, list []renter.Allocation, now time.Time) erro
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", a.Hotkey, a.UID, a.SSHCommand(),
-			renter.DescribeRequirement(a.Requirement), login, a.CreatedAt.Local().Format(time.DateTime), expires)
+			a.Resources(), login, a.CreatedAt.Local().Format(time.DateTime), expires)
 	}
 	return tw.Flush()
 }

@@ -25,13 +25,20 @@ import (
 // runAllocate runs `compute allocate ...` in process and returns stdout and the error.
 func runAllocate(t *testing.T, ctx context.Context, args ...string) (string, error) {
 	t.Helper()
+	out, _, err := runAllocateStderr(t, ctx, args...)
+	return out, err
+}
+
+// runAllocateStderr is runAllocate returning stderr too.
+func runAllocateStderr(t *testing.T, ctx context.Context, args ...string) (string, string, error) {
+	t.Helper()
 	root := newRootCommand()
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)
 	root.SetArgs(append([]string{"allocate"}, args...))
 	err := root.ExecuteContext(ctx)
-	return out.String(), err
+	return out.String(), errOut.String(), err
 }
 
 // TestAllocateListEmpty: an empty list names the store it read, and says which
@@ -90,7 +97,16 @@ func TestAllocateFlagErrors(t *testing.T) {
 		{[]string{"--requirement", `{"cpu":{"count":1},"ram":{"capacity":1073741824},"gpus":{}}`}, `unknown key "gpus"`},
 		{[]string{"--ram", "lots"}, "flag 'ram'"},
 		{[]string{"--disk", "5XB"}, "unknown unit"},
-		{[]string{"--cpu.count", "0"}, "cpu.count"},
+		{[]string{"--cpu.count", "0"}, "flag 'cpu.count': invalid device requirement: cpu.count must be between 1 and"},
+		{[]string{"--requirement", `{"cpu":{"count":0},"ram":{"capacity":1073741824}}`}, "flag 'requirement': invalid device requirement: cpu.count must be between 1 and"},
+		{[]string{"--requirement", `{"ram":{"capacity":1073741824}}`}, "cpu.count must be between 1 and"},
+		{[]string{"--ram", "-1GiB"}, `flag 'ram': invalid size "-1GiB": a size cannot be negative`},
+		{[]string{"--disk", "-5"}, `flag 'disk': invalid size "-5": a size cannot be negative`},
+		{[]string{"--gpu.capacity", "-5"}, `flag 'gpu.capacity': invalid size "-5": a size cannot be negative`},
+		{[]string{"--ram", "abc"}, `flag 'ram': invalid size "abc": not a number with an optional unit`},
+		{[]string{"--gpu.capacity", "abc"}, `flag 'gpu.capacity': invalid size "abc": not a number with an optional unit`},
+		{[]string{"--hotkey", "notakey"}, `flag 'hotkey': "notakey" is not an SS58 address`},
+		{[]string{"release", "--hotkey", "notakey"}, `flag 'hotkey': "notakey" is not an SS58 address`},
 		{[]string{"--gpu.type", "$(reboot)"}, "gpu.type"},
 		{[]string{"--ssh-key", filepath.Join(dir, "missing.pub")}, "no such file"},
 		{[]string{"--ssh-key", priv}, "is a private key"},
@@ -98,10 +114,13 @@ func TestAllocateFlagErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			_, err := runAllocate(t, context.Background(), append(tc.args, "--validator.data_dir", dir)...)
-			var ec exitCoder
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.As(err, &ec) || ec.ExitCode() != exitUsage {
+			ctx := context.Background()
+			_, err := runAllocate(t, ctx, append(tc.args, "--validator.data_dir", dir, "--wallet.path", dir)...)
+			if err == nil || !strings.Contains(operatorMessage(err), tc.want) || exitCode(ctx, err) != exitUsage {
 				t.Fatalf("got %v, want a usage error containing %q", err, tc.want)
+			}
+			if msg := operatorMessage(err); strings.Contains(msg, "container:") || strings.Contains(msg, "renter:") {
+				t.Fatalf("message %q carries a package prefix", msg)
 			}
 		})
 	}
@@ -208,6 +227,11 @@ func TestAllocateCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, minerKey.SS58Address()) || !strings.Contains(out, "ssh root@127.0.0.1 -p 4444") || strings.Contains(out, "s3cret") {
 		t.Fatalf("list: %v\n%s", err, out)
 	}
+	// The same miner again: said to be held already, with the way out.
+	_, err = runAllocate(t, ctx, append([]string{"--hotkey", minerKey.SS58Address()}, common...)...)
+	if !errors.Is(err, renter.ErrAlreadyHeld) || !strings.Contains(err.Error(), "compute allocate list") || !strings.Contains(err.Error(), "compute allocate release --hotkey") {
+		t.Fatalf("allocating a held miner: %v", err)
+	}
 	out, err = runAllocate(t, ctx, append([]string{"release", "--hotkey", minerKey.SS58Address()}, common...)...)
 	if err != nil || !strings.Contains(out, "released") {
 		t.Fatalf("release: %v\n%s", err, out)
@@ -216,8 +240,41 @@ func TestAllocateCommand(t *testing.T) {
 	if !strings.Contains(out, "no allocations recorded") {
 		t.Fatalf("list after release:\n%s", out)
 	}
+	// Releasing it again: refused from the store alone, before any chain is
+	// reached (the unreachable endpoint would otherwise be dialled).
+	_, err = runAllocate(t, ctx, "release", "--hotkey", minerKey.SS58Address(), "--subtensor.chain_endpoint", "http://127.0.0.1:1", "--hotkey-uri", "//Bob//validator", "--validator.data_dir", dir)
+	if !errors.Is(err, renter.ErrNotRecorded) || !strings.Contains(err.Error(), "compute allocate list") {
+		t.Fatalf("second release: %v, want ErrNotRecorded", err)
+	}
 	if keys, _ := filepath.Glob(filepath.Join(dir, "renter-keys", "*.pem")); len(keys) != 0 {
 		t.Fatalf("key files left: %v", keys)
+	}
+
+	// Key-only: the printed ssh command and the list both name the private key with -i;
+	// info logs stay off by default and come with -v.
+	sshDir := t.TempDir()
+	pub := filepath.Join(sshDir, "id_ed25519.pub")
+	if err := os.WriteFile(pub, []byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5Zm9ydGhlcmVudGVydGVzdHN1aXRlMTIz renter@test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(strings.TrimSuffix(pub, ".pub"), []byte("private"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wantSSH := "ssh -i " + strings.TrimSuffix(pub, ".pub") + " root@127.0.0.1 -p 4444"
+	out, stderr, err := runAllocateStderr(t, ctx, append([]string{"--hotkey", minerKey.SS58Address(), "--ssh-key", pub}, common...)...)
+	if err != nil || !strings.Contains(out, wantSSH) || !strings.Contains(out, "SSH key only") || !strings.Contains(out, "RSA key") {
+		t.Fatalf("key-only allocate: %v\n%s", err, out)
+	}
+	if strings.Contains(stderr, "level=INFO") {
+		t.Fatalf("info logs without -v:\n%s", stderr)
+	}
+	out, err = runAllocate(t, ctx, "list", "--validator.data_dir", dir)
+	if err != nil || !strings.Contains(out, wantSSH) {
+		t.Fatalf("list of a key-only lease lacks %q: %v\n%s", wantSSH, err, out)
+	}
+	out, stderr, err = runAllocateStderr(t, ctx, append([]string{"release", "-v", "--hotkey", minerKey.SS58Address()}, common...)...)
+	if err != nil || !strings.Contains(out, "released") || !strings.Contains(stderr, "level=INFO msg=released") {
+		t.Fatalf("release -v: %v\n%s\nstderr:\n%s", err, out, stderr)
 	}
 }
 
@@ -229,19 +286,20 @@ func TestPrintAllocation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a := &renter.Allocation{Hotkey: "5F", IP: "127.0.0.1", Port: 4444, Username: "root", KeyOnly: true, Timeline: 1}
+	a := &renter.Allocation{Hotkey: "5F", IP: "127.0.0.1", Port: 4444, Username: "root", KeyOnly: true, Timeline: 1, KeyFile: "/d/renter-keys/k.pem"}
 	tests := []struct {
 		name     string
 		identity string
 		want     []string
 	}{
-		{"key beside the public key", identityFile(pub), []string{"ssh -i " + strings.TrimSuffix(pub, ".pub") + " root@127.0.0.1 -p 4444", "(1 day)"}},
+		{"key beside the public key", identityFile(pub), []string{"ssh -i " + strings.TrimSuffix(pub, ".pub") + " root@127.0.0.1 -p 4444", "(1 day)", "RSA key          /d/renter-keys/k.pem (for `compute allocate release`; not an SSH key)"}},
 		{"no private key", identityFile(filepath.Join(dir, "other.pub")), []string{"SSH              ssh root@127.0.0.1 -p 4444"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var b strings.Builder
-			printAllocation(&b, a, tt.identity)
+			a.IdentityFile = tt.identity
+			printAllocation(&b, a)
 			for _, w := range tt.want {
 				if !strings.Contains(b.String(), w) {
 					t.Errorf("output lacks %q:\n%s", w, b.String())

@@ -38,17 +38,18 @@ func newBenchmarkCommand(g *globalOptions) *cobra.Command {
 		Long: `benchmark solves fresh challenges of the chosen difficulties and prints, per difficulty,
 runs, successes, mean and median time and hash rate. Run without flags on a terminal (or with
 --interactive, which also reads piped answers) it asks the questions of the original
-benchmark script (difficulties, count, hashcat workload profile, extra hashcat options).
+benchmark script (difficulties, count, and for --solver hashcat the workload profile and
+extra hashcat options). Answers piped in are read the same way, without --interactive, unless
+a flag already answers (--difficulties, --count, --json, --throughput, or a hashcat option).
 --throughput measures the raw hash rate instead, like
 'hashcat -b -m 610'.`,
 		Example: `  compute benchmark
-  printf '7 8\n2\n\n\n' | compute benchmark --interactive --solver cpu
+  printf '7 8\n2\n' | compute benchmark --solver cpu
   compute benchmark --difficulties 7,8,9 --count 3 --solver cpu --json
   compute benchmark --throughput --solver cpu --duration 10s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			interactive := o.Interactive || cmd.Flags().NFlag() == 0 && isTerminal(cmd.InOrStdin())
-			return runBenchmark(cmd, g, o, interactive)
+			return runBenchmark(cmd, g, o, o.Interactive || !answeredByFlags(cmd) && answersOnStdin(cmd.InOrStdin()))
 		},
 	}
 	fs := cmd.Flags()
@@ -65,7 +66,39 @@ benchmark script (difficulties, count, hashcat workload profile, extra hashcat o
 	return cmd
 }
 
-func isTerminal(r io.Reader) bool {
+// answerFlags are the benchmark flags that answer the interactive questions
+// or make the output machine-read; any of them turns the questions off.
+var answerFlags = []string{"difficulties", "count", "json", "throughput", "miner.hashcat.workload.profile", "miner.hashcat.extended.options"}
+
+func answeredByFlags(cmd *cobra.Command) bool {
+	for _, f := range answerFlags {
+		if cmd.Flags().Changed(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// answersOnStdin reports whether the questions can be answered on r: a
+// terminal, a pipe or a file; not a device such as /dev/null. A reader
+// that is not a file (set in process) counts as answers.
+func answersOnStdin(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return true
+	}
+	if term.IsTerminal(int(f.Fd())) {
+		return true
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	return st.Mode()&os.ModeNamedPipe != 0 || st.Mode().IsRegular()
+}
+
+// typed reports whether r is a terminal (answers are typed, not piped).
+func typed(r io.Reader) bool {
 	f, ok := r.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
@@ -73,18 +106,24 @@ func isTerminal(r io.Reader) bool {
 func runBenchmark(cmd *cobra.Command, g *globalOptions, o *benchmarkOptions, interactive bool) error {
 	ctx := cmd.Context()
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	log := g.Logger(stderr)
+	log := g.QuietLogger(stderr)
 	if o.Count <= 0 {
 		return powUsageError{fmt.Errorf("flag 'count' must be > 0, got %d", o.Count)}
 	}
+	if err := o.check(); err != nil {
+		return err
+	}
 	difficulties := bench.ParseDifficulties(o.Difficulties, pow.MinDifficulty, pow.MaxDifficulty)
 	if interactive {
-		a, err := bench.Prompt(cmd.InOrStdin(), stdout)
+		hashcat := o.Solver == "hashcat"
+		a, err := bench.Prompt(cmd.InOrStdin(), stdout, bench.PromptOptions{Hashcat: hashcat, Echo: !typed(cmd.InOrStdin())})
 		if err != nil {
 			return err
 		}
 		difficulties, o.Count = a.Difficulties, a.Count
-		o.WorkloadProfile, o.ExtendedOptions = a.WorkloadProfile, a.ExtendedOptions
+		if hashcat {
+			o.WorkloadProfile, o.ExtendedOptions = a.WorkloadProfile, a.ExtendedOptions
+		}
 		fmt.Fprintf(stdout, "Benchmarks performed: %v\n\n", a.Expand())
 	}
 	popts := o.PickOptions()

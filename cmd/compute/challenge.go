@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,6 +34,14 @@ func (o *PowSolverOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.HashcatPath, "miner.hashcat.path", hashcat.DefaultPath, "hashcat binary")
 	fs.IntVar(&o.WorkloadProfile, "miner.hashcat.workload.profile", hashcat.DefaultWorkloadProfile, "hashcat workload profile (1-4)")
 	fs.StringVar(&o.ExtendedOptions, "miner.hashcat.extended.options", hashcat.DefaultExtendedOptions, `extra hashcat options ("None" for none)`)
+}
+
+// check refuses an unknown --solver before anything starts.
+func (o *PowSolverOptions) check() error {
+	if !slices.Contains(pick.Names, o.Solver) {
+		return powUsageError{fmt.Errorf("flag 'solver': %q is unknown (want one of %s)", o.Solver, strings.Join(pick.Names, ", "))}
+	}
+	return nil
 }
 
 // PickOptions converts the flags for pick.New.
@@ -153,7 +163,10 @@ Exit code 1 when the password is not found or the time limit is reached.`,
 
 func runChallengeSolve(cmd *cobra.Command, g *globalOptions, o *challengeSolveOptions) error {
 	ctx := cmd.Context()
-	log := g.Logger(cmd.ErrOrStderr())
+	log := g.QuietLogger(cmd.ErrOrStderr())
+	if err := o.check(); err != nil {
+		return err
+	}
 	custom := append([]string{o.Chars}, o.Custom[:]...)
 	sets, err := pow.ParseMask(o.Mask, custom...)
 	if err != nil {

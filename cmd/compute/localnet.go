@@ -83,6 +83,8 @@ func newLocalnetCommand(g *globalOptions) *cobra.Command {
 		createNetuid uint16
 		fund         []string
 		faucetTAO    float64
+		accountCap   float64
+		totalCap     float64
 		so           subnetOptions
 	)
 	cmd := &cobra.Command{
@@ -109,9 +111,21 @@ of the localnet's own beacon (drand quicknet's scheme with a key kept in --state
 			if err != nil {
 				return err
 			}
+			caps := [2]uint64{}
+			for i, c := range []struct {
+				tao  float64
+				flag string
+			}{{accountCap, "--faucet-account-cap"}, {totalCap, "--faucet-total-cap"}} {
+				if caps[i], err = taoToRao(c.tao, c.flag); err != nil {
+					return err
+				}
+				if caps[i] == 0 {
+					return fmt.Errorf("flag '%s' must be above 0 TAO", c.flag)
+				}
+			}
 			return runLocalnet(cmd.Context(), log, localnetConfig{
 				Listen: listen, State: state, BlockTime: blockTime, BeaconPeriod: beaconPeriod, CreateNetuid: createNetuid,
-				Params: params, Fund: fund, FaucetRao: faucet,
+				Params: params, Fund: fund, FaucetRao: faucet, FaucetAccountCapRao: caps[0], FaucetTotalCapRao: caps[1],
 			}, func(addr string) { fmt.Fprintf(cmd.OutOrStdout(), "localnet listening on http://%s\n", addr) })
 		},
 	}
@@ -123,6 +137,10 @@ of the localnet's own beacon (drand quicknet's scheme with a key kept in --state
 	fs.Uint16Var(&createNetuid, "create-netuid", 0, "create this subnet at start (owned by //Alice) unless it exists")
 	fs.StringSliceVar(&fund, "fund", nil, "SS58 addresses to fund with --faucet-amount at start")
 	fs.Float64Var(&faucetTAO, "faucet-amount", 10_000, "TAO given by each --fund and by default by compute localnet fund")
+	fs.Float64Var(&accountCap, "faucet-account-cap", float64(devchain.DefaultFaucetAccountCapRao)/devchain.RaoPerTAO,
+		"TAO the faucet gives one account over the chain's life")
+	fs.Float64Var(&totalCap, "faucet-total-cap", float64(devchain.DefaultFaucetTotalCapRao)/devchain.RaoPerTAO,
+		"TAO the faucet mints in all (the real chain's supply by default)")
 	so.AddFlags(fs)
 	cmd.AddCommand(newLocalnetSubnetCommand(g), newLocalnetFundCommand(g), newLocalnetStakeCommand(g))
 	return cmd
@@ -137,12 +155,17 @@ type localnetConfig struct {
 	Params       devchain.Params
 	Fund         []string
 	FaucetRao    uint64
+	// FaucetAccountCapRao and FaucetTotalCapRao cap the faucet (the dev
+	// chain's defaults when 0).
+	FaucetAccountCapRao uint64
+	FaucetTotalCapRao   uint64
 }
 
 // runLocalnet serves the dev chain until ctx ends. Stop order: the HTTP server
 // stops accepting (5 s grace), then the block producer, then the state closes.
 func runLocalnet(ctx context.Context, log *slog.Logger, cfg localnetConfig, ready func(addr string)) error {
-	c, err := devchain.Open(ctx, devchain.Config{Path: cfg.State, BlockTime: cfg.BlockTime, BeaconPeriod: cfg.BeaconPeriod, Log: log})
+	c, err := devchain.Open(ctx, devchain.Config{Path: cfg.State, BlockTime: cfg.BlockTime, BeaconPeriod: cfg.BeaconPeriod, Log: log,
+		FaucetAccountCapRao: cfg.FaucetAccountCapRao, FaucetTotalCapRao: cfg.FaucetTotalCapRao})
 	if err != nil {
 		return err
 	}
@@ -161,8 +184,14 @@ func runLocalnet(ctx context.Context, log *slog.Logger, cfg localnetConfig, read
 		}
 	}
 	for _, addr := range cfg.Fund {
-		if err := c.Fund(ctx, addr, cfg.FaucetRao); err != nil {
-			return fmt.Errorf("--fund %s: %w", addr, err)
+		err := c.Fund(ctx, addr, cfg.FaucetRao)
+		switch {
+		case errors.Is(err, devchain.ErrFaucetCap) || errors.Is(err, devchain.ErrOverflow):
+			// A restart on a state that already paid this account must
+			// not refuse to start.
+			log.Warn("--fund skipped: the faucet is capped", "address", addr, "err", err)
+		case err != nil:
+			return fmt.Errorf("flag '--fund' %s: %w", addr, err)
 		}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -300,6 +329,9 @@ func newLocalnetFundCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			if err := c.Fund(ctx, address, rao); err != nil {
+				if errors.Is(err, devchain.ErrFaucetCap) {
+					return fmt.Errorf("%w (compute localnet --faucet-account-cap and --faucet-total-cap set the caps)", err)
+				}
 				return err
 			}
 			acct, err := c.Account(ctx, address)

@@ -32,8 +32,22 @@ func runCLI(t *testing.T, ctx context.Context, args ...string) string {
 	return out.String()
 }
 
-// startLocalnet runs `compute localnet` in process on a free loopback port.
-func startLocalnet(t *testing.T, state string) string {
+// startLocalnet runs `compute localnet` in process on a free loopback port,
+// with extra flags appended, until the test ends.
+func startLocalnet(t *testing.T, state string, extra ...string) string {
+	t.Helper()
+	addr, stop := launchLocalnet(t, state, extra...)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("localnet: %v", err)
+		}
+	})
+	return addr
+}
+
+// launchLocalnet starts `compute localnet` and returns its address and a
+// function that stops it and returns how it ended.
+func launchLocalnet(t *testing.T, state string, extra ...string) (string, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
@@ -46,26 +60,26 @@ func startLocalnet(t *testing.T, state string) string {
 			}
 		}})
 		root.SetErr(&bytes.Buffer{})
-		root.SetArgs([]string{"localnet", "--listen", "127.0.0.1:0", "--state", state, "--block-time", "20ms",
+		root.SetArgs(append([]string{"localnet", "--listen", "127.0.0.1:0", "--state", state, "--block-time", "20ms",
 			"--create-netuid", "1", "--tempo", "4", "--weights-rate-limit", "2", "--weights-version-key", "142",
-			"--min-validator-stake", "1000", "--fund", mustKey(t, "//Bob").SS58Address()})
+			"--min-validator-stake", "1000", "--fund", mustKey(t, "//Bob").SS58Address()}, extra...))
 		done <- root.ExecuteContext(ctx)
 	}()
-	t.Cleanup(func() {
+	stop := func() error {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("localnet: %v", err)
-		}
-	})
+		return <-done
+	}
 	select {
 	case a := <-addr:
-		return a
+		return a, stop
 	case err := <-done:
+		cancel()
 		t.Fatalf("localnet exited: %v", err)
 	case <-time.After(10 * time.Second):
+		cancel()
 		t.Fatal("localnet did not start")
 	}
-	return ""
+	return "", nil
 }
 
 type lineWriter struct{ fn func(string) }
@@ -211,5 +225,52 @@ func TestLocalnetFundWallet(t *testing.T) {
 		if err := root.ExecuteContext(ctx); exitCode(ctx, err) != exitUsage {
 			t.Errorf("compute %v: %v, want a usage error", args, err)
 		}
+	}
+}
+
+// TestLocalnetFaucetCapsAndRestart: the faucet refuses a payment past the
+// per-account cap, naming the cap and the flags that set it; a restart whose
+// --fund the cap now refuses still starts, and the chain goes on.
+func TestLocalnetFaucetCapsAndRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	state := filepath.Join(t.TempDir(), "localnet.db")
+	caps := []string{"--faucet-amount", "10", "--faucet-account-cap", "15", "--faucet-total-cap", "100"}
+	addr, stop := launchLocalnet(t, state, caps...)
+	ep := "--subtensor.chain_endpoint=" + addr
+	bob := mustKey(t, "//Bob").SS58Address()
+	if out := runCLI(t, ctx, "localnet", "fund", ep, "--address", bob, "--amount", "5"); !strings.Contains(out, "balance 15.000000000 TAO") {
+		t.Fatalf("fund within the cap: %q", out)
+	}
+	root := newRootCommand()
+	root.SetOut(&bytes.Buffer{})
+	root.SetErr(&bytes.Buffer{})
+	root.SetArgs([]string{"localnet", "fund", ep, "--address", bob, "--amount", "1"})
+	err := root.ExecuteContext(ctx)
+	if !errors.Is(err, devchain.ErrFaucetCap) || !strings.Contains(err.Error(), "per-account faucet cap of 15 TAO") ||
+		!strings.Contains(err.Error(), "--faucet-account-cap") {
+		t.Fatalf("fund past the cap: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Same flags again: --fund Bob is past the cap now, and the localnet starts anyway.
+	addr = startLocalnet(t, state, caps...)
+	c, err := devchain.Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b, _ := c.Block(ctx)
+	if _, err := c.WaitBlock(ctx, b+3); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := c.Account(ctx, bob); err != nil || a.BalanceRao != 15*devchain.RaoPerTAO {
+		t.Fatalf("Bob after the restart: %+v, %v", a, err)
+	}
+	is, err := c.Issuance(ctx)
+	if err != nil || is.MintedRao != 15*devchain.RaoPerTAO {
+		t.Fatalf("issuance %+v, %v", is, err)
 	}
 }

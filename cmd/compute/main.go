@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -35,8 +34,7 @@ func main() {
 	if err == nil {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "compute:", err)
-	os.Exit(exitCode(ctx, err))
+	os.Exit(report(os.Stderr, ctx, err))
 }
 
 // exitCode maps an error returned by the root command to the process exit
@@ -52,7 +50,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitBadPassword
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return exitInterrupted
-	case isCobraUsage(err):
+	case isCobraUsage(err), isFlagError(err):
 		return exitUsage
 	default:
 		return exitError
@@ -72,6 +70,31 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
+// isFlagError recognises the errors of a bad flag value that the checks
+// after parsing word as "flag 'name' ...", "flags 'a' and 'b' ..." or
+// "--name VALUE ..." (in this package and in the role packages' config
+// checks), so that every bad flag value exits with the usage code.
+func isFlagError(err error) bool {
+	msg := operatorMessage(err)
+	if strings.HasPrefix(msg, "flag '") || strings.HasPrefix(msg, "flags '") {
+		return true
+	}
+	name, ok := strings.CutPrefix(msg, "--")
+	if !ok {
+		return false
+	}
+	end := strings.IndexAny(name, " =")
+	if end < 1 {
+		return false
+	}
+	for _, c := range name[:end] {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 func newRootCommand() *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{
@@ -80,6 +103,10 @@ func newRootCommand() *cobra.Command {
 		Long: `compute runs the Compute Subnet of Bittensor: miners offer GPU/CPU machines, validators
 prove them with hash-cracking challenges and set weights, renters allocate them as containers
 reachable by SSH.
+
+The chain: --subtensor.network or --subtensor.chain_endpoint on each command, else Bittensor's
+$BT_SUBTENSOR_NETWORK and $BT_SUBTENSOR_CHAIN_ENDPOINT, else finney (said on stderr).
+One-shot commands print their result and only warnings besides; -v adds their info logs.
 
 Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 interrupted.`,
 		SilenceUsage:  true,

@@ -40,8 +40,8 @@ pending, or - when never checked.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			log := g.Logger(cmd.ErrOrStderr())
-			c, err := co.Open(ctx, log)
+			log := g.QuietLogger(cmd.ErrOrStderr())
+			c, err := co.Open(cmd, log)
 			if err != nil {
 				return err
 			}

@@ -33,6 +33,7 @@ type minerOptions struct {
 	SSHBindIP                     string
 	Image, DataDir, MetricsAddr   string
 	Allocation, AllocationRequire bool
+	RequireHashedAllocate         bool
 	SyncInterval                  time.Duration
 }
 
@@ -61,6 +62,7 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.MetricsAddr, "metrics.addr", miner.DefaultMetricsAddr, "Prometheus /metrics listener (\"\" disables it)")
 	fs.BoolVar(&o.Allocation, "miner.allocation", true, "offer this machine for allocation as a Docker container")
 	fs.BoolVar(&o.AllocationRequire, "miner.allocation.required", false, "exit at start when Docker cannot run lease containers (default: serve with allocation disabled)")
+	fs.BoolVar(&o.RequireHashedAllocate, "miner.allocate.require_body_hash", false, "refuse Allocate requests whose signed body hash does not cover public_key, ssh_key and the other fields (this project's renters cover them; the original subnet's Python renters do not)")
 	fs.DurationVar(&o.SyncInterval, "miner.sync.interval", miner.DefaultSyncInterval, "how often the metagraph is refreshed and the served axon checked")
 }
 
@@ -68,6 +70,7 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 // localnet (dev, or an http(s):// endpoint), the local subtensor, or an
 // endpoint on a loopback address.
 func (o *chainOptions) local() bool {
+	_ = o.resolve() // an unknown $BT_SUBTENSOR_NETWORK is reported by Open
 	if o.Endpoint == "" {
 		return o.Network == "dev" || o.Network == "local"
 	}
@@ -121,6 +124,7 @@ func (o *minerOptions) config(netuid uint16, wo *walletOptions) (miner.Config, e
 			WhitelistNotEnoughStake: o.NotEnoughStake,
 			WhitelistNotUpdated:     o.NotUpdated,
 			UpdatedThreshold:        o.UpdatedThreshold,
+			RequireHashedAllocate:   o.RequireHashedAllocate,
 		},
 		Solver:             o.Solver,
 		Hashcat:            hashcat.Options{Path: o.HashcatPath, WorkloadProfile: o.HashcatProfile, ExtendedOptions: o.HashcatExtended},
@@ -161,7 +165,7 @@ registered on --netuid (see compute register). Metrics are served on --metrics.a
 			if err != nil {
 				return fmt.Errorf("hotkey: %w", err)
 			}
-			c, err := co.Open(ctx, log)
+			c, err := co.Open(cmd, log)
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,8 +82,65 @@ func TestBenchmarkInteractive(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
 	}
-	if o.WorkloadProfile != 3 || o.ExtendedOptions != "-O" {
-		t.Errorf("profile %d options %q", o.WorkloadProfile, o.ExtendedOptions)
+	if strings.Contains(s, "hashcat") {
+		t.Errorf("hashcat questions asked for the cpu solver:\n%s", s)
+	}
+	if o.WorkloadProfile != 0 || o.ExtendedOptions != "" {
+		t.Errorf("profile %d options %q changed for the cpu solver", o.WorkloadProfile, o.ExtendedOptions)
+	}
+}
+
+// TestBenchmarkPipedAnswers: answers piped in are read without
+// --interactive; a flag that answers turns the questions off.
+func TestBenchmarkPipedAnswers(t *testing.T) {
+	out, _, err := runPowCommand(t, "8\n2\n", "benchmark", "--solver", "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"What challenge difficulties", "> 8\n", "Benchmarks performed: [8 8]", "median"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "hashcat") {
+		t.Errorf("hashcat questions asked for --solver cpu:\n%s", out)
+	}
+	out, _, err = runPowCommand(t, "9\n5\n", "benchmark", "--solver", "cpu", "--difficulties", "7")
+	if err != nil || strings.Contains(out, "What challenge") || strings.Contains(out, "Benchmarks performed") {
+		t.Fatalf("questions asked despite --difficulties: %v\n%s", err, out)
+	}
+}
+
+func TestAnswersOnStdin(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	file := filepath.Join(t.TempDir(), "answers")
+	if err := os.WriteFile(file, []byte("7\n1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	for name, tc := range map[string]struct {
+		r    io.Reader
+		want bool
+	}{
+		"pipe": {r, true}, "file": {f, true}, "/dev/null": {null, false}, "in-process reader": {strings.NewReader(""), true},
+	} {
+		if got := answersOnStdin(tc.r); got != tc.want {
+			t.Errorf("%s: %v, want %v", name, got, tc.want)
+		}
 	}
 }
 

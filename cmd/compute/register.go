@@ -63,7 +63,7 @@ wallet's hotkey on --netuid (burned_register). It prints the uid.`,
 			if err != nil {
 				return fmt.Errorf("hotkey: %w", err)
 			}
-			c, err := co.Open(ctx, g.Logger(cmd.ErrOrStderr()))
+			c, err := co.Open(cmd, g.QuietLogger(cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}

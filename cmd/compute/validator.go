@@ -152,7 +152,7 @@ registered on --netuid with enough stake for a validator permit.`,
 			if err != nil {
 				return fmt.Errorf("hotkey: %w", err)
 			}
-			c, err := co.Open(ctx, log)
+			c, err := co.Open(cmd, log)
 			if err != nil {
 				return err
 			}

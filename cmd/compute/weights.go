@@ -74,7 +74,7 @@ reveal round, the expected reveal block and whether the chain revealed each comm
 			if err != nil {
 				return err
 			}
-			c, err := co.Open(ctx, g.Logger(cmd.ErrOrStderr()))
+			c, err := co.Open(cmd, g.QuietLogger(cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}
@@ -288,7 +288,7 @@ beacon public key (96-byte G2 point as hex); with both, no chain is needed.`,
 				res.RevealRound, res.Ciphertext = round, hex.EncodeToString(ct)
 				return printEncrypt(cmd.OutOrStdout(), res, asJSON)
 			}
-			c, err := co.Open(ctx, g.Logger(cmd.ErrOrStderr()))
+			c, err := co.Open(cmd, g.QuietLogger(cmd.ErrOrStderr()))
 			if err != nil {
 				return err
 			}

@@ -30,12 +30,22 @@ const (
 	passwordChars  = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 )
 
-// Credentials are what a renter needs to log in; they travel only encrypted.
+// Credentials are what a renter needs to log in; they travel only encrypted. Disk says
+// whether the disk asked for is enforced (DiskEnforced or DiskNotEnforced; empty when no
+// disk was asked for, or from a miner that does not say); peers that read only the first
+// three keys, as the original renter does, ignore it.
 type Credentials struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
 	Port     int    `json:"port"`
+	Disk     string `json:"disk,omitempty"`
 }
+
+// Values of Credentials.Disk.
+const (
+	DiskEnforced    = "enforced"
+	DiskNotEnforced = "not enforced"
+)
 
 // RequesterKey is a parsed requester RSA public key with its fingerprint (SHA-256 of the
 // DER SubjectPublicKeyInfo, hex), which is what leases compare to recognise the owner.

@@ -1,10 +1,13 @@
 // Package container rents this miner's machine out as a Docker container reachable by SSH.
 //
 // It parses and validates the Allocate synapse's device_requirement, turns it into
-// enforced Docker limits (cpuset, memory without swap, pids, disk quota where the storage
-// driver supports one, exactly the requested GPUs), creates the container from the
-// compute SSH image with a fresh random root password (and the renter's SSH key when one
-// is given), and returns the credentials encrypted to the requester's RSA public key with
+// enforced Docker limits (cpuset, memory without swap, pids, exactly the requested GPUs,
+// and the disk: a sized loop-mounted volume holding every writable path under a
+// read-only root, else the storage driver's quota, else reported as not enforced), puts
+// the lease on its own network with firewall rules keeping it off the host's services,
+// creates the container from the compute SSH image with a fresh random root password (and
+// the renter's SSH key when one is given) and /etc/lease describing its limits, and
+// returns the credentials encrypted to the requester's RSA public key with
 // RSA-OAEP-SHA256, as the original subnet did.
 //
 // A Manager owns the leases. Its state is guarded by one mutex (no goroutine owns it);

@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/system"
+	"github.com/moby/moby/api/types/volume"
 	"github.com/moby/moby/client"
 )
 
@@ -23,6 +27,8 @@ type fakeEngine struct {
 	down       bool  // every call fails as with a dead daemon
 	createErr  error // returned by ContainerCreate when set
 	creates    int
+	networks   map[string]client.NetworkCreateOptions
+	volumes    map[string]client.VolumeCreateOptions
 }
 
 type fakeContainer struct {
@@ -41,6 +47,8 @@ func newFakeEngine() *fakeEngine {
 			DriverStatus: [][2]string{{"Backing Filesystem", "extfs"}}},
 		images:     map[string]bool{"img": true},
 		containers: map[string]*fakeContainer{},
+		networks:   map[string]client.NetworkCreateOptions{},
+		volumes:    map[string]client.VolumeCreateOptions{},
 	}
 }
 
@@ -164,6 +172,191 @@ func (f *fakeEngine) ContainerRemove(ctx context.Context, id string, _ client.Co
 	return client.ContainerRemoveResult{}, nil
 }
 
+func labelsMatch(labels map[string]string, filters client.Filters) bool {
+	for kv := range filters["label"] {
+		k, v, _ := strings.Cut(kv, "=")
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *fakeEngine) NetworkCreate(ctx context.Context, name string, o client.NetworkCreateOptions) (client.NetworkCreateResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.check(); err != nil {
+		return client.NetworkCreateResult{}, err
+	}
+	if _, ok := f.networks[name]; ok {
+		return client.NetworkCreateResult{}, fmt.Errorf("network with name %s already exists: %w", name, cerrdefs.ErrConflict)
+	}
+	f.networks[name] = o
+	return client.NetworkCreateResult{ID: "net-" + name}, nil
+}
+
+func (f *fakeEngine) NetworkList(ctx context.Context, o client.NetworkListOptions) (client.NetworkListResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.check(); err != nil {
+		return client.NetworkListResult{}, err
+	}
+	var res client.NetworkListResult
+	for name, n := range f.networks {
+		if labelsMatch(n.Labels, o.Filters) {
+			var s network.Summary
+			s.ID, s.Name, s.Labels = "net-"+name, name, n.Labels
+			res.Items = append(res.Items, s)
+		}
+	}
+	return res, nil
+}
+
+func (f *fakeEngine) NetworkRemove(ctx context.Context, id string, _ client.NetworkRemoveOptions) (client.NetworkRemoveResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.check(); err != nil {
+		return client.NetworkRemoveResult{}, err
+	}
+	name := strings.TrimPrefix(id, "net-")
+	if _, ok := f.networks[name]; !ok {
+		return client.NetworkRemoveResult{}, fmt.Errorf("network %s not found: %w", id, cerrdefs.ErrNotFound)
+	}
+	delete(f.networks, name)
+	return client.NetworkRemoveResult{}, nil
+}
+
+func (f *fakeEngine) VolumeCreate(ctx context.Context, o client.VolumeCreateOptions) (client.VolumeCreateResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.check(); err != nil {
+		return client.VolumeCreateResult{}, err
+	}
+	f.volumes[o.Name] = o
+	return client.VolumeCreateResult{Volume: volume.Volume{Name: o.Name, Labels: o.Labels}}, nil
+}
+
+func (f *fakeEngine) VolumeList(ctx context.Context, o client.VolumeListOptions) (client.VolumeListResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.check(); err != nil {
+		return client.VolumeListResult{}, err
+	}
+	var res client.VolumeListResult
+	for name, v := range f.volumes {
+		if labelsMatch(v.Labels, o.Filters) {
+			res.Items = append(res.Items, volume.Volume{Name: name, Labels: v.Labels})
+		}
+	}
+	return res, nil
+}
+
+func (f *fakeEngine) VolumeRemove(ctx context.Context, id string, _ client.VolumeRemoveOptions) (client.VolumeRemoveResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.check(); err != nil {
+		return client.VolumeRemoveResult{}, err
+	}
+	if _, ok := f.volumes[id]; !ok {
+		return client.VolumeRemoveResult{}, fmt.Errorf("no such volume %s: %w", id, cerrdefs.ErrNotFound)
+	}
+	delete(f.volumes, id)
+	return client.VolumeRemoveResult{}, nil
+}
+
+// fakeDisk is diskVolumes in memory: a directory per volume, "mounted" when listed.
+type fakeDisk struct {
+	mu        sync.Mutex
+	supported bool
+	why       string
+	mounted   map[string]int64
+	createErr error
+}
+
+func newFakeDisk(supported bool) *fakeDisk {
+	return &fakeDisk{supported: supported, why: "the miner does not run as root, which loop-mounted volumes need", mounted: map[string]int64{}}
+}
+
+func (d *fakeDisk) Support() (bool, string) { return d.supported, d.why }
+
+func (d *fakeDisk) Create(ctx context.Context, dir string, size int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := os.MkdirAll(filepath.Join(dir, volumeMount), 0o700); err != nil {
+		return err
+	}
+	if d.createErr != nil {
+		return d.createErr
+	}
+	d.mounted[dir] = size
+	return nil
+}
+
+func (d *fakeDisk) Ensure(ctx context.Context, dir string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := os.Stat(dir); err != nil {
+		return err
+	}
+	if _, ok := d.mounted[dir]; !ok {
+		d.mounted[dir] = -1
+	}
+	return nil
+}
+
+func (d *fakeDisk) Free(dir string) (int64, error) { return 1 << 30, nil }
+
+func (d *fakeDisk) Remove(ctx context.Context, dir string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.mounted, dir)
+	return os.RemoveAll(dir)
+}
+
+func (d *fakeDisk) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.mounted)
+}
+
+// fakeFirewall records the isolated bridges.
+type fakeFirewall struct {
+	mu        sync.Mutex
+	supported bool
+	bridges   map[string]int // Isolate calls per bridge still isolated
+}
+
+func newFakeFirewall(supported bool) *fakeFirewall {
+	return &fakeFirewall{supported: supported, bridges: map[string]int{}}
+}
+
+func (w *fakeFirewall) Support() (bool, string) {
+	if !w.supported {
+		return false, "iptables is not installed"
+	}
+	return true, ""
+}
+
+func (w *fakeFirewall) Isolate(ctx context.Context, bridge string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.bridges[bridge]++
+	return nil
+}
+
+func (w *fakeFirewall) Release(ctx context.Context, bridge string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.bridges, bridge)
+	return nil
+}
+
+func (w *fakeFirewall) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.bridges)
+}
+
 func (f *fakeEngine) setDown(down bool) {
 	f.mu.Lock()
 	f.down = down
@@ -174,4 +367,12 @@ func (f *fakeEngine) count() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.containers)
+}
+
+func clientNetwork(labels map[string]string) client.NetworkCreateOptions {
+	return client.NetworkCreateOptions{Driver: "bridge", Labels: labels}
+}
+
+func clientVolume(name string, labels map[string]string) client.VolumeCreateOptions {
+	return client.VolumeCreateOptions{Name: name, Driver: "local", Labels: labels}
 }

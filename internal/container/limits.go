@@ -18,6 +18,13 @@ type Host struct {
 	// (overlay2 on xfs with pquota, btrfs, zfs); DiskQuotaReason says why not.
 	DiskQuota       bool
 	DiskQuotaReason string
+	// DiskVolumes says whether a sized volume per lease (a loop-mounted filesystem
+	// image) can enforce the disk whatever the storage driver; DiskVolumesReason says
+	// why not.
+	DiskVolumes       bool
+	DiskVolumesReason string
+	// IPv6 says whether the host's kernel has IPv6 (lease containers turn it off).
+	IPv6 bool
 	// DiskFreeBytes is the free space where container layers live (0 = unknown).
 	DiskFreeBytes int64
 }
@@ -37,7 +44,9 @@ type Limits struct {
 	MemoryBytes     int64
 	MemorySwapBytes int64 // equal to MemoryBytes: no swap beyond the limit
 	PidsLimit       int64
-	DiskBytes       int64    // StorageOpt size; 0 = not enforced
+	DiskBytes       int64    // the enforced disk size; 0 = not enforced
+	DiskVolume      bool     // DiskBytes is enforced by a sized volume, else by StorageOpt size
+	DisableIPv6     bool     // turn IPv6 off inside the container (the host has it)
 	GPUIDs          []string // exactly the GPUs handed over; empty = none
 	Warnings        []string // what could not be enforced, for logs and the lease record
 }
@@ -73,15 +82,26 @@ func ComputeLimits(r Requirement, h Host, pidsLimit int64) (Limits, error) {
 	l.MemorySwapBytes = r.RAM.Capacity
 	l.PidsLimit = pidsLimit
 
+	l.DisableIPv6 = h.IPv6
+
 	if r.Disk.Capacity > 0 {
-		if h.DiskQuota {
+		switch {
+		case h.DiskVolumes:
 			l.DiskBytes = r.Disk.Capacity
-		} else {
-			reason := h.DiskQuotaReason
-			if reason == "" {
-				reason = "the storage driver does not support per-container size limits"
+			l.DiskVolume = true
+		case h.DiskQuota:
+			l.DiskBytes = r.Disk.Capacity
+		default:
+			var reasons []string
+			for _, r := range []string{h.DiskVolumesReason, h.DiskQuotaReason} {
+				if r != "" {
+					reasons = append(reasons, r)
+				}
 			}
-			l.Warnings = append(l.Warnings, fmt.Sprintf("disk quota of %d bytes not enforced: %s", r.Disk.Capacity, reason))
+			if len(reasons) == 0 {
+				reasons = append(reasons, "the storage driver does not support per-container size limits")
+			}
+			l.Warnings = append(l.Warnings, fmt.Sprintf("disk quota of %d bytes not enforced: %s", r.Disk.Capacity, strings.Join(reasons, "; ")))
 		}
 	}
 

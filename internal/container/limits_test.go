@@ -13,6 +13,8 @@ func TestComputeLimits(t *testing.T) {
 		GPUs: []HostGPU{{ID: "0", Name: "NVIDIA GeForce RTX 4090", CapacityMB: 24564}, {ID: "1", Name: "NVIDIA GeForce RTX 4090", CapacityMB: 24564}, {ID: "2", Name: "NVIDIA A100-SXM4-80GB", CapacityMB: 81920}}}
 	quota := host
 	quota.DiskQuota = true
+	volumes := host
+	volumes.DiskVolumes, volumes.IPv6 = true, true
 	req := func(cpu int, ram, disk int64, gpu GPURequirement) Requirement {
 		return Requirement{CPU: CPURequirement{cpu}, RAM: SizeRequirement{ram}, Disk: SizeRequirement{disk}, GPU: gpu}
 	}
@@ -29,6 +31,8 @@ func TestComputeLimits(t *testing.T) {
 			Limits{CPUSet: "1-3", CPUCount: 3, NanoCPUs: 3e9, MemoryBytes: 1 << 30, MemorySwapBytes: 1 << 30, PidsLimit: DefaultPidsLimit}, nil},
 		{"disk quota enforced", req(1, 1<<30, 10<<30, GPURequirement{}), quota,
 			Limits{CPUSet: "3", CPUCount: 1, NanoCPUs: 1e9, MemoryBytes: 1 << 30, MemorySwapBytes: 1 << 30, PidsLimit: DefaultPidsLimit, DiskBytes: 10 << 30}, nil},
+		{"disk on a sized volume, IPv6 turned off", req(1, 1<<30, 10<<30, GPURequirement{}), volumes,
+			Limits{CPUSet: "3", CPUCount: 1, NanoCPUs: 1e9, MemoryBytes: 1 << 30, MemorySwapBytes: 1 << 30, PidsLimit: DefaultPidsLimit, DiskBytes: 10 << 30, DiskVolume: true, DisableIPv6: true}, nil},
 		{"two 4090s exactly", req(1, 1<<30, 0, GPURequirement{Count: 2, CapacityMB: 24000, Type: "4090"}), host,
 			Limits{CPUSet: "3", CPUCount: 1, NanoCPUs: 1e9, MemoryBytes: 1 << 30, MemorySwapBytes: 1 << 30, PidsLimit: DefaultPidsLimit, GPUIDs: []string{"0", "1"}}, nil},
 		{"one big gpu", req(1, 1<<30, 0, GPURequirement{Count: 1, CapacityMB: 40000}), host,

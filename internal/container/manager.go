@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,8 +22,11 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/sn27/compute/internal/wallet"
 )
@@ -150,6 +154,10 @@ type Manager struct {
 
 	// ready waits until a started container serves SSH (waitSSH; unit tests replace it).
 	ready func(ctx context.Context, id string) error
+	// disk makes the leases' sized volumes and fw their firewall rules (loop devices
+	// and iptables; unit tests replace them).
+	disk diskVolumes
+	fw   firewall
 }
 
 // NewManager checks the configuration; Start loads and re-adopts the stored lease.
@@ -167,6 +175,8 @@ func NewManager(cfg Config, engine Engine) (*Manager, error) {
 		path:   filepath.Join(cfg.DataDir, StateFileName),
 	}
 	m.ready = m.waitSSH
+	m.disk = loopVolumes{}
+	m.fw = iptablesFirewall{}
 	return m, nil
 }
 
@@ -196,6 +206,9 @@ func (m *Manager) Start(ctx context.Context) error {
 		if lease != nil && c.Labels[LabelLease] == lease.ID {
 			found = true
 			lease.ContainerID = c.ID
+			// The volume and the firewall rules do not survive a reboot of the host:
+			// put them back before the container runs again.
+			m.restoreLocked(ctx, lease)
 			if c.State != container.StateRunning && m.cfg.Now().Before(lease.Expiry) {
 				if _, err := m.engine.ContainerStart(ctx, c.ID, client.ContainerStartOptions{}); err != nil {
 					m.log.Warn("restart of the lease container failed", "lease", lease.ID, "container", shortID(c.ID), "err", classify("start", err))
@@ -210,10 +223,20 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	if lease != nil && !found {
 		m.log.Warn("the container of the stored lease is gone; dropping the lease", "lease", lease.ID, "container", shortID(lease.ContainerID))
+		if err := m.teardown(ctx, lease); err != nil {
+			m.log.Warn("what is left of the dropped lease was not all removed", "lease", lease.ID, "err", err)
+		}
 		if err := saveState(m.path, nil); err != nil {
 			return err
 		}
 		lease = nil
+	}
+	m.removeStrays(ctx, lease)
+	if ok, why := m.disk.Support(); !ok {
+		m.log.Warn("leases' disk sizes are enforced only where the storage driver has a quota", "why", why)
+	}
+	if ok, why := m.fw.Support(); !ok {
+		m.log.Warn("leases will reach this host's services", "why", why)
 	}
 	m.lease = lease
 	if lease != nil {
@@ -342,6 +365,16 @@ func (m *Manager) limits(ctx context.Context, r Requirement) (Limits, error) {
 	if err != nil {
 		return Limits{}, err
 	}
+	host.DiskVolumes, host.DiskVolumesReason = m.disk.Support()
+	if host.DiskVolumes {
+		// The volumes live in the data directory: its free space is what counts.
+		var st unix.Statfs_t
+		if unix.Statfs(m.cfg.DataDir, &st) == nil {
+			host.DiskFreeBytes = int64(st.Bavail) * int64(st.Bsize)
+		}
+	}
+	_, err = os.Stat("/proc/sys/net/ipv6")
+	host.IPv6 = err == nil
 	return ComputeLimits(r, host, m.cfg.PidsLimit)
 }
 
@@ -369,10 +402,6 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 	if err != nil {
 		return AllocateResult{}, err
 	}
-	info, err := EncryptCredentials(v.key.Key, Credentials{Username: rootUser, Password: password, Port: m.cfg.SSHPort})
-	if err != nil {
-		return AllocateResult{}, fmt.Errorf("%w: %w", ErrInvalidPublicKey, err)
-	}
 	id, err := newLeaseID()
 	if err != nil {
 		return AllocateResult{}, err
@@ -390,26 +419,45 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 		Port:                 m.cfg.SSHPort,
 		KeyOnly:              v.sshKey != "",
 		Warnings:             limits.Warnings,
+		Network:              m.cfg.NamePrefix + "-" + id,
+		Bridge:               bridgeName(id),
 	}
 	log := m.log.With("lease", id)
 	for _, w := range limits.Warnings {
 		log.Warn("lease limit not enforced", "warning", w)
 	}
 	t0 := time.Now()
+	cleanup := func() {
+		// The caller's context may be cancelled already; cleanup must still happen.
+		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := m.teardown(cctx, lease); err != nil {
+			log.Error("removing what the failed lease created", "container", shortID(lease.ContainerID), "err", err)
+		}
+	}
+	if err := m.provision(ctx, lease, limits, log); err != nil {
+		cleanup()
+		return AllocateResult{}, err
+	}
+	lease.DiskEnforced = limits.DiskBytes > 0
 	cid, err := m.create(ctx, lease, limits, log)
 	if err != nil {
+		cleanup()
 		return AllocateResult{}, err
 	}
 	lease.ContainerID = cid
-	cleanup := func() {
-		// The caller's context may be cancelled already; cleanup must still happen.
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := m.remove(cctx, cid); err != nil {
-			log.Error("removing the failed lease container", "container", shortID(cid), "err", err)
+	li := leaseInfo{lease: lease, lim: limits}
+	if lease.DiskVolume != "" {
+		if li.diskFree, err = m.disk.Free(lease.DiskVolume); err != nil {
+			log.Warn("lease volume", "err", err)
 		}
 	}
-	if err := m.deliverCredentials(ctx, cid, password, v.sshKey); err != nil {
+	info, err := EncryptCredentials(v.key.Key, Credentials{Username: rootUser, Password: password, Port: m.cfg.SSHPort, Disk: li.diskState()})
+	if err != nil {
+		cleanup()
+		return AllocateResult{}, fmt.Errorf("%w: %w", ErrInvalidPublicKey, err)
+	}
+	if err := m.deliverFiles(ctx, cid, password, v.sshKey, li); err != nil {
 		cleanup()
 		return AllocateResult{}, err
 	}
@@ -430,7 +478,8 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 	m.lease = lease
 	m.armLocked(lease)
 	log.Info("lease allocated", "container", shortID(cid), "port", lease.Port, "cpus", limits.CPUSet,
-		"memory", limits.MemoryBytes, "gpus", len(limits.GPUIDs), "disk_quota", limits.DiskBytes, "expiry", lease.Expiry, "key_only", lease.KeyOnly,
+		"memory", limits.MemoryBytes, "gpus", len(limits.GPUIDs), "disk", limits.DiskBytes, "disk_enforced", lease.DiskEnforced, "disk_volume", lease.DiskVolume != "",
+		"network", lease.Network, "firewalled", lease.Firewalled, "expiry", lease.Expiry, "key_only", lease.KeyOnly,
 		"create", t1.Sub(t0).Round(time.Millisecond), "start", t2.Sub(t1).Round(time.Millisecond), "ssh_ready", time.Since(t2).Round(time.Millisecond))
 	return AllocateResult{Info: info, Lease: *lease}, nil
 }
@@ -439,9 +488,13 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 func ContainerSpec(cfg Config, l *Lease, lim Limits) client.ContainerCreateOptions {
 	port := network.MustParsePort("22/tcp")
 	pids := lim.PidsLimit
+	netMode := "bridge"
+	if l.Network != "" {
+		netMode = l.Network
+	}
 	hc := &container.HostConfig{
 		PortBindings: network.PortMap{port: {{HostIP: cfg.BindAddress, HostPort: strconv.Itoa(l.Port)}}},
-		NetworkMode:  "bridge",
+		NetworkMode:  container.NetworkMode(netMode),
 		Privileged:   false,
 		CapDrop:      []string{"ALL"},
 		CapAdd:       append([]string(nil), sshCaps...),
@@ -456,8 +509,21 @@ func ContainerSpec(cfg Config, l *Lease, lim Limits) client.ContainerCreateOptio
 			PidsLimit:  &pids,
 		},
 	}
-	if lim.DiskBytes > 0 {
+	switch {
+	case l.DiskVolume != "":
+		// Everything writable is on the lease's sized volume; the rest is read-only.
+		hc.ReadonlyRootfs = true
+		hc.Tmpfs = map[string]string{"/run": runTmpfs}
+		for _, p := range volumePaths {
+			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: volumeName(l, p), Target: p})
+		}
+	case lim.DiskBytes > 0:
 		hc.StorageOpt = map[string]string{"size": strconv.FormatInt(lim.DiskBytes, 10)}
+	}
+	if l.Network != "" && lim.DisableIPv6 {
+		// The network is IPv4 only; without IPv6 the host's link-local addresses on
+		// the bridge are out of reach too.
+		hc.Sysctls = map[string]string{"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
 	}
 	if len(lim.GPUIDs) > 0 {
 		hc.DeviceRequests = []container.DeviceRequest{{
@@ -494,6 +560,7 @@ func (m *Manager) create(ctx context.Context, l *Lease, lim Limits, log *slog.Lo
 		w := fmt.Sprintf("disk quota of %d bytes not enforced: %v", lim.DiskBytes, err)
 		log.Warn("lease limit not enforced", "warning", w)
 		l.Warnings = append(l.Warnings, w)
+		l.DiskEnforced = false
 		opts.HostConfig.StorageOpt = nil
 		res, err = m.engine.ContainerCreate(ctx, opts)
 	}
@@ -511,34 +578,45 @@ func notFoundAsImage(err error) error {
 	return err
 }
 
-// deliverCredentials copies the password (as a chpasswd line) and the SSH key into the
-// created container as private files; the image's entry point applies and deletes them.
-// Nothing secret appears in the environment or on a command line.
-func (m *Manager) deliverCredentials(ctx context.Context, id, password, sshKey string) error {
+// deliverFiles copies the password (as a chpasswd line) and the SSH key into the
+// created container as private files, which the image's entry point applies and deletes,
+// and the lease's limits as /etc/lease and /etc/motd. Nothing secret appears in the
+// environment or on a command line. The files go under /etc, which is on the lease's
+// volume when the root filesystem is read-only.
+func (m *Manager) deliverFiles(ctx context.Context, id, password, sshKey string, li leaseInfo) error {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	now := m.cfg.Now()
-	for _, d := range []string{"etc/compute/", leaseDir + "/"} {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: 0o700, ModTime: now}); err != nil {
+	rel := func(p string) string { return strings.TrimPrefix(p, "/etc/") }
+	for _, d := range []string{"/etc/compute/", "/" + leaseDir + "/"} {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel(d), Mode: 0o700, ModTime: now}); err != nil {
 			return fmt.Errorf("pack credentials: %w", err)
 		}
 	}
-	files := map[string]string{leaseDir + "/chpasswd": rootUser + ":" + password + "\n"}
+	type file struct {
+		name, body string
+		mode       int64
+	}
+	files := []file{
+		{"/" + leaseDir + "/chpasswd", rootUser + ":" + password + "\n", 0o600},
+		{leaseInfoPath, li.LeaseFile(), 0o644},
+		{motdPath, li.Motd(), 0o644},
+	}
 	if sshKey != "" {
-		files[leaseDir+"/authorized_keys"] = sshKey + "\n"
+		files = append(files, file{"/" + leaseDir + "/authorized_keys", sshKey + "\n", 0o600})
 	}
-	for name, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o600, Size: int64(len(body)), ModTime: now}); err != nil {
+	for _, f := range files {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel(f.name), Mode: f.mode, Size: int64(len(f.body)), ModTime: now}); err != nil {
 			return fmt.Errorf("pack credentials: %w", err)
 		}
-		if _, err := io.WriteString(tw, body); err != nil {
+		if _, err := io.WriteString(tw, f.body); err != nil {
 			return fmt.Errorf("pack credentials: %w", err)
 		}
 	}
 	if err := tw.Close(); err != nil {
 		return fmt.Errorf("pack credentials: %w", err)
 	}
-	if _, err := m.engine.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: &buf}); err != nil {
+	if _, err := m.engine.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/etc", Content: &buf}); err != nil {
 		return classify("copy credentials into the lease container", err)
 	}
 	return nil
@@ -617,7 +695,7 @@ func (m *Manager) Deallocate(ctx context.Context, publicKey string) error {
 // endLocked removes the lease's container, then forgets the lease.
 func (m *Manager) endLocked(ctx context.Context, why string) error {
 	l := m.lease
-	if err := m.remove(ctx, l.ContainerID); err != nil {
+	if err := m.teardown(ctx, l); err != nil {
 		return fmt.Errorf("end lease %s: %w", l.ID, err)
 	}
 	if err := saveState(m.path, nil); err != nil {

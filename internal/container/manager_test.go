@@ -24,10 +24,19 @@ func fakeManager(t *testing.T, f *fakeEngine, dir string) *Manager {
 		t.Fatal(err)
 	}
 	m.ready = func(context.Context, string) error { return nil }
+	withFakes(m)
 	if err := m.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
+	return m
+}
+
+// withFakes gives m an in-memory volume maker (unsupported, as without root) and
+// firewall, so that unit tests touch neither loop devices nor iptables.
+func withFakes(m *Manager) *Manager {
+	m.disk = newFakeDisk(false)
+	m.fw = newFakeFirewall(true)
 	return m
 }
 
@@ -54,7 +63,7 @@ func TestManagerAllocateFake(t *testing.T) {
 		t.Fatalf("container %+v", c)
 	}
 	hc := c.opts.HostConfig
-	if hc.Privileged || hc.NetworkMode != "bridge" || !slices.Equal(hc.CapDrop, []string{"ALL"}) || slices.Contains(hc.CapAdd, "NET_RAW") ||
+	if hc.Privileged || string(hc.NetworkMode) != res.Lease.Network || res.Lease.Network == "" || !slices.Equal(hc.CapDrop, []string{"ALL"}) || slices.Contains(hc.CapAdd, "NET_RAW") ||
 		hc.CpusetCpus != "2-3" || hc.Memory != 1<<30 || hc.MemorySwap != 1<<30 || *hc.PidsLimit != DefaultPidsLimit || len(hc.DeviceRequests) != 0 {
 		t.Fatalf("host config %+v", hc)
 	}
@@ -103,6 +112,7 @@ func TestManagerAllocateFake(t *testing.T) {
 	}
 	// A restart with a dead daemon fails and keeps the stored lease too.
 	m2, _ := NewManager(Config{DataDir: dir, Image: "img", Owner: "unit", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, f)
+	withFakes(m2)
 	if err := m2.Start(ctx); !errors.Is(err, ErrDockerUnavailable) {
 		t.Fatalf("start with a dead daemon: %v", err)
 	}
@@ -227,6 +237,7 @@ func TestManagerExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.ready = func(context.Context, string) error { return nil }
+	withFakes(m)
 	defer m.Close()
 	_, pub := testutil.RSAKey(t)
 	if _, err := m.Allocate(context.Background(), AllocateRequest{Timeline: 1, DeviceRequirement: unitReq, PublicKey: pub}); err != nil {

@@ -31,6 +31,16 @@ type Lease struct {
 	Port                 int         `json:"port"`
 	KeyOnly              bool        `json:"key_only"`
 	Warnings             []string    `json:"warnings,omitempty"`
+	// Network is the lease's own Docker network and Bridge its host interface;
+	// Firewalled says the miner's rules keep the lease off the host's services.
+	Network    string `json:"network,omitempty"`
+	Bridge     string `json:"bridge,omitempty"`
+	Firewalled bool   `json:"firewalled,omitempty"`
+	// DiskVolume is the directory of the lease's sized volume (image and mount point),
+	// empty when the disk is not enforced that way; DiskEnforced says whether the disk
+	// asked for is enforced at all (by the volume or the storage driver).
+	DiskVolume   string `json:"disk_volume,omitempty"`
+	DiskEnforced bool   `json:"disk_enforced,omitempty"`
 }
 
 type stateFile struct {

@@ -98,4 +98,49 @@ func TestQueryMatchesNvidiaSMI(t *testing.T) {
 			}
 		}
 	}
+
+	// The compute capability has its own query field on newer drivers only.
+	if cc, err := exec.Command(smi, "--query-gpu=compute_cap", "--format=csv,noheader").Output(); err == nil {
+		for i, line := range strings.Split(strings.TrimSpace(string(cc)), "\n") {
+			if i < inv.Count() && strings.TrimSpace(line) != inv.GPUs[i].ComputeCapability {
+				t.Errorf("GPU %d compute capability: nvidia-smi %q, NVML %q", i, strings.TrimSpace(line), inv.GPUs[i].ComputeCapability)
+			}
+		}
+	} else {
+		t.Logf("nvidia-smi has no compute_cap field: %v", err)
+	}
+
+	// The driver's CUDA version is in nvidia-smi's banner only.
+	banner, err := exec.Command(smi).Output()
+	if err != nil {
+		t.Fatalf("nvidia-smi: %v", err)
+	}
+	if v := smiCUDAVersion(string(banner)); v != inv.CUDAVersion {
+		t.Errorf("CUDA version: nvidia-smi %q, NVML %q", v, inv.CUDAVersion)
+	}
+}
+
+// smiCUDAVersion returns the "CUDA Version: 12.4" of nvidia-smi's banner.
+func smiCUDAVersion(banner string) string {
+	_, rest, ok := strings.Cut(banner, "CUDA Version:")
+	if !ok {
+		return ""
+	}
+	f := strings.Fields(rest)
+	if len(f) == 0 {
+		return ""
+	}
+	return strings.Trim(f[0], "|")
+}
+
+func TestSmiCUDAVersion(t *testing.T) {
+	for _, tc := range []struct{ banner, want string }{
+		{"| NVIDIA-SMI 580.159.04   Driver Version: 580.159.04   CUDA Version: 13.0     |", "13.0"},
+		{"| NVIDIA-SMI 550.54.15  Driver Version: 550.54.15  CUDA Version: 12.4|\n", "12.4"},
+		{"no banner", ""},
+	} {
+		if got := smiCUDAVersion(tc.banner); got != tc.want {
+			t.Errorf("smiCUDAVersion(%q) = %q, want %q", tc.banner, got, tc.want)
+		}
+	}
 }

@@ -39,9 +39,10 @@ func (m *Miner) newAxon() (*wire.Axon, error) {
 		return nil, err
 	}
 	if err := wire.Attach(ax, wire.Handler[wire.Allocate]{
-		Forward:   m.forwardAllocate,
-		Blacklist: m.blacklist,
-		Priority:  m.priority(PriorityAllocate),
+		Forward:     m.forwardAllocate,
+		Blacklist:   m.blacklist,
+		Priority:    m.priority(PriorityAllocate),
+		RequireHash: m.cfg.Policy.RequireHashedAllocate,
 	}); err != nil {
 		return nil, err
 	}

@@ -84,3 +84,43 @@ func TestForwardChallengeEndedRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestMinerRequireHashedAllocate: with Policy.RequireHashedAllocate, an Allocate
+// whose body hash covers nothing (the original subnet's renters) is refused as
+// unverified, while this project's dendrite, which covers the fields, is served;
+// challenges are served either way. Without it, both are served.
+func TestMinerRequireHashedAllocate(t *testing.T) {
+	for _, require := range []bool{false, true} {
+		t.Run(map[bool]string{false: "default", true: "required"}[require], func(t *testing.T) {
+			n := newNetwork(t)
+			cfg := testConfig(t, t.TempDir())
+			cfg.Policy.RequireHashedAllocate = require
+			r := startMiner(t, n, cfg, Deps{})
+			ctx := context.Background()
+			hashed := dendrite(t, n.validator)
+			plain, err := wire.NewDendrite(wire.DendriteConfig{Signer: n.validator, PlainBodies: true, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := &wire.Allocate{Timeline: 1, Checking: true, PublicKey: "x"}
+			if res := wire.Call(ctx, hashed, r.target(), check, 10*time.Second); !res.OK() {
+				t.Fatalf("hashed allocate: %d %q", res.StatusCode, res.StatusMessage)
+			}
+			res := wire.Call(ctx, plain, r.target(), check, 10*time.Second)
+			if require {
+				if res.StatusCode != 401 || !strings.Contains(res.StatusMessage, "Allocate requests must cover timeline, device_requirement, checking, public_key") {
+					t.Fatalf("unhashed allocate to a miner requiring hashes: %d %q", res.StatusCode, res.StatusMessage)
+				}
+			} else if !res.OK() {
+				t.Fatalf("unhashed allocate: %d %q", res.StatusCode, res.StatusMessage)
+			}
+			ch, _, err := pow.New(3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res := wire.Call(ctx, plain, r.target(), wire.NewChallenge(ch), 20*time.Second); !res.OK() || res.Synapse.Output.Password == nil {
+				t.Fatalf("unhashed challenge: %d %q %+v", res.StatusCode, res.StatusMessage, res.Synapse.Output)
+			}
+		})
+	}
+}

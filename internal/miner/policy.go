@@ -54,6 +54,11 @@ type PolicyConfig struct {
 	MinValidatorVersion int64
 	// PermitStake is the validator permit stake in TAO (default ValidatorPermitStake).
 	PermitStake float64
+	// RequireHashedAllocate refuses (401) an Allocate whose signed body hash does not
+	// cover timeline, device_requirement, checking, public_key and docker_requirement
+	// (wire.CoveredFields), as this project's renters and validators send it. Requests
+	// from the original subnet's Python peers, which cover nothing, are then refused.
+	RequireHashedAllocate bool
 }
 
 type caller struct {

@@ -248,6 +248,7 @@ func TestEndToEndDocker(t *testing.T) {
 
 	req := need(1, 1)
 	req.RAM.Capacity = 256 << 20
+	req.Disk.Capacity = 256 << 20
 	start := time.Now()
 	a, err := r.Allocate(ctx, Request{Requirement: req, Timeline: 1})
 	if err != nil {
@@ -260,10 +261,13 @@ func TestEndToEndDocker(t *testing.T) {
 	if testutil.Containers(t, docker, container.LabelOwner, small.owner) != 1 || testutil.Containers(t, docker, container.LabelOwner, big.owner) != 0 {
 		t.Fatal("lease containers are not where they should be")
 	}
-	out, err := testutil.SSH(t, testutil.Login{Port: a.Port, User: a.Username, Password: a.Password}, "nproc")
-	if err != nil || strings.TrimSpace(out) != "1" {
-		t.Fatalf("ssh login: %v\n%s", err, out)
+	out, err := testutil.SSH(t, testutil.Login{Port: a.Port, User: a.Username, Password: a.Password}, "nproc; . /etc/lease; echo $LEASE_DISK_ENFORCED")
+	// What the renter prints of the disk is what the lease itself says.
+	inside := map[string]string{"yes": container.DiskEnforced, "no": container.DiskNotEnforced}
+	if f := strings.Fields(out); err != nil || len(f) != 2 || f[0] != "1" || inside[f[1]] != a.Disk {
+		t.Fatalf("ssh login: %v\n%s (the renter says the disk is %q)", err, out, a.Disk)
 	}
+	t.Logf("resources: %s", a.Resources())
 
 	// A wrong key cannot release it.
 	good, err := os.ReadFile(a.KeyFile)

@@ -24,15 +24,17 @@ import (
 // Errors callers may test with errors.Is.
 var (
 	// ErrNoCandidate: no miner's stored specs meet the requirement.
-	ErrNoCandidate = errors.New("renter: no miner meets the requirement")
+	ErrNoCandidate = errors.New("no miner meets the requirement")
 	// ErrNoneAvailable: candidates exist but none could be allocated.
-	ErrNoneAvailable = errors.New("renter: no candidate miner could be allocated")
+	ErrNoneAvailable = errors.New("no candidate miner could be allocated")
 	// ErrNotRecorded: there is no recorded allocation of that hotkey.
-	ErrNotRecorded = errors.New("renter: no allocation of this miner is recorded")
+	ErrNotRecorded = errors.New("no allocation of this miner is recorded")
 	// ErrRefused: the miner answered but refused the request.
-	ErrRefused = errors.New("renter: the miner refused")
+	ErrRefused = errors.New("the miner refused")
 	// ErrUnreachable: the miner is not in the metagraph, serves no axon or did not answer.
-	ErrUnreachable = errors.New("renter: the miner cannot be reached")
+	ErrUnreachable = errors.New("the miner cannot be reached")
+	// ErrAlreadyHeld: this validator already holds a lease on the miner.
+	ErrAlreadyHeld = errors.New("you already hold a lease on this miner")
 )
 
 // StoreFile is the validator store's file name inside the data directory.
@@ -90,10 +92,10 @@ type Renter struct {
 // New checks cfg and returns a renter that signs with signer (the validator's hotkey).
 func New(cfg Config, meta Metagraph, st Store, signer wire.Signer) (*Renter, error) {
 	if cfg.DataDir == "" {
-		return nil, errors.New("renter: a data directory is required (flag 'validator.data_dir')")
+		return nil, errors.New("a data directory is required (flag 'validator.data_dir')")
 	}
 	if meta == nil || st == nil || signer == nil {
-		return nil, errors.New("renter: metagraph, store and signer are required")
+		return nil, errors.New("metagraph, store and signer are required")
 	}
 	if cfg.CheckTimeout <= 0 {
 		cfg.CheckTimeout = 30 * time.Second
@@ -105,14 +107,14 @@ func New(cfg Config, meta Metagraph, st Store, signer wire.Signer) (*Renter, err
 		cfg.KeyBits = DefaultKeyBits
 	}
 	if cfg.KeyBits < 2048 || cfg.KeyBits > 8192 {
-		return nil, fmt.Errorf("renter: RSA key size must be between 2048 and 8192 bits, got %d", cfg.KeyBits)
+		return nil, fmt.Errorf("RSA key size must be between 2048 and 8192 bits, got %d", cfg.KeyBits)
 	}
 	sc := score.DefaultConfig()
 	if cfg.Score != nil {
 		sc = *cfg.Score
 	}
 	if err := sc.Validate(); err != nil {
-		return nil, fmt.Errorf("renter: score config: %w", err)
+		return nil, fmt.Errorf("score config: %w", err)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -123,7 +125,7 @@ func New(cfg Config, meta Metagraph, st Store, signer wire.Signer) (*Renter, err
 	log := cfg.Logger.With("component", "renter")
 	d, err := wire.NewDendrite(wire.DendriteConfig{Signer: signer, Logger: cfg.Logger})
 	if err != nil {
-		return nil, fmt.Errorf("renter: %w", err)
+		return nil, fmt.Errorf("%w", err)
 	}
 	return &Renter{cfg: cfg, scoreCfg: sc, meta: meta, store: st, dendrite: d, log: log}, nil
 }
@@ -138,6 +140,10 @@ type Request struct {
 	SSHKey string
 	// Hotkey, when set, allocates this miner only, whatever its stored specs.
 	Hotkey string
+	// IdentityFile is the private key of SSHKey on the renter's machine, when
+	// known: the printed ssh command names it with -i, and the record keeps
+	// it for `compute allocate list`.
+	IdentityFile string
 }
 
 // Allocation is a granted lease.
@@ -152,15 +158,59 @@ type Allocation struct {
 	Requirement container.Requirement `json:"resource"`
 	Timeline    int                   `json:"timeline"`
 	Score       float64               `json:"score"`
-	KeyFile     string                `json:"key_file"`
-	Fingerprint string                `json:"key_fingerprint"`
-	CreatedAt   time.Time             `json:"created_at"`
-	ExpiresAt   time.Time             `json:"expires_at"`
+	// KeyFile is the allocation's RSA private key (the credentials are
+	// encrypted to it, and releasing the lease needs it); not an SSH key.
+	KeyFile     string `json:"key_file"`
+	Fingerprint string `json:"key_fingerprint"`
+	// IdentityFile is the renter's SSH private key for a key-only lease, when known.
+	IdentityFile string    `json:"identity_file,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	// Disk is what the miner said of the disk asked for: container.DiskEnforced,
+	// container.DiskNotEnforced, or empty (none asked, or the miner did not say).
+	Disk string `json:"disk,omitempty"`
 }
 
-// SSHCommand is the command that logs in.
+// Resources describes what the lease was given: the requirement, with the disk
+// marked "not enforced" when the miner said so and "not confirmed" when it did
+// not say.
+func (a *Allocation) Resources() string {
+	s := DescribeRequirement(a.Requirement)
+	if a.Requirement.Disk.Capacity == 0 {
+		return s
+	}
+	switch a.Disk {
+	case container.DiskEnforced:
+		return s + " (disk enforced)"
+	case container.DiskNotEnforced:
+		return s + " (disk NOT enforced by the miner)"
+	}
+	return s + " (disk limit not confirmed by the miner)"
+}
+
+// SSHCommand is the command that logs in; for a key-only lease whose SSH
+// private key is known it names the key with -i.
 func (a *Allocation) SSHCommand() string {
+	if a.KeyOnly && a.IdentityFile != "" {
+		return fmt.Sprintf("ssh -i %s %s@%s -p %d", shellQuote(a.IdentityFile), a.Username, a.IP, a.Port)
+	}
 	return fmt.Sprintf("ssh %s@%s -p %d", a.Username, a.IP, a.Port)
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything beyond
+// letters, digits and / . _ - ~ + , : @.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("/._-~+,:@", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Candidate is a miner considered for an allocation.
@@ -277,12 +327,23 @@ func (r *Renter) Allocate(ctx context.Context, req Request) (*Allocation, error)
 	var cands []Candidate
 	var err error
 	if req.Hotkey != "" {
+		if err := r.notHeld(ctx, req.Hotkey); err != nil {
+			return nil, err
+		}
 		cands, err = r.byHotkey(ctx, req.Hotkey)
 	} else {
 		cands, err = r.Candidates(ctx, req.Requirement)
 	}
 	if err != nil {
 		return nil, err
+	}
+	cands, held, err := r.withoutHeld(ctx, cands)
+	if err != nil {
+		return nil, err
+	}
+	if len(cands) == 0 && len(held) > 0 {
+		return nil, fmt.Errorf("%w: the miners that meet the requirement (%s) are already leased to you (%s); `compute allocate list` shows their logins, `compute allocate release --hotkey HOTKEY` ends a lease",
+			ErrNoneAvailable, DescribeRequirement(req.Requirement), strings.Join(held, ", "))
 	}
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("%w (%s); the validator stores miners' specs as it queries them", ErrNoCandidate, DescribeRequirement(req.Requirement))
@@ -324,6 +385,39 @@ func (r *Renter) Allocate(ctx context.Context, req Request) (*Allocation, error)
 		r.log.Warn("unused allocation key left behind", "file", keyFile, "err", rmErr)
 	}
 	return nil, fmt.Errorf("%w: %w", ErrNoneAvailable, errors.Join(errs...))
+}
+
+// notHeld refuses a miner this validator already holds an unexpired lease on.
+func (r *Renter) notHeld(ctx context.Context, hotkey string) error {
+	a, ok, err := r.lookup(ctx, hotkey)
+	if err != nil || !ok {
+		return err
+	}
+	if !a.ExpiresAt.IsZero() && !a.ExpiresAt.After(r.cfg.Now()) {
+		return nil // expired: a new lease replaces the record
+	}
+	return fmt.Errorf("%w: %s (uid %d) since %s, until %s; `compute allocate list` shows its login, `compute allocate release --hotkey %s` ends it",
+		ErrAlreadyHeld, hotkey, a.UID, a.CreatedAt.Local().Format(time.DateTime), a.ExpiresAt.Local().Format(time.DateTime), hotkey)
+}
+
+// withoutHeld drops the candidates this validator already holds a lease
+// on, and returns their hotkeys.
+func (r *Renter) withoutHeld(ctx context.Context, cands []Candidate) ([]Candidate, []string, error) {
+	allocated, err := r.store.Allocated(ctx, r.cfg.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []Candidate
+	var held []string
+	for _, c := range cands {
+		if allocated[c.Hotkey] {
+			held = append(held, c.Hotkey)
+			r.log.Info("miner skipped: already leased to you", "hotkey", c.Hotkey, "uid", c.UID)
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, held, nil
 }
 
 // byHotkey returns the one miner a hotkey names, wherever its specs stand.
@@ -454,6 +548,12 @@ func (r *Renter) grant(ctx context.Context, c Candidate, syn *wire.Allocate, req
 		Fingerprint: key.fingerprint,
 		CreatedAt:   now,
 		ExpiresAt:   now.Add(time.Duration(req.Timeline) * 24 * time.Hour),
+	}
+	if a.KeyOnly {
+		a.IdentityFile = req.IdentityFile
+	}
+	if creds.Disk == container.DiskEnforced || creds.Disk == container.DiskNotEnforced {
+		a.Disk = creds.Disk // anything else from the miner is not printed
 	}
 	if !a.KeyOnly {
 		a.Password = creds.Password

@@ -150,10 +150,10 @@ func TestAllocateBestScoreAndRecord(t *testing.T) {
 	if a2.Fingerprint == a.Fingerprint || a2.KeyFile == a.KeyFile {
 		t.Fatal("two allocations share a key")
 	}
-	// Nobody left.
+	// Nobody left: both miners that meet it are this validator's already.
 	_, err = cl.r.Allocate(ctx, Request{Requirement: need(2, 4), Timeline: 1})
-	if !errors.Is(err, ErrNoneAvailable) {
-		t.Fatalf("third allocation: %v, want ErrNoneAvailable", err)
+	if !errors.Is(err, ErrNoneAvailable) || !strings.Contains(err.Error(), "already leased to you") {
+		t.Fatalf("third allocation: %v, want ErrNoneAvailable saying the miners are already leased", err)
 	}
 	assertKeyFiles(t, cl.dir, 2)
 }

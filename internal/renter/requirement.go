@@ -17,7 +17,7 @@ const (
 )
 
 // ErrNotMet marks a miner whose specs do not meet a requirement.
-var ErrNotMet = errors.New("renter: requirement not met")
+var ErrNotMet = errors.New("requirement not met")
 
 // Resources is a requirement as the command line gives it: counts as
 // numbers, sizes as text with units (see ParseSize). GPUCapacity is per GPU;
@@ -62,9 +62,24 @@ func (r Resources) Requirement() (container.Requirement, error) {
 		}
 	}
 	if err := req.Validate(); err != nil {
-		return req, err
+		return req, fmt.Errorf("flag '%s': %w", resourceFlag(err), err)
 	}
 	return req, nil
+}
+
+// resourceFlag names the command-line flag of the requirement field a
+// validation error is about (the error names the JSON field).
+func resourceFlag(err error) string {
+	msg := err.Error()
+	for _, f := range []struct{ field, flag string }{
+		{"cpu.count", "cpu.count"}, {"gpu.count", "gpu.count"}, {"gpu.capacity", "gpu.capacity"},
+		{"gpu.type", "gpu.type"}, {"ram.capacity", "ram"}, {"hard_disk.capacity", "disk"},
+	} {
+		if strings.Contains(msg, f.field) {
+			return f.flag
+		}
+	}
+	return "requirement"
 }
 
 // ParseRequirement reads a device_requirement in the original JSON shape,

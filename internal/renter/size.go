@@ -10,10 +10,22 @@ import (
 )
 
 // ErrInvalidSize marks a size that cannot be read.
-var ErrInvalidSize = errors.New("renter: invalid size")
+var ErrInvalidSize = errors.New("invalid size")
 
 // maxSizeText bounds the text ParseSize reads.
 const maxSizeText = 64
+
+// sizeExamples ends the message of a size that cannot be read.
+const sizeExamples = "examples: 1073741824, 1GiB, 512MiB, 10GB"
+
+// sizeError is the one wording of every size that cannot be read:
+// invalid size "TEXT": WHY.
+func sizeError(s, why string) error {
+	if len(s) > maxSizeText {
+		s = s[:maxSizeText] + "..."
+	}
+	return fmt.Errorf("%w %q: %s", ErrInvalidSize, s, why)
+}
 
 // sizeUnits maps a lower-case unit to its multiplier: SI units (kB, MB, GB,
 // TB, PB) are powers of 1000, IEC units (KiB, ..., PiB) and the one-letter
@@ -30,42 +42,45 @@ var sizeUnits = map[string]int64{
 // ParseSize reads a size in bytes such as "1073741824", "1GiB", "512MiB",
 // "10GB", "1.5g" or "2 TiB". Units are case-insensitive. A fractional value
 // must come to a whole number of bytes. Negative, non-finite and sizes
-// beyond 2^63-1 bytes are refused.
+// beyond 2^63-1 bytes are refused, all worded alike (see sizeError).
 func ParseSize(s string) (int64, error) {
 	if len(s) > maxSizeText {
-		return 0, fmt.Errorf("%w: %q is too long", ErrInvalidSize, s[:maxSizeText]+"...")
+		return 0, sizeError(s, "too long")
 	}
 	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "-") {
+		return 0, sizeError(s, "a size cannot be negative")
+	}
 	i := 0
 	for i < len(t) && (t[i] >= '0' && t[i] <= '9' || t[i] == '.') {
 		i++
 	}
 	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
 	if num == "" {
-		return 0, fmt.Errorf("%w: %q does not start with a number (examples: 1073741824, 1GiB, 512MiB, 10GB)", ErrInvalidSize, s)
+		return 0, sizeError(s, "not a number with an optional unit ("+sizeExamples+")")
 	}
 	mult, ok := sizeUnits[unit]
 	if !ok {
-		return 0, fmt.Errorf("%w: unknown unit %q in %q (use B, KiB, MiB, GiB, TiB, kB, MB, GB, TB or k, m, g, t)", ErrInvalidSize, t[i:], s)
+		return 0, sizeError(s, fmt.Sprintf("unknown unit %q (use B, KiB, MiB, GiB, TiB, kB, MB, GB, TB or k, m, g, t)", t[i:]))
 	}
 	if !strings.Contains(num, ".") {
 		n, err := strconv.ParseInt(num, 10, 64)
 		if err != nil || n > math.MaxInt64/mult {
-			return 0, fmt.Errorf("%w: %q is too large", ErrInvalidSize, s)
+			return 0, sizeError(s, "too large")
 		}
 		return n * mult, nil
 	}
 	// Exact decimal arithmetic: 1.5GiB is 1610612736 bytes, not a float's guess.
 	r, ok := new(big.Rat).SetString(num)
 	if !ok || strings.Count(num, ".") != 1 || num == "." {
-		return 0, fmt.Errorf("%w: %q is not a number", ErrInvalidSize, num)
+		return 0, sizeError(s, "not a number with an optional unit ("+sizeExamples+")")
 	}
 	r.Mul(r, new(big.Rat).SetInt64(mult))
 	if !r.IsInt() {
-		return 0, fmt.Errorf("%w: %q is not a whole number of bytes", ErrInvalidSize, s)
+		return 0, sizeError(s, "not a whole number of bytes")
 	}
 	if !r.Num().IsInt64() {
-		return 0, fmt.Errorf("%w: %q is too large", ErrInvalidSize, s)
+		return 0, sizeError(s, "too large")
 	}
 	return r.Num().Int64(), nil
 }
@@ -93,10 +108,7 @@ func mebibytes(s string) (int64, error) {
 	if t == "" {
 		return 0, nil
 	}
-	if n, err := strconv.ParseInt(t, 10, 64); err == nil {
-		if n < 0 {
-			return 0, fmt.Errorf("%w: %q is negative", ErrInvalidSize, s)
-		}
+	if n, err := strconv.ParseInt(t, 10, 64); err == nil && n >= 0 {
 		return n, nil
 	}
 	b, err := ParseSize(t)

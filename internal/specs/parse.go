@@ -1,11 +1,11 @@
 package specs
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/sn27/compute/internal/pyjson"
 )
 
 // ErrInvalidSpecs marks a specs report that is malformed or implausible.
@@ -22,18 +22,16 @@ const (
 
 // Parse decodes and checks a specs report received from a miner (untrusted): sizes,
 // counts and speeds must be non-negative and plausible, and the GPU summary must agree
-// with its details.
+// with its details. Reports written by Python miners are read as pydantic would:
+// whole-number floats (GPUtil's `81920.0` MB) fill integer fields, while a fraction
+// or a value out of range is refused with the field's path.
 func Parse(data []byte) (Specs, error) {
 	var s Specs
 	if len(data) > maxReportBytes {
 		return s, fmt.Errorf("%w: %d bytes is more than the %d accepted", ErrInvalidSpecs, len(data), maxReportBytes)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&s); err != nil {
+	if err := pyjson.Unmarshal(data, &s); err != nil {
 		return Specs{}, fmt.Errorf("%w: %v", ErrInvalidSpecs, err)
-	}
-	if dec.More() {
-		return Specs{}, fmt.Errorf("%w: trailing data", ErrInvalidSpecs)
 	}
 	if err := s.Validate(); err != nil {
 		return Specs{}, err

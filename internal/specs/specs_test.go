@@ -195,6 +195,14 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"cpu":{"count":8,"frequency":3000},"gpu":{"count":0,"capacity":0,"details":[]},"hard_disk":{"total":10,"free":5},"ram":{"total":10},"has_docker":false}`))
 	f.Add([]byte(`{"gpu":{"count":1,"capacity":1,"details":[{"name":"a","capacity":1}]}}`))
 	f.Add([]byte(`null`))
+	for _, name := range []string{"python-a100.json", "python-8xh100.json", "python-no-gpu.json", "python-failed-sections.json"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"gpu":{"count":1.0,"capacity":2.5e1,"details":[{"name":"a","capacity":25.0}]},"cpu":{"count":-0.0}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse(data)
 		if err != nil {
@@ -225,4 +233,82 @@ func FuzzParseProcFiles(f *testing.F) {
 			t.Fatalf("ram %+v", m)
 		}
 	})
+}
+
+// The reports in testdata/python-*.json have the exact shape of the original
+// subnet's specs script (json.dumps of its cpu/gpu/hard_disk/ram/has_docker
+// dict): GPUtil reports GPU memory as a float number of MB, psutil the CPU
+// frequency as a float and sizes as ints; a section whose probe failed is {}
+// and psutil's physical core count may be None.
+func TestParsePythonReports(t *testing.T) {
+	tests := []struct {
+		file              string
+		cpus, gpus        int
+		gpuMB, firstGPUMB int64
+		gpuName           string
+		diskFree, ramAvl  int64
+	}{
+		{"python-a100.json", 32, 1, 81920, 81920, "NVIDIA A100-SXM4-80GB", 1725437165568, 521201598464},
+		{"python-8xh100.json", 96, 8, 8 * 81559, 81559, "NVIDIA H100 80GB HBM3", 3500000000000, 2100000000000},
+		{"python-no-gpu.json", 4, 0, 0, 0, "", 53687091200, 12884901888},
+		{"python-failed-sections.json", 0, 0, 0, 0, "", 0, 4294967296},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := Parse(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.CPU.Count != tc.cpus || s.GPU.Count != tc.gpus || s.GPU.Capacity != tc.gpuMB ||
+				s.HardDisk.Free != tc.diskFree || s.RAM.Available != tc.ramAvl {
+				t.Fatalf("got %+v", s)
+			}
+			if tc.gpus > 0 && (s.GPU.Details[0].Capacity != tc.firstGPUMB || s.GPU.Details[0].Name != tc.gpuName) {
+				t.Fatalf("gpu details %+v", s.GPU.Details)
+			}
+			// What the validator stores is the integer form, which parses again.
+			raw, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(raw), "81920.0") {
+				t.Fatalf("stored form keeps the float: %s", raw)
+			}
+			if _, err := Parse(raw); err != nil {
+				t.Fatalf("stored form does not parse again: %v", err)
+			}
+		})
+	}
+}
+
+func TestParseRefusesNumbersThatDoNotFit(t *testing.T) {
+	data, err := os.ReadFile("testdata/python-a100.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ from, to, want string }{
+		{`"capacity": 81920.0}]`, `"capacity": 81920.5}]`, "field gpu.details.capacity: 81920.5 is not a whole number"},
+		{`"count": 32`, `"count": 32.25`, "field cpu.count: 32.25 is not a whole number"},
+		{`"total": 540880420864`, `"total": 1e30`, "field ram.total: 1e30 is out of range for int64"},
+		{`"graphics_speed": 1410`, `"graphics_speed": 1410.0e7`, "field gpu.graphics_speed: 14100000000 is out of range for uint32"},
+		{`"graphics_speed": 1410`, `"graphics_speed": -1.0`, "field gpu.graphics_speed: -1 is out of range for uint32"},
+		{`"count": 32`, `"count": 1e6`, "cpu count out of range"},
+		{`"frequency": 2450.0`, `"frequency": NaN`, "invalid character 'N'"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			in := strings.Replace(string(data), tc.from, tc.to, 1)
+			if in == string(data) {
+				t.Fatalf("%q not in the report", tc.from)
+			}
+			_, err := Parse([]byte(in))
+			if err == nil || !errors.Is(err, ErrInvalidSpecs) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want ErrInvalidSpecs with %q", err, tc.want)
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,8 +43,7 @@ var hostile = map[string]struct {
 	}, ResultBadResponse},
 	"HugePassword": {func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
-		b, _ := json.Marshal(map[string]any{"output": map[string]any{"password": strings.Repeat("x", 6<<20)}})
-		w.Write(b)
+		w.Write(hugePasswordBody())
 	}, ResultWrongPassword},
 	"Endless": {func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
@@ -85,10 +85,20 @@ var hostile = map[string]struct {
 	}, ResultWrongPassword},
 }
 
+// hugePasswordBody is a 6 MiB answer, built once: marshalling it per request
+// under the race detector is slow enough to miss the challenge timeout.
+var hugePasswordBody = sync.OnceValue(func() []byte {
+	b, _ := json.Marshal(map[string]any{"output": map[string]any{"password": strings.Repeat("x", 6<<20)}})
+	return b
+})
+
 func TestHostileMiners(t *testing.T) {
 	n := newTestNet(t, 0, 100)
 	cfg := n.config()
 	cfg.ChallengeBatchSize = 4 // several batches run one after the other
+	// The honest and the 6 MiB answers must arrive within the timeout even
+	// under the race detector on a loaded 2-core machine.
+	cfg.Score.Timeout = 4 * time.Second
 	want := map[string]string{}
 	good := mustKey(t, "//Good//hot")
 	n.addMiner("Good", startAxon(t, good, cpuSolve(t, 0)))

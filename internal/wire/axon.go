@@ -97,6 +97,12 @@ type Handler[S any] struct {
 	Blacklist func(ctx context.Context, c Caller) (blocked bool, reason string)
 	// Priority orders queued requests (higher first), e.g. stake + synapse priority.
 	Priority func(ctx context.Context, c Caller) float64
+	// RequireHash refuses (401) a request whose required_hash_fields does not
+	// name every field CoveredFields gives for it, i.e. one whose signed body
+	// hash does not cover what this package's Dendrite covers. Without it a
+	// request is checked against the fields it names, whatever they are, and
+	// one naming none (every Python peer of the original subnet) is served.
+	RequireHash bool
 }
 
 // AxonConfig configures an Axon.
@@ -227,7 +233,7 @@ func Attach[S any, P interface {
 		if len(body) == 0 {
 			body = []byte("{}")
 		}
-		if err := json.Unmarshal(body, p); err != nil {
+		if err := decodeSynapse(body, p); err != nil {
 			return nil, nil, "", &bodyError{msg: "Invalid request body: " + truncate(err.Error(), 200)}
 		}
 		got, err := BodyHash(p)
@@ -236,6 +242,12 @@ func Attach[S any, P interface {
 		}
 		if got != hi.ComputedBodyHash {
 			return nil, nil, "", &bodyError{msg: "Hash mismatch between header body hash and computed body hash"}
+		}
+		if h.RequireHash {
+			if missing := uncovered(p); len(missing) > 0 {
+				return nil, nil, "", &VerifyError{Msg: fmt.Sprintf("%s requests must cover %s with the signed body hash (required_hash_fields)",
+					name, strings.Join(missing, ", "))}
+			}
 		}
 		if err := h.Forward(ctx, (*S)(p)); err != nil {
 			return nil, nil, "", err
@@ -270,6 +282,22 @@ func Attach[S any, P interface {
 	}
 	a.routes[name] = r
 	return nil
+}
+
+// uncovered returns the fields CoveredFields gives for s that its
+// required_hash_fields does not name.
+func uncovered(s Synapse) []string {
+	named := map[string]bool{}
+	for _, n := range s.Base().RequiredHashFields {
+		named[n] = true
+	}
+	var missing []string
+	for _, f := range CoveredFields(s) {
+		if !named[f] {
+			missing = append(missing, f)
+		}
+	}
+	return missing
 }
 
 type bodyError struct{ msg string }
@@ -480,7 +508,10 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var be *bodyError
 		var se *StatusError
+		var ve *VerifyError
 		switch {
+		case errors.As(err, &ve):
+			fail(http.StatusUnauthorized, OutcomeUnverified, "Not Verified with error: "+ve.Msg, hi)
 		case errors.As(err, &be):
 			fail(http.StatusInternalServerError, OutcomeBadBody, "Internal server error with error: "+be.msg, hi)
 		case errors.As(err, &se):

@@ -43,6 +43,13 @@ type DendriteConfig struct {
 	MaxConcurrency int
 	// MaxResponseBytes bounds a response body (default 8 MiB).
 	MaxResponseBytes int64
+	// PlainBodies sends every request with no hashed field (the empty body
+	// hash of the original subnet's peers) instead of covering Challenge and
+	// Allocate fields (CoveredFields). Only for axons that refuse hashed
+	// bodies, such as Python bittensor >= 7.2 ones serving the original
+	// subnet's classes: a real allocation is then open to a rewritten
+	// public_key or ssh_key on the way.
+	PlainBodies bool
 	// Client overrides the HTTP client (its Timeout is ignored; each request
 	// carries its own deadline). Redirects are never followed: a nil
 	// CheckRedirect is replaced on a copy of the client.
@@ -68,6 +75,32 @@ type Dendrite struct {
 	// could reach it out of order and the later nonce would be refused.
 	targetsMu sync.Mutex
 	targets   map[string]*targetLock
+
+	// hashers holds the axons that answered a hashed request with 200: they
+	// check body hashes, so a failure from them is never answered by
+	// sending the request again unhashed. Bounded by maxHashers.
+	hashersMu sync.Mutex
+	hashers   map[string]bool
+}
+
+// maxHashers bounds the axons a dendrite remembers as checking body hashes.
+const maxHashers = 1 << 16
+
+func (d *Dendrite) hasher(key string) bool {
+	d.hashersMu.Lock()
+	defer d.hashersMu.Unlock()
+	return d.hashers[key]
+}
+
+func (d *Dendrite) markHasher(key string) {
+	d.hashersMu.Lock()
+	defer d.hashersMu.Unlock()
+	if d.hashers == nil {
+		d.hashers = make(map[string]bool)
+	}
+	if len(d.hashers) < maxHashers {
+		d.hashers[key] = true
+	}
 }
 
 type targetLock struct {
@@ -253,6 +286,15 @@ func Broadcast[S any, P interface {
 
 // Call sends a copy of syn to one axon and waits for the answer or the
 // timeout. syn itself is not modified.
+//
+// Challenge and Allocate requests cover their fields with the signed body
+// hash (CoveredFields, named in required_hash_fields) unless the dendrite has
+// PlainBodies. An axon that cannot check such a hash answers 500; a request
+// that may be sent unhashed (a challenge, an allocation check, a
+// deallocation) is then sent once more without hashed fields, within the same
+// timeout, unless that axon has answered a hashed request before. A real
+// allocation is never sent unhashed this way. Elapsed is the time of the
+// attempt that was answered.
 func Call[S any, P interface {
 	*S
 	Synapse
@@ -285,38 +327,74 @@ func Call[S any, P interface {
 	start = time.Now()
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	unlock, err := d.lockTarget(rctx, fmt.Sprintf("%s|%s|%d", t.Hotkey, t.IP, t.Port))
+	key := fmt.Sprintf("%s|%s|%d", t.Hotkey, t.IP, t.Port)
+	unlock, err := d.lockTarget(rctx, key)
 	if err != nil {
 		return finish(classify(rctx, err, "", secs))
 	}
 	defer unlock()
 
-	req, url, err := d.build(rctx, P(local), t, timeout)
+	hashed := false
+	if c, ok := any(local).(coverer); ok && !d.cfg.PlainBodies {
+		hashed = true
+		P(local).Base().RequiredHashFields = c.coveredFields()
+	}
+	code, msg, err := d.attempt(rctx, P(local), t, timeout, secs)
+	if hashed && err == nil {
+		switch {
+		case code == http.StatusOK:
+			d.markHasher(key)
+		case code == http.StatusInternalServerError && !d.hasher(key):
+			if !any(local).(coverer).plainRetry() {
+				msg += " (the axon may not check body hashes, as Python bittensor >= 7.2 axons do not: an allocation is not sent to it unhashed)"
+				break
+			}
+			// An axon that ignores required_hash_fields computes the empty
+			// hash and refuses the request; send it unhashed.
+			d.log.Debug("axon refused a hashed body; sending it unhashed", "hotkey", t.Hotkey, "synapse", P(local).SynapseName())
+			*local = *new(S)
+			if syn != nil {
+				*local = *syn
+			}
+			P(local).Base().RequiredHashFields = nil
+			start = time.Now()
+			code, msg, err = d.attempt(rctx, P(local), t, timeout, secs)
+		}
+	}
+	return finish(code, msg, err)
+}
+
+// attempt sends p once and merges the answer into it.
+func (d *Dendrite) attempt(ctx context.Context, p Synapse, t Target, timeout time.Duration, secs string) (int, string, error) {
+	req, url, err := d.build(ctx, p, t, timeout)
 	if err != nil {
-		return finish(http.StatusUnprocessableEntity, "Failed to build request", err)
+		return http.StatusUnprocessableEntity, "Failed to build request", err
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return finish(classify(rctx, err, url, secs))
+		return classify(ctx, err, url, secs)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, d.cfg.MaxResponseBytes+1))
 	if err != nil {
-		return finish(classify(rctx, err, url, secs))
+		return classify(ctx, err, url, secs)
 	}
 	if int64(len(body)) > d.cfg.MaxResponseBytes {
-		return finish(http.StatusUnprocessableEntity, "Failed to parse response",
-			fmt.Errorf("wire: response from %s exceeds %d bytes", url, d.cfg.MaxResponseBytes))
+		return http.StatusUnprocessableEntity, "Failed to parse response",
+			fmt.Errorf("wire: response from %s exceeds %d bytes", url, d.cfg.MaxResponseBytes)
 	}
-	code, msg, err := d.absorb(P(local), resp, body)
+	code, msg, err := d.absorb(p, resp, body)
 	if err != nil {
-		return finish(http.StatusUnprocessableEntity, "Failed to parse response", fmt.Errorf("wire: response from %s: %w", url, err))
+		return http.StatusUnprocessableEntity, "Failed to parse response", fmt.Errorf("wire: response from %s: %w", url, err)
 	}
-	return finish(code, msg, nil)
+	return code, msg, nil
 }
 
 // build fills the dendrite and axon terminals, signs, and builds the HTTP request.
 func (d *Dendrite) build(ctx context.Context, p Synapse, t Target, timeout time.Duration) (*http.Request, string, error) {
+	if sp, ok := p.(sender); ok {
+		sp.prepareSend()
+	}
 	b := p.Base()
 	b.Name = p.SynapseName()
 	b.Timeout = timeout.Seconds()
@@ -366,7 +444,7 @@ func (d *Dendrite) absorb(p Synapse, resp *http.Response, body []byte) (int, str
 	b := p.Base()
 	if resp.StatusCode == http.StatusOK {
 		sent := *b
-		if err := json.Unmarshal(body, p); err != nil {
+		if err := decodeSynapse(body, p); err != nil {
 			return 0, "", fmt.Errorf("decode body: %w", err)
 		}
 		// Our own request data is authoritative where the axon echoed nothing.

@@ -61,6 +61,21 @@
 // dendrite's concurrent calls to one miner all succeed, as they do against a
 // Python axon, and each nonce is still accepted only once.
 //
+// # Body hashes
+//
+// The signed message ends with the body hash, which covers the fields a
+// request names in required_hash_fields (bittensor <= 7.1 rules; the original
+// subnet's peers name none, so their bodies are not covered). The Dendrite
+// covers every request field of Challenge and Allocate (CoveredFields); the
+// Axon checks whatever a request names and answers a mismatch 500, as Python
+// does, and a Handler with RequireHash refuses (401) a request that does not
+// cover CoveredFields. An axon that cannot check hashes (Python >= 7.2, where
+// the list is a class variable) answers 500: the Dendrite then sends a
+// challenge, an allocation check or a deallocation once more unhashed, never a
+// real allocation, and never to an axon that has checked a hash before.
+// Bodies are decoded as pydantic would: a whole-number float fills an integer
+// field, a fraction is refused naming the field.
+//
 // Axon and Dendrite are safe for concurrent use. The protocol is described in
 // the project's bittensor-wire notes (sections 1, 2 and 6).
 package wire

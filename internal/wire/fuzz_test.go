@@ -41,6 +41,8 @@ func FuzzDecodeBody(f *testing.F) {
 	f.Add("Specs", `{"dendrite":{"nonce":"12","status_code":200.0},"axon":null}`)
 	f.Add("Hashed", `{"a":1,"b":2,"d":["x"]}`)
 	f.Add("Synapse", `[`)
+	f.Add("Allocate", `{"timeline":30.0,"total_size":4000.0,"device_requirement":{"gpu":{"capacity":24576.0}},"required_hash_fields":["timeline","device_requirement","docker_requirement"],"docker_requirement":{"ssh_key":"k","x":[1e3,null]}}`)
+	f.Add("Challenge", `{"challenge_difficulty":7.5,"required_hash_fields":["challenge_difficulty","challenge_hash"]}`)
 	e := &Axon{cfg: AxonConfig{Version: 1}, routes: map[string]*route{}}
 	ok := func(context.Context, Synapse) error { return nil }
 	must(f, Attach(e, Handler[Specs]{Forward: func(ctx context.Context, s *Specs) error { return ok(ctx, s) }}))

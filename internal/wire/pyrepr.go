@@ -1,7 +1,11 @@
 package wire
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -87,6 +91,8 @@ func pyRepr(b *strings.Builder, v any) error {
 		return pyList(b, len(x), func(i int) any { return x[i] })
 	case PyDict:
 		return pyDict(b, x)
+	case pyNumber:
+		b.WriteString(x.repr())
 	case map[string]any:
 		return pyDict(b, sortedDict(x))
 	case map[string]string:
@@ -212,4 +218,96 @@ func sortedDict[V any](m map[string]V) PyDict {
 		d = append(d, PyItem{k, m[k]})
 	}
 	return d
+}
+
+// pyNumber is a JSON number literal as Python's json module reads it: an int
+// when it has no fraction or exponent, else a float.
+type pyNumber string
+
+func (n pyNumber) repr() string {
+	s := string(n)
+	if strings.ContainsAny(s, ".eE") {
+		f, _ := strconv.ParseFloat(s, 64) // overflow gives ±Inf, as float() does
+		return PyFloat(f)
+	}
+	if s == "-0" {
+		return "0"
+	}
+	return s
+}
+
+// PyJSON renders a JSON document the way Python's str() renders what
+// json.loads makes of it: objects as dicts in document order (a repeated key
+// keeps its first place and its last value), integers as ints, numbers with a
+// fraction or exponent as floats, true/false/null as True/False/None. Empty
+// input is an empty dict, as an absent dict field defaults to {}.
+func PyJSON(raw []byte) (string, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return "{}", nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	v, err := pyValue(dec)
+	if err != nil {
+		return "", fmt.Errorf("wire: python form of JSON: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return "", errors.New("wire: python form of JSON: trailing data")
+	}
+	var b strings.Builder
+	if err := pyRepr(&b, v); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// pyValue reads one JSON value into nil, bool, pyNumber, string, []any or PyDict.
+func pyValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '[':
+			list := []any{}
+			for dec.More() {
+				v, err := pyValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				list = append(list, v)
+			}
+			_, err := dec.Token()
+			return list, err
+		case '{':
+			d := PyDict{}
+			index := map[string]int{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, _ := kt.(string)
+				v, err := pyValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				if i, ok := index[k]; ok {
+					d[i].Value = v
+					continue
+				}
+				index[k] = len(d)
+				d = append(d, PyItem{k, v})
+			}
+			_, err := dec.Token()
+			return d, err
+		}
+		return nil, fmt.Errorf("unexpected %v", t)
+	case json.Number:
+		return pyNumber(t), nil
+	default: // nil, bool, string
+		return t, nil
+	}
 }

@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 
 	"golang.org/x/crypto/sha3"
 
 	"github.com/sn27/compute/internal/pow"
+	"github.com/sn27/compute/internal/pyjson"
 )
 
-// EmptyBodyHash is sha3_256("") in hex: the body hash of every synapse that
-// hashes no fields, which includes Specs, Challenge and Allocate.
+// EmptyBodyHash is sha3_256("") in hex: the body hash of a synapse that
+// hashes no fields, as every request of the original subnet's peers does.
 const EmptyBodyHash = "a7ffc6f8bf1ed76651c14756a061d662f580ff4de43b49fa82d80a4b80f8434a"
 
 // DefaultTimeout is Bittensor's default synapse timeout in seconds.
@@ -28,11 +31,68 @@ type Synapse interface {
 	Base() *SynapseBase
 }
 
-// HashedSynapse is implemented by synapses that declare required_hash_fields.
+// HashedSynapse is implemented by synapses whose class itself fixes the
+// hashed fields (bittensor >= 7.2's required_hash_fields class variable).
 // HashedFields returns the values of those fields in declaration order.
+// Specs, Challenge and Allocate do not implement it: a request chooses what
+// it covers (see BodyHash).
 type HashedSynapse interface {
 	Synapse
 	HashedFields() []any
+}
+
+// hashField is one field of a synapse that a body hash can cover: its JSON
+// name and Python's str() of its value as the receiver holds it.
+type hashField struct {
+	name string
+	str  func() (string, error)
+}
+
+// hashable is implemented by synapses whose fields a request can cover with
+// required_hash_fields; hashFields lists them in the declaration order of
+// the original subnet's Python classes, which is the order they are hashed in.
+type hashable interface {
+	hashFields() []hashField
+}
+
+// coverer is implemented by synapses this dendrite sends with a body hash:
+// coveredFields names what the hash covers.
+type coverer interface {
+	coveredFields() []string
+	// plainRetry reports whether the request may be sent again without a
+	// body hash to an axon that refused the hashed one (see Call).
+	plainRetry() bool
+}
+
+// sender is implemented by synapses that forget what a decoded request
+// carried before they are sent again.
+type sender interface{ prepareSend() }
+
+// CoveredFields returns the fields this package's Dendrite covers with the
+// signed body hash of s (nil for synapses it sends unhashed): every request
+// field of Challenge, and Allocate's timeline, device_requirement, checking,
+// public_key and, when present, docker_requirement.
+func CoveredFields(s Synapse) []string {
+	if c, ok := s.(coverer); ok {
+		return c.coveredFields()
+	}
+	return nil
+}
+
+func strField(name string, v *string) hashField {
+	return hashField{name, func() (string, error) { return *v, nil }}
+}
+
+func intField(name string, v int64) hashField {
+	return hashField{name, func() (string, error) { return strconv.FormatInt(v, 10), nil }}
+}
+
+func boolField(name string, v bool) hashField {
+	return hashField{name, func() (string, error) { return PyStr(v) }}
+}
+
+func dictField(name string, raw []byte) hashField {
+	return hashField{name, func() (string, error) { return PyJSON(raw) }}
 }
 
 // defaulter lets a synapse set the field defaults Python would give it before
@@ -135,10 +195,15 @@ func (l lenient) int64(name string) (*int64, error) {
 	}
 	v, err := strconv.ParseInt(l.text(), 10, 64)
 	if err != nil {
-		// Accept integral floats such as 200.0.
+		// Accept integral floats such as 200.0, as pydantic does.
 		f, ferr := strconv.ParseFloat(l.text(), 64)
-		if ferr != nil || f != float64(int64(f)) {
+		switch {
+		case ferr != nil && !errors.Is(ferr, strconv.ErrRange):
 			return nil, fmt.Errorf("wire: field %s: %q is not an integer", name, truncate(l.text(), 32))
+		case f != math.Trunc(f):
+			return nil, fmt.Errorf("wire: field %s: %s is not a whole number", name, truncate(l.text(), 32))
+		case ferr != nil || f >= 1<<63 || f < -(1<<63):
+			return nil, fmt.Errorf("wire: field %s: %s is out of range", name, truncate(l.text(), 32))
 		}
 		v = int64(f)
 	}
@@ -180,6 +245,16 @@ func (l lenient) str(name string) (*string, error) {
 		return nil, fmt.Errorf("wire: field %s: %w", name, err)
 	}
 	return &s, nil
+}
+
+// decodeSynapse decodes a request or response body into p. The synapse
+// types decode themselves (leniently, see Specs.UnmarshalJSON); calling them
+// directly spares encoding/json's extra pass over a large body.
+func decodeSynapse(body []byte, p Synapse) error {
+	if u, ok := p.(json.Unmarshaler); ok {
+		return u.UnmarshalJSON(body)
+	}
+	return json.Unmarshal(body, p)
 }
 
 // StringList is a JSON list of strings that encodes nil as [] (never null).
@@ -244,6 +319,12 @@ type Ping struct {
 // SynapseName is "Synapse".
 func (*Ping) SynapseName() string { return "Synapse" }
 
+// UnmarshalJSON decodes leniently (see Specs.UnmarshalJSON).
+func (p *Ping) UnmarshalJSON(b []byte) error {
+	type plain Ping
+	return pyjson.Unmarshal(b, (*plain)(p))
+}
+
 // Specs asks a miner for its machine specification. specs_input is never
 // executed by this implementation's miner.
 type Specs struct {
@@ -254,6 +335,18 @@ type Specs struct {
 
 // SynapseName is "Specs".
 func (*Specs) SynapseName() string { return "Specs" }
+
+// UnmarshalJSON decodes a Specs body as pydantic would: a whole-number float
+// fills an integer field (total_size: 3014.0), a fraction or an out-of-range
+// value is refused naming the field.
+func (s *Specs) UnmarshalJSON(b []byte) error {
+	type plain Specs
+	return pyjson.Unmarshal(b, (*plain)(s))
+}
+
+func (s *Specs) hashFields() []hashField {
+	return []hashField{strField("specs_input", &s.SpecsInput), strField("specs_output", &s.SpecsOutput)}
+}
 
 // DefaultChallengeDifficulty is the Challenge synapse's default difficulty.
 const DefaultChallengeDifficulty = 7
@@ -277,6 +370,29 @@ type Challenge struct {
 func (*Challenge) SynapseName() string { return "Challenge" }
 
 func (c *Challenge) setDefaults() { c.Difficulty = DefaultChallengeDifficulty }
+
+// UnmarshalJSON decodes leniently (see Specs.UnmarshalJSON):
+// challenge_difficulty 7.0 is 7.
+func (c *Challenge) UnmarshalJSON(b []byte) error {
+	type plain Challenge
+	return pyjson.Unmarshal(b, (*plain)(c))
+}
+
+var challengeFields = []string{"challenge_hash", "challenge_salt", "challenge_mode", "challenge_chars", "challenge_mask", "challenge_difficulty"}
+
+func (c *Challenge) hashFields() []hashField {
+	return []hashField{
+		strField("challenge_hash", &c.Hash), strField("challenge_salt", &c.Salt), strField("challenge_mode", &c.Mode),
+		strField("challenge_chars", &c.Chars), strField("challenge_mask", &c.Mask),
+		intField("challenge_difficulty", int64(c.Difficulty)),
+	}
+}
+
+func (c *Challenge) coveredFields() []string { return append([]string(nil), challengeFields...) }
+
+// plainRetry is true: a challenge carries no secret, and a rewritten one only
+// makes the miner fail it, as dropping the request would.
+func (c *Challenge) plainRetry() bool { return true }
 
 // NewChallenge returns a Challenge synapse carrying c.
 func NewChallenge(c pow.Challenge) *Challenge { return &Challenge{Challenge: c} }
@@ -319,6 +435,10 @@ type Allocate struct {
 	// versions of the original subnet; only its ssh_key is read. Miners that do
 	// not know the field ignore it, and it is omitted when empty.
 	DockerRequirement *DockerRequirement `json:"docker_requirement,omitempty"`
+
+	// dockerSent is docker_requirement as a decoded body carried it, which
+	// is what the sender's body hash covers.
+	dockerSent []byte
 }
 
 // DockerRequirement carries the renter's wishes for the container; today only
@@ -329,6 +449,69 @@ type DockerRequirement struct {
 
 // SynapseName is "Allocate".
 func (*Allocate) SynapseName() string { return "Allocate" }
+
+// UnmarshalJSON decodes leniently (see Specs.UnmarshalJSON): timeline 30.0
+// is 30. device_requirement and docker_requirement are kept as they were
+// sent, so that a body hash covers what the sender hashed.
+func (a *Allocate) UnmarshalJSON(b []byte) error {
+	type plain Allocate
+	if err := pyjson.Unmarshal(b, (*plain)(a)); err != nil {
+		return err
+	}
+	var sent struct {
+		DeviceRequirement JSONObject      `json:"device_requirement"`
+		DockerRequirement json.RawMessage `json:"docker_requirement"`
+	}
+	if err := json.Unmarshal(b, &sent); err != nil {
+		return err
+	}
+	if sent.DeviceRequirement != nil {
+		a.DeviceRequirement = sent.DeviceRequirement
+	}
+	a.dockerSent = nil
+	if d := bytes.TrimSpace(sent.DockerRequirement); len(d) > 0 && !bytes.Equal(d, []byte("null")) {
+		a.dockerSent = append([]byte(nil), d...)
+	}
+	return nil
+}
+
+func (a *Allocate) hashFields() []hashField {
+	docker := func() (string, error) {
+		switch {
+		case a.dockerSent != nil:
+			return PyJSON(a.dockerSent)
+		case a.DockerRequirement != nil:
+			raw, err := json.Marshal(a.DockerRequirement)
+			if err != nil {
+				return "", err
+			}
+			return PyJSON(raw)
+		}
+		return "{}", nil
+	}
+	return []hashField{
+		intField("timeline", a.Timeline),
+		dictField("device_requirement", a.DeviceRequirement),
+		boolField("checking", a.Checking),
+		strField("public_key", &a.PublicKey),
+		{"docker_requirement", docker},
+	}
+}
+
+func (a *Allocate) coveredFields() []string {
+	f := []string{"timeline", "device_requirement", "checking", "public_key"}
+	if a.DockerRequirement != nil {
+		f = append(f, "docker_requirement")
+	}
+	return f
+}
+
+// plainRetry is false for a real allocation, whose public_key and ssh_key
+// receive the lease's credentials; checking and deallocation requests may be
+// sent again unhashed.
+func (a *Allocate) plainRetry() bool { return a.Checking || a.Timeline <= 0 }
+
+func (a *Allocate) prepareSend() { a.dockerSent = nil }
 
 // SSHKey returns the renter's SSH public key carried by the synapse ("" if none).
 func (a *Allocate) SSHKey() string {
@@ -341,6 +524,7 @@ func (a *Allocate) SSHKey() string {
 // Clone returns a deep copy, for requests sent to several axons at once.
 func (a *Allocate) Clone() *Allocate {
 	c := *a
+	c.dockerSent = nil
 	c.DeviceRequirement = append(JSONObject(nil), a.DeviceRequirement...)
 	if a.DockerRequirement != nil {
 		d := *a.DockerRequirement
@@ -355,7 +539,7 @@ func (a *Allocate) Requirement() (DeviceRequirement, error) {
 	if len(a.DeviceRequirement) == 0 {
 		return r, nil
 	}
-	if err := json.Unmarshal(a.DeviceRequirement, &r); err != nil {
+	if err := pyjson.Unmarshal(a.DeviceRequirement, &r); err != nil {
 		return r, fmt.Errorf("wire: decode device_requirement: %w", err)
 	}
 	return r, nil
@@ -373,32 +557,64 @@ func (a *Allocate) SetRequirement(r DeviceRequirement) error {
 
 // BodyHash computes the synapse body hash as Bittensor does: sha3_256 over the
 // concatenated hex sha3_256 digests of str(value) of each hashed field, in
-// declaration order. A synapse without hashed fields gets EmptyBodyHash.
+// declaration order. The hashed fields are those a HashedSynapse fixes, else
+// those the synapse's required_hash_fields names (bittensor <= 7.1 reads
+// that list from the request body), among the fields the synapse type can
+// hash: names it does not know are skipped, as Python skips names that are
+// not fields of its class. With no hashed field the hash is EmptyBodyHash.
 func BodyHash(s Synapse) (string, error) {
-	hs, ok := s.(HashedSynapse)
-	if !ok {
+	if hs, ok := s.(HashedSynapse); ok {
+		return HashValues(hs.HashedFields()...)
+	}
+	names := s.Base().RequiredHashFields
+	h, ok := s.(hashable)
+	if len(names) == 0 || !ok {
 		return EmptyBodyHash, nil
 	}
-	return HashValues(hs.HashedFields()...)
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	var strs []string
+	for _, f := range h.hashFields() {
+		if !want[f.name] {
+			continue
+		}
+		v, err := f.str()
+		if err != nil {
+			return "", fmt.Errorf("wire: hash field %s: %w", f.name, err)
+		}
+		strs = append(strs, v)
+	}
+	return hashStrings(strs), nil
 }
 
 // HashValues is BodyHash over explicit field values.
 func HashValues(values ...any) (string, error) {
-	if len(values) == 0 {
-		return EmptyBodyHash, nil
-	}
-	outer := sha3.New256()
-	for _, v := range values {
+	strs := make([]string, len(values))
+	for i, v := range values {
 		s, err := PyStr(v)
 		if err != nil {
 			return "", err
 		}
+		strs[i] = s
+	}
+	return hashStrings(strs), nil
+}
+
+// hashStrings is the body hash over the str() forms of the hashed fields.
+func hashStrings(strs []string) string {
+	if len(strs) == 0 {
+		return EmptyBodyHash
+	}
+	outer := sha3.New256()
+	for _, s := range strs {
 		d := sha3.Sum256([]byte(s))
 		var hx [64]byte
 		hex.Encode(hx[:], d[:])
 		outer.Write(hx[:])
 	}
-	return hex.EncodeToString(outer.Sum(nil)), nil
+	return hex.EncodeToString(outer.Sum(nil))
 }
 
 func truncate(s string, n int) string {

@@ -135,23 +135,6 @@ type AddStakeArgs struct {
 	AmountRao uint64 `json:"amount"`
 }
 
-// decodeStrict decodes JSON refusing unknown fields and trailing data.
-func decodeStrict(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data after the JSON value")
-	}
-	var extra json.RawMessage
-	if err := dec.Decode(&extra); err == nil {
-		return errors.New("trailing data after the JSON value")
-	}
-	return nil
-}
-
 // Submit verifies and applies a signed call in one transaction. A refused call
 // changes nothing, not even the signer's nonce.
 func (c *Chain) Submit(ctx context.Context, call *Call) (CallResult, error) {
@@ -160,7 +143,7 @@ func (c *Chain) Submit(ctx context.Context, call *Call) (CallResult, error) {
 	}
 	sig, err := hex.DecodeString(strings.TrimPrefix(call.Signature, "0x"))
 	if err != nil || len(sig) != 64 {
-		return CallResult{}, fmt.Errorf("%w: signature must be 64 bytes of hex", chain.ErrBadSignature)
+		return CallResult{}, fmt.Errorf("%w: signature: must be 64 bytes of hex", chain.ErrBadSignature)
 	}
 	if !wallet.VerifySS58(call.Signer, call.SigningPayload(), sig) {
 		return CallResult{}, fmt.Errorf("%w: %s call not signed by %s", chain.ErrBadSignature, call.Method, call.Signer)
@@ -178,6 +161,9 @@ func (c *Chain) Submit(ctx context.Context, call *Call) (CallResult, error) {
 			return fmt.Errorf("%w: %s has no account on this chain (fund a coldkey, register a hotkey)", chain.ErrUnknownKey, call.Signer)
 		case err != nil:
 			return fmt.Errorf("read account %s: %w", call.Signer, err)
+		}
+		if call.Nonce > math.MaxInt64 {
+			return fmt.Errorf("%w: nonce: %d is beyond the chain's range (at most %d)", ErrInvalidCall, call.Nonce, int64(math.MaxInt64))
 		}
 		if call.Nonce <= nonce {
 			return fmt.Errorf("%w: nonce %d of %s is not above %d", chain.ErrReplay, call.Nonce, call.Signer, nonce)
@@ -212,12 +198,12 @@ type callState struct {
 
 func (s *callState) dispatch(call *Call, res *CallResult) error {
 	bad := func(err error) error {
-		return fmt.Errorf("%w: %s arguments: %v", ErrInvalidCall, call.Method, err)
+		return fmt.Errorf("%w: %s: %v", ErrInvalidCall, call.Method, err)
 	}
 	switch call.Method {
 	case MethodRegister:
 		var a RegisterArgs
-		if err := decodeStrict(call.Args, &a); err != nil {
+		if err := decodeStrict(call.Args, &a, "args"); err != nil {
 			return bad(err)
 		}
 		uid, err := s.register(a)
@@ -225,25 +211,25 @@ func (s *callState) dispatch(call *Call, res *CallResult) error {
 		return err
 	case MethodServeAxon:
 		var a ServeAxonArgs
-		if err := decodeStrict(call.Args, &a); err != nil {
+		if err := decodeStrict(call.Args, &a, "args"); err != nil {
 			return bad(err)
 		}
 		return s.serveAxon(a)
 	case MethodSetWeights:
 		var a SetWeightsArgs
-		if err := decodeStrict(call.Args, &a); err != nil {
+		if err := decodeStrict(call.Args, &a, "args"); err != nil {
 			return bad(err)
 		}
 		return s.setWeights(a)
 	case MethodCommit:
 		var a CommitArgs
-		if err := decodeStrict(call.Args, &a); err != nil {
+		if err := decodeStrict(call.Args, &a, "args"); err != nil {
 			return bad(err)
 		}
 		return s.commit(a)
 	case MethodCreateSubnet, MethodSetParams:
 		var a SubnetArgs
-		if err := decodeStrict(call.Args, &a); err != nil {
+		if err := decodeStrict(call.Args, &a, "args"); err != nil {
 			return bad(err)
 		}
 		if call.Method == MethodCreateSubnet {
@@ -252,7 +238,7 @@ func (s *callState) dispatch(call *Call, res *CallResult) error {
 		return s.setParams(a)
 	case MethodAddStake:
 		var a AddStakeArgs
-		if err := decodeStrict(call.Args, &a); err != nil {
+		if err := decodeStrict(call.Args, &a, "args"); err != nil {
 			return bad(err)
 		}
 		return s.addStake(a)
@@ -287,7 +273,7 @@ func (s *callState) register(a RegisterArgs) (uint16, error) {
 		return 0, fmt.Errorf("%w: registration is disabled on netuid %d", chain.ErrRegistrationClosed, a.Netuid)
 	}
 	if _, err := wallet.PublicKeyFromSS58(a.Hotkey); err != nil {
-		return 0, fmt.Errorf("%w: hotkey %q is not an SS58 address", ErrInvalidCall, a.Hotkey)
+		return 0, fmt.Errorf("%w: args.hotkey %q is not an SS58 address", ErrInvalidCall, a.Hotkey)
 	}
 	var one int
 	err = s.tx.QueryRowContext(s.ctx, `SELECT 1 FROM neurons WHERE netuid = ? AND hotkey = ?`, a.Netuid, a.Hotkey).Scan(&one)
@@ -300,9 +286,10 @@ func (s *callState) register(a RegisterArgs) (uint16, error) {
 	if err := s.claimHotkey(a.Hotkey); err != nil {
 		return 0, err
 	}
-	var balance uint64
-	if err := s.tx.QueryRowContext(s.ctx, `SELECT balance FROM accounts WHERE address = ?`, s.signer).Scan(&balance); err != nil {
-		return 0, fmt.Errorf("dev chain state: %w", err)
+	l := newLedger(s.ctx, s.tx)
+	balance, _, err := l.balance(s.signer)
+	if err != nil {
+		return 0, err
 	}
 	if balance < p.BurnRao {
 		return 0, fmt.Errorf("%w: registration burns %s but %s holds %s", chain.ErrInsufficientBalance, tao(p.BurnRao), s.signer, tao(balance))
@@ -340,7 +327,12 @@ func (s *callState) register(a RegisterArgs) (uint16, error) {
 		a.Netuid, uid, a.Hotkey, s.signer, s.block); err != nil {
 		return 0, err
 	}
-	if err := s.exec(`UPDATE accounts SET balance = balance - ? WHERE address = ?`, p.BurnRao, s.signer); err != nil {
+	if err := l.debit(s.signer, p.BurnRao, func(have uint64) error {
+		return fmt.Errorf("%w: registration burns %s but %s holds %s", chain.ErrInsufficientBalance, tao(p.BurnRao), s.signer, tao(have))
+	}); err != nil {
+		return 0, err
+	}
+	if err := l.burn(p.BurnRao); err != nil {
 		return 0, err
 	}
 	if err := s.exec(`INSERT INTO accounts (address) VALUES (?) ON CONFLICT(address) DO NOTHING`, a.Hotkey); err != nil {
@@ -391,17 +383,17 @@ func (s *callState) serveAxon(a ServeAxonArgs) error {
 	}
 	ip, err := netip.ParseAddr(a.IP)
 	if err != nil || ip.IsUnspecified() || ip.Zone() != "" {
-		return fmt.Errorf("%w: axon ip %q is not a usable address", ErrInvalidCall, a.IP)
+		return fmt.Errorf("%w: args.ip %q is not a usable address", ErrInvalidCall, a.IP)
 	}
 	wantType := uint8(6)
 	if ip.Is4() {
 		wantType = 4
 	}
 	if a.IPType != wantType {
-		return fmt.Errorf("%w: axon ip %s needs ip_type %d, not %d", ErrInvalidCall, a.IP, wantType, a.IPType)
+		return fmt.Errorf("%w: args.ip_type %d does not match args.ip %s (want %d)", ErrInvalidCall, a.IPType, a.IP, wantType)
 	}
 	if a.Port == 0 {
-		return fmt.Errorf("%w: axon port must not be 0", ErrInvalidCall)
+		return fmt.Errorf("%w: args.port must not be 0", ErrInvalidCall)
 	}
 	info := chain.AxonInfo{Block: s.block, Version: a.Version, IP: ip.String(), Port: a.Port, IPType: a.IPType, Protocol: a.Protocol}
 	raw, err := json.Marshal(info)
@@ -498,7 +490,7 @@ func (s *callState) commit(a CommitArgs) error {
 		return err
 	}
 	if len(a.Data) > MaxCommitBytes {
-		return fmt.Errorf("%w: commitment of %d bytes exceeds %d", ErrInvalidCall, len(a.Data), MaxCommitBytes)
+		return fmt.Errorf("%w: args.data: commitment of %d bytes exceeds %d", ErrInvalidCall, len(a.Data), MaxCommitBytes)
 	}
 	var start, used uint64
 	err = s.tx.QueryRowContext(s.ctx, `SELECT window_start, window_used FROM commitments WHERE netuid = ? AND hotkey = ?`, a.Netuid, s.signer).Scan(&start, &used)
@@ -524,14 +516,14 @@ func (s *callState) commit(a CommitArgs) error {
 
 func (s *callState) createSubnet(a SubnetArgs) error {
 	if a.Netuid == 0 {
-		return fmt.Errorf("%w: netuid 0 is the root network", ErrInvalidCall)
+		return fmt.Errorf("%w: args.netuid: netuid 0 is the root network", ErrInvalidCall)
 	}
 	p := DefaultParams()
 	if a.Params != nil {
 		p = a.Params.withDefaults()
 	}
 	if err := p.validate(); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidCall, err)
+		return fmt.Errorf("%w: args.params.%v", ErrInvalidCall, err)
 	}
 	var one int
 	err := s.tx.QueryRowContext(s.ctx, `SELECT 1 FROM subnets WHERE netuid = ?`, a.Netuid).Scan(&one)
@@ -557,11 +549,11 @@ func (s *callState) createSubnet(a SubnetArgs) error {
 
 func (s *callState) setParams(a SubnetArgs) error {
 	if a.Params == nil {
-		return fmt.Errorf("%w: params are required", ErrInvalidCall)
+		return fmt.Errorf("%w: args.params is required", ErrInvalidCall)
 	}
 	p := a.Params.withDefaults()
 	if err := p.validate(); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidCall, err)
+		return fmt.Errorf("%w: args.params.%v", ErrInvalidCall, err)
 	}
 	var owner string
 	err := s.tx.QueryRowContext(s.ctx, `SELECT owner FROM subnets WHERE netuid = ?`, a.Netuid).Scan(&owner)
@@ -603,20 +595,24 @@ func (s *callState) setParams(a SubnetArgs) error {
 
 func (s *callState) addStake(a AddStakeArgs) error {
 	if _, err := wallet.PublicKeyFromSS58(a.Hotkey); err != nil {
-		return fmt.Errorf("%w: hotkey %q is not an SS58 address", ErrInvalidCall, a.Hotkey)
+		return fmt.Errorf("%w: args.hotkey %q is not an SS58 address", ErrInvalidCall, a.Hotkey)
 	}
 	if a.AmountRao == 0 {
-		return fmt.Errorf("%w: stake amount must be positive", ErrInvalidCall)
+		return fmt.Errorf("%w: args.amount must be above 0 rao", ErrInvalidCall)
 	}
-	var balance uint64
-	if err := s.tx.QueryRowContext(s.ctx, `SELECT balance FROM accounts WHERE address = ?`, s.signer).Scan(&balance); err != nil {
-		return fmt.Errorf("dev chain state: %w", err)
+	l := newLedger(s.ctx, s.tx)
+	insufficient := func(have uint64) error {
+		return fmt.Errorf("%w: staking %s but %s holds %s", chain.ErrInsufficientBalance, tao(a.AmountRao), s.signer, tao(have))
+	}
+	balance, _, err := l.balance(s.signer)
+	if err != nil {
+		return err
 	}
 	if balance < a.AmountRao {
-		return fmt.Errorf("%w: staking %s but %s holds %s", chain.ErrInsufficientBalance, tao(a.AmountRao), s.signer, tao(balance))
+		return insufficient(balance)
 	}
 	var owner string
-	err := s.tx.QueryRowContext(s.ctx, `SELECT coldkey FROM hotkey_owner WHERE hotkey = ?`, a.Hotkey).Scan(&owner)
+	err = s.tx.QueryRowContext(s.ctx, `SELECT coldkey FROM hotkey_owner WHERE hotkey = ?`, a.Hotkey).Scan(&owner)
 	if errors.Is(err, sql.ErrNoRows) {
 		if err := s.claimHotkey(a.Hotkey); err != nil {
 			return err
@@ -624,14 +620,13 @@ func (s *callState) addStake(a AddStakeArgs) error {
 	} else if err != nil {
 		return fmt.Errorf("dev chain state: %w", err)
 	}
-	if err := s.exec(`UPDATE accounts SET balance = balance - ? WHERE address = ?`, a.AmountRao, s.signer); err != nil {
+	if err := l.debit(s.signer, a.AmountRao, insufficient); err != nil {
 		return err
 	}
 	if err := s.exec(`INSERT INTO accounts (address) VALUES (?) ON CONFLICT(address) DO NOTHING`, a.Hotkey); err != nil {
 		return err
 	}
-	return s.exec(`INSERT INTO stakes (hotkey, coldkey, amount) VALUES (?, ?, ?)
-		ON CONFLICT(hotkey, coldkey) DO UPDATE SET amount = amount + excluded.amount`, a.Hotkey, s.signer, a.AmountRao)
+	return l.stake(a.Hotkey, s.signer, a.AmountRao)
 }
 
 // since returns block - past, or 0 when past is not behind block (a call at

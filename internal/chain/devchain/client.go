@@ -215,6 +215,13 @@ func (c *Client) Account(ctx context.Context, address string) (Account, error) {
 	return a, err
 }
 
+// Issuance returns the chain's issuance counters.
+func (c *Client) Issuance(ctx context.Context) (Issuance, error) {
+	var is Issuance
+	err := c.do(ctx, http.MethodGet, "/v1/issuance", nil, nil, &is)
+	return is, err
+}
+
 // Fund asks the localnet's faucet to credit rao to address.
 func (c *Client) Fund(ctx context.Context, address string, rao uint64) error {
 	return c.do(ctx, http.MethodPost, "/v1/dev/fund", nil, FundRequest{Address: address, AmountRao: rao}, nil)

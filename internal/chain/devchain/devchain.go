@@ -89,18 +89,21 @@ func (p Params) withDefaults() Params {
 	return p
 }
 
+// validate checks the settings; its errors start with the JSON field.
 func (p Params) validate() error {
 	switch {
 	case p.Tempo == 0:
 		return errors.New("tempo must be at least 1 block")
 	case p.MaxAllowedUIDs == 0 || p.MaxAllowedUIDs > 4096:
-		return fmt.Errorf("max allowed uids %d must be in 1..4096", p.MaxAllowedUIDs)
+		return fmt.Errorf("max_allowed_uids %d must be in 1..4096", p.MaxAllowedUIDs)
 	case p.BondsMovingAverage > 1_000_000:
-		return fmt.Errorf("bonds moving average %d must be at most 1000000", p.BondsMovingAverage)
+		return fmt.Errorf("bonds_moving_avg %d must be at most 1000000", p.BondsMovingAverage)
 	case p.MaxValidators == 0:
-		return errors.New("max allowed validators must be at least 1")
+		return errors.New("max_allowed_validators must be at least 1")
+	case p.EmissionPerBlockRao > MaxEmissionPerBlockRao:
+		return fmt.Errorf("emission_per_block %d rao must be at most %d", p.EmissionPerBlockRao, uint64(MaxEmissionPerBlockRao))
 	case p.RevealPeriodEpochs > MaxRevealPeriodEpochs:
-		return fmt.Errorf("reveal period %d epochs must be in 1..%d", p.RevealPeriodEpochs, MaxRevealPeriodEpochs)
+		return fmt.Errorf("reveal_period_epochs %d must be in 1..%d", p.RevealPeriodEpochs, MaxRevealPeriodEpochs)
 	}
 	return nil
 }
@@ -124,6 +127,12 @@ type Config struct {
 	Now func() time.Time
 	// Rand is the entropy for a new beacon key (crypto/rand when nil).
 	Rand io.Reader
+	// FaucetAccountCapRao bounds what the faucet credits to one account over
+	// the chain's life (DefaultFaucetAccountCapRao when 0).
+	FaucetAccountCapRao uint64
+	// FaucetTotalCapRao bounds what the faucet mints in all
+	// (DefaultFaucetTotalCapRao when 0; at most MaxIssuanceRao).
+	FaucetTotalCapRao uint64
 }
 
 // Chain is the in-process dev chain. Create it with Open, produce blocks with
@@ -138,6 +147,11 @@ type Chain struct {
 	beacon    *tlock.Beacon // the local beacon's key, loaded once
 	info      chain.Beacon  // its public description
 	keep      uint64        // pulses kept on chain
+	// faucetAccountCap and faucetTotalCap bound the faucet (Config's).
+	faucetAccountCap, faucetTotalCap uint64
+	// epochFault, when set (by tests), runs at the start of every epoch and
+	// fails it with the error it returns.
+	epochFault func(netuid uint16, block uint64) error
 
 	mu       sync.Mutex // guards block and newBlock
 	block    uint64
@@ -158,16 +172,25 @@ func Open(ctx context.Context, cfg Config) (*Chain, error) {
 	if cfg.BlockTime == 0 {
 		cfg.BlockTime = DefaultBlockTime
 	}
+	if cfg.FaucetAccountCapRao == 0 {
+		cfg.FaucetAccountCapRao = DefaultFaucetAccountCapRao
+	}
+	if cfg.FaucetTotalCapRao == 0 {
+		cfg.FaucetTotalCapRao = DefaultFaucetTotalCapRao
+	}
+	if cfg.FaucetAccountCapRao > MaxIssuanceRao || cfg.FaucetTotalCapRao > MaxIssuanceRao {
+		return nil, fmt.Errorf("faucet caps (%d rao per account, %d rao in total) must be at most %d rao", cfg.FaucetAccountCapRao, cfg.FaucetTotalCapRao, uint64(MaxIssuanceRao))
+	}
 	sudo, err := wallet.FromURI(SudoURI)
 	if err != nil {
 		return nil, fmt.Errorf("derive sudo key: %w", err)
 	}
-	db, err := openDB(ctx, cfg.Path)
+	db, err := openDB(ctx, cfg.Path, log)
 	if err != nil {
 		return nil, err
 	}
 	c := &Chain{db: db, log: log, blockTime: cfg.BlockTime, sudo: sudo.SS58Address(), newBlock: make(chan struct{}),
-		now: cfg.Now, keep: cfg.KeepPulses}
+		now: cfg.Now, keep: cfg.KeepPulses, faucetAccountCap: cfg.FaucetAccountCapRao, faucetTotalCap: cfg.FaucetTotalCapRao}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -192,7 +215,9 @@ func (c *Chain) Close() error { return c.db.Close() }
 // SudoAddress is the SS58 address of the dev chain's sudo key (//Alice).
 func (c *Chain) SudoAddress() string { return c.sudo }
 
-// Run produces a block every BlockTime until ctx ends.
+// Run produces a block every BlockTime until ctx ends. A block that cannot
+// be produced is logged and tried again at the next tick: Run never gives up
+// on the chain, and returns nil when ctx ends.
 func (c *Chain) Run(ctx context.Context) error {
 	t := time.NewTicker(c.blockTime)
 	defer t.Stop()
@@ -205,7 +230,7 @@ func (c *Chain) Run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return nil
 				}
-				return err
+				c.log.Error("block not produced; retrying at the next tick", "err", err)
 			}
 		}
 	}
@@ -213,6 +238,11 @@ func (c *Chain) Run(ctx context.Context) error {
 
 // Step produces n blocks at once (running any epochs they reach) and returns
 // the new block number. Tests use it to drive the chain deterministically.
+//
+// A subnet whose epoch (or reveal) fails is skipped for that block (see
+// runEpochs). Should the block's work fail as a whole, the block is still
+// produced without it, and the failure logged; Step returns an error only
+// when not even the block number can be advanced.
 func (c *Chain) Step(ctx context.Context, n int) (uint64, error) {
 	var block uint64
 	for k := 0; k < n; k++ {
@@ -222,6 +252,15 @@ func (c *Chain) Step(ctx context.Context, n int) (uint64, error) {
 			}
 			return c.produce(ctx, tx, block)
 		})
+		if err != nil && ctx.Err() == nil {
+			c.log.Error("block work failed; the block is produced without it", "block", block, "err", err)
+			err = inTx(ctx, c.db, func(tx *sql.Tx) error {
+				if err := tx.QueryRowContext(ctx, `UPDATE meta SET value = value + 1 WHERE key = 'block' RETURNING value`).Scan(&block); err != nil {
+					return fmt.Errorf("advance block: %w", err)
+				}
+				return nil
+			})
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -456,20 +495,57 @@ func (c *Chain) Stake(ctx context.Context, hotkey string) (uint64, error) {
 }
 
 // Fund is the dev faucet: it credits rao to address, creating the account.
+// One payment is at most MaxFaucetRao; what one account receives over the
+// chain's life and what the faucet mints in all are capped (Config), and the
+// chain's issuance stays within MaxIssuanceRao. A refused payment changes
+// nothing.
 func (c *Chain) Fund(ctx context.Context, address string, rao uint64) error {
 	if _, err := wallet.PublicKeyFromSS58(address); err != nil {
-		return fmt.Errorf("%w: %s is not an SS58 address: %v", chain.ErrUnknownKey, address, err)
+		return fmt.Errorf("%w: address %s is not an SS58 address: %v", chain.ErrUnknownKey, address, err)
 	}
 	if rao == 0 || rao > MaxFaucetRao {
-		return fmt.Errorf("%w: faucet amount %d rao must be in 1..%d", ErrInvalidCall, rao, uint64(MaxFaucetRao))
+		return fmt.Errorf("%w: amount: a faucet payment of %d rao must be in 1..%d", ErrInvalidCall, rao, uint64(MaxFaucetRao))
 	}
 	return inTx(ctx, c.db, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (address, balance) VALUES (?, ?)
-			ON CONFLICT(address) DO UPDATE SET balance = balance + excluded.balance`, address, rao)
-		if err != nil {
-			return fmt.Errorf("fund %s: %w", address, err)
+		var balance, received uint64
+		err := tx.QueryRowContext(ctx, `SELECT balance, faucet FROM accounts WHERE address = ?`, address).Scan(&balance, &received)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("dev chain state: account %s: %w", address, err)
 		}
-		return nil
+		after, err := addRao(received, rao, "faucet total of "+address)
+		if err != nil {
+			return err
+		}
+		if after > c.faucetAccountCap {
+			return fmt.Errorf("%w: %s has received %s from the faucet; %s more would pass the per-account faucet cap of %s",
+				ErrFaucetCap, address, tao(received), tao(rao), tao(c.faucetAccountCap))
+		}
+		is, err := loadIssuance(ctx, tx)
+		if err != nil {
+			return err
+		}
+		minted, err := addRao(is.MintedRao, rao, "faucet total")
+		if err != nil {
+			return err
+		}
+		if minted > c.faucetTotalCap {
+			return fmt.Errorf("%w: the faucet has minted %s; %s more would pass its total cap of %s",
+				ErrFaucetCap, tao(is.MintedRao), tao(rao), tao(c.faucetTotalCap))
+		}
+		if _, err := addRao(is.TotalRao(), rao, "chain issuance"); err != nil {
+			return err
+		}
+		nb, err := addRao(balance, rao, "balance of "+address)
+		if err != nil {
+			return err
+		}
+		is.MintedRao = minted
+		_, err = tx.ExecContext(ctx, `INSERT INTO accounts (address, balance, faucet) VALUES (?1, ?2, ?3)
+			ON CONFLICT(address) DO UPDATE SET balance = ?2, faucet = ?3`, address, nb, after)
+		if err != nil {
+			return fmt.Errorf("dev chain state: fund %s: %w", address, err)
+		}
+		return storeIssuance(ctx, tx, is)
 	})
 }
 

@@ -12,7 +12,11 @@
 //
 // A *Chain keeps its state in SQLite (a file that survives restarts, or memory
 // for tests); every state change runs in one transaction, so a refused call
-// changes nothing. Every state-changing call is signed by the key that owns it
+// changes nothing. Amounts are u64 rao changed with checked arithmetic, the
+// gross issuance is bounded so that every amount fits SQLite's INTEGER, and
+// the faucet is capped per account and in total (see amount.go). A subnet's
+// failing epoch is undone, recorded and skipped: the chain never stops on
+// its own state. Every state-changing call is signed by the key that owns it
 // (sr25519) and carries a strictly increasing per-account nonce.
 //
 // The same chain is served over a small HTTP/JSON API by NewServer (see

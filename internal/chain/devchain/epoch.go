@@ -109,40 +109,89 @@ func (c *Chain) runEpochs(ctx context.Context, tx *sql.Tx, block uint64) error {
 		return fmt.Errorf("list subnets: %w", err)
 	}
 	for _, netuid := range netuids {
-		p, err := loadParams(ctx, tx, netuid)
-		if err != nil {
+		if err := c.stepSubnet(ctx, tx, block, netuid); err != nil {
 			return err
-		}
-		sched, err := loadSchedule(ctx, tx, netuid)
-		if err != nil {
-			return err
-		}
-		if err := c.revealCommits(ctx, tx, block, netuid, p, sched.EpochAt(block, p.Tempo, netuid)); err != nil {
-			return fmt.Errorf("reveal commits of netuid %d at block %d: %w", netuid, block, err)
-		}
-		next, runs := sched.Step(block, p.Tempo, netuid)
-		if runs {
-			// The emission accrued over the blocks since the last epoch.
-			blocks := sched.BlocksSinceLastStep + 1
-			if err := c.epoch(ctx, tx, block, netuid, p, blocks); err != nil {
-				return fmt.Errorf("epoch of netuid %d at block %d: %w", netuid, block, err)
-			}
-		}
-		raw, err := json.Marshal(next)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE subnets SET schedule = ? WHERE netuid = ?`, string(raw), netuid); err != nil {
-			return fmt.Errorf("store schedule of netuid %d: %w", netuid, err)
 		}
 	}
 	return nil
 }
 
+// stepSubnet reveals netuid's due commits, steps its schedule and runs its
+// epoch when due. The reveal and the epoch run under a savepoint: when they
+// fail, for whatever reason, their writes are undone, the failure is logged
+// and recorded as an epoch_failed event, and the schedule still steps, so
+// the subnet's epoch state stays consistent and the block goes on. A subnet
+// whose settings cannot be read is skipped for the block, logged.
+func (c *Chain) stepSubnet(ctx context.Context, tx *sql.Tx, block uint64, netuid uint16) error {
+	p, err := loadParams(ctx, tx, netuid)
+	if err == nil {
+		var sched chain.EpochSchedule
+		if sched, err = loadSchedule(ctx, tx, netuid); err == nil {
+			return c.stepSchedule(ctx, tx, block, netuid, p, sched)
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	c.log.Error("subnet skipped for this block: its state cannot be read", "netuid", netuid, "block", block, "err", err)
+	return nil
+}
+
+func (c *Chain) stepSchedule(ctx context.Context, tx *sql.Tx, block uint64, netuid uint16, p Params, sched chain.EpochSchedule) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT subnet_step`); err != nil {
+		return fmt.Errorf("netuid %d: savepoint: %w", netuid, err)
+	}
+	next, runs := sched.Step(block, p.Tempo, netuid)
+	err := c.revealCommits(ctx, tx, block, netuid, p, sched.EpochAt(block, p.Tempo, netuid))
+	if err != nil {
+		err = fmt.Errorf("reveal commits: %w", err)
+	} else if runs {
+		// The emission accrued over the blocks since the last epoch.
+		err = c.epoch(ctx, tx, block, netuid, p, sched.BlocksSinceLastStep+1)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO subnet_step`); rbErr != nil {
+			return errors.Join(fmt.Errorf("epoch of netuid %d at block %d: %w", netuid, block, err), rbErr)
+		}
+		if evErr := c.event(ctx, tx, block, netuid, EventEpochFailed, "", "skipped: "+err.Error()); evErr != nil {
+			return evErr
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE subnet_step`); err != nil {
+		return fmt.Errorf("netuid %d: release savepoint: %w", netuid, err)
+	}
+	raw, err := json.Marshal(next)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subnets SET schedule = ? WHERE netuid = ?`, string(raw), netuid); err != nil {
+		return fmt.Errorf("store schedule of netuid %d: %w", netuid, err)
+	}
+	return nil
+}
+
 func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, block uint64, netuid uint16, p Params, blocks uint64) error {
+	if c.epochFault != nil {
+		if err := c.epochFault(netuid, block); err != nil {
+			return err
+		}
+	}
 	n := int(p.SubnetworkN)
 	if n == 0 {
 		return nil
+	}
+	// The epoch's emission, checked and bounded by what the chain may still
+	// issue: once the issuance reaches MaxIssuanceRao, epochs emit nothing.
+	is, err := loadIssuance(ctx, tx)
+	if err != nil {
+		return err
+	}
+	total, err := mulRao(p.EmissionPerBlockRao, blocks, "epoch emission")
+	if err != nil || total > is.room() {
+		total = is.room()
 	}
 	in := EpochInput{
 		Block:              block,
@@ -158,12 +207,12 @@ func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, block uint64, netuid uint
 		ActivityCutoff:     p.ActivityCutoff,
 		MaxValidators:      int(p.MaxValidators),
 		MinValidatorStake:  float64(p.MinValidatorStakeRao),
-		Emission:           float64(p.EmissionPerBlockRao) * float64(blocks),
+		Emission:           float64(total),
 	}
 	hotkeys := make([]string, n)
 	coldkeys := make([]string, n)
 	rows, err := tx.QueryContext(ctx, `SELECT n.uid, n.hotkey, n.coldkey, n.last_update, n.registered_block, n.validator_permit,
-		COALESCE((SELECT SUM(amount) FROM stakes s WHERE s.hotkey = n.hotkey), 0)
+		COALESCE((SELECT TOTAL(amount) FROM stakes s WHERE s.hotkey = n.hotkey), 0)
 		FROM neurons n WHERE n.netuid = ?`, netuid)
 	if err != nil {
 		return err
@@ -171,7 +220,8 @@ func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, block uint64, netuid uint
 	for rows.Next() {
 		var uid uint16
 		var hk, ck string
-		var lu, rb, stake uint64
+		var lu, rb uint64
+		var stake float64 // Yuma works in floats; TOTAL never overflows
 		var permit bool
 		if err := rows.Scan(&uid, &hk, &ck, &lu, &rb, &permit, &stake); err != nil {
 			rows.Close()
@@ -183,7 +233,7 @@ func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, block uint64, netuid uint
 		}
 		hotkeys[uid], coldkeys[uid] = hk, ck
 		in.LastUpdate[uid], in.RegisteredAt[uid], in.ValidatorPermit[uid] = lu, rb, permit
-		in.Stake[uid] = float64(stake)
+		in.Stake[uid] = stake
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -217,8 +267,18 @@ func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, block uint64, netuid uint
 	out := Epoch(in)
 
 	u16 := func(x float64) int64 { return int64(math.Round(math.Min(math.Max(x, 0), 1) * chain.U16Max)) }
+	l := newLedger(ctx, tx)
+	left := total
 	for uid := 0; uid < n; uid++ {
-		emission := uint64(math.Floor(out.Emission[uid]))
+		// Float shares may round past the total by a few rao: what is
+		// credited never exceeds it.
+		share := out.Emission[uid]
+		var emission uint64
+		if share > 0 && !math.IsNaN(share) {
+			emission = uint64(math.Min(math.Floor(share), float64(left)))
+			emission = min(emission, left)
+		}
+		left -= emission
 		_, err := tx.ExecContext(ctx, `UPDATE neurons SET active = ?, rank = ?, trust = ?, consensus = ?, incentive = ?,
 			dividends = ?, validator_trust = ?, emission = ?, validator_permit = ?, pruning_score = ?
 			WHERE netuid = ? AND uid = ?`,
@@ -230,11 +290,17 @@ func (c *Chain) epoch(ctx context.Context, tx *sql.Tx, block uint64, netuid uint
 		}
 		if emission > 0 {
 			// Emission is staked to the hotkey, credited to its owning coldkey.
-			_, err := tx.ExecContext(ctx, `INSERT INTO stakes (hotkey, coldkey, amount) VALUES (?, ?, ?)
-				ON CONFLICT(hotkey, coldkey) DO UPDATE SET amount = amount + excluded.amount`, hotkeys[uid], coldkeys[uid], emission)
-			if err != nil {
+			if err := l.stake(hotkeys[uid], coldkeys[uid], emission); err != nil {
 				return err
 			}
+		}
+	}
+	if emitted := total - left; emitted > 0 {
+		if is.EmittedRao, err = addRao(is.EmittedRao, emitted, "emitted issuance"); err != nil {
+			return err
+		}
+		if err := storeIssuance(ctx, tx, is); err != nil {
+			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM bonds WHERE netuid = ?`, netuid); err != nil {

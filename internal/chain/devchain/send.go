@@ -16,6 +16,8 @@ type Dev interface {
 	Fund(ctx context.Context, address string, rao uint64) error
 	// Account returns a key's balance and last nonce.
 	Account(ctx context.Context, address string) (Account, error)
+	// Issuance returns the chain's issuance counters.
+	Issuance(ctx context.Context) (Issuance, error)
 	// Params returns a subnet's settings.
 	Params(ctx context.Context, netuid uint16) (Params, error)
 	// CreateSubnet creates netuid owned by owner (DefaultParams when p is nil).

@@ -49,6 +49,8 @@ var errorCodes = []struct {
 	{chain.ErrCommitTooLarge, "commit_too_large", http.StatusRequestEntityTooLarge},
 	{ErrNotOwner, "not_owner", http.StatusForbidden},
 	{ErrSubnetExists, "subnet_exists", http.StatusConflict},
+	{ErrFaucetCap, "faucet_cap", http.StatusForbidden},
+	{ErrOverflow, "amount_out_of_range", http.StatusBadRequest},
 	{ErrInvalidCall, "invalid_request", http.StatusBadRequest},
 }
 
@@ -81,6 +83,7 @@ func NewServer(c *Chain, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/params", s.params)
 	mux.HandleFunc("GET /v1/commitment", s.commitment)
 	mux.HandleFunc("GET /v1/account", s.account)
+	mux.HandleFunc("GET /v1/issuance", s.issuance)
 	mux.HandleFunc("GET /v1/weights", s.weights)
 	mux.HandleFunc("GET /v1/weights_info", s.weightsInfo)
 	mux.HandleFunc("GET /v1/timelocked_commits", s.timelockedCommits)
@@ -276,6 +279,15 @@ func (s *server) account(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, a, err)
 }
 
+func (s *server) issuance(w http.ResponseWriter, r *http.Request) {
+	if _, err := query(r); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	is, err := s.c.Issuance(r.Context())
+	s.reply(w, is, err)
+}
+
 // decodeBody reads a size-limited JSON body strictly into v.
 func decodeBody(r io.Reader, v any) error {
 	raw, err := io.ReadAll(io.LimitReader(r, maxRequestBytes+1))
@@ -285,8 +297,8 @@ func decodeBody(r io.Reader, v any) error {
 	if len(raw) > maxRequestBytes {
 		return fmt.Errorf("%w: body exceeds %d bytes", ErrInvalidCall, maxRequestBytes)
 	}
-	if err := decodeStrict(raw, v); err != nil {
-		return fmt.Errorf("%w: body: %v", ErrInvalidCall, err)
+	if err := decodeStrict(raw, v, ""); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidCall, err)
 	}
 	return nil
 }
@@ -298,8 +310,13 @@ func DecodeCall(r io.Reader) (*Call, error) {
 	if err := decodeBody(r, &c); err != nil {
 		return nil, err
 	}
-	if c.Method == "" || c.Signer == "" || c.Signature == "" || len(c.Args) == 0 {
-		return nil, fmt.Errorf("%w: method, signer, args and signature are required", ErrInvalidCall)
+	for _, f := range []struct {
+		name    string
+		missing bool
+	}{{"method", c.Method == ""}, {"signer", c.Signer == ""}, {"args", len(c.Args) == 0 || string(c.Args) == "null"}, {"signature", c.Signature == ""}} {
+		if f.missing {
+			return nil, fmt.Errorf("%w: %s is required", ErrInvalidCall, f.name)
+		}
 	}
 	return &c, nil
 }

@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
+	"strings"
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 )
@@ -108,13 +111,47 @@ var migrations = []string{
 		detail TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX events_netuid ON events (netuid, id);`,
+	// 3: checked amounts: the issuance counters, each account's faucet
+	// total, and triggers refusing any amount that is not an integer in
+	// 0..2^63-1 (what SQLite makes of an overflowing addition). Holdings of
+	// an older state count as minted; repairIssuance fixes amounts an older
+	// version let overflow.
+	`ALTER TABLE accounts ADD COLUMN faucet INTEGER NOT NULL DEFAULT 0;
+	INSERT INTO meta (key, value) VALUES ('minted', 0), ('emitted', 0), ('burned', 0);
+	CREATE TRIGGER accounts_amounts_insert BEFORE INSERT ON accounts
+	WHEN typeof(NEW.balance) <> 'integer' OR NEW.balance < 0 OR typeof(NEW.faucet) <> 'integer' OR NEW.faucet < 0
+	BEGIN SELECT RAISE(ABORT, 'account amount out of range'); END;
+	CREATE TRIGGER accounts_amounts_update BEFORE UPDATE OF balance, faucet ON accounts
+	WHEN typeof(NEW.balance) <> 'integer' OR NEW.balance < 0 OR typeof(NEW.faucet) <> 'integer' OR NEW.faucet < 0
+	BEGIN SELECT RAISE(ABORT, 'account amount out of range'); END;
+	CREATE TRIGGER stakes_amount_insert BEFORE INSERT ON stakes
+	WHEN typeof(NEW.amount) <> 'integer' OR NEW.amount < 0
+	BEGIN SELECT RAISE(ABORT, 'stake amount out of range'); END;
+	CREATE TRIGGER stakes_amount_update BEFORE UPDATE OF amount ON stakes
+	WHEN typeof(NEW.amount) <> 'integer' OR NEW.amount < 0
+	BEGIN SELECT RAISE(ABORT, 'stake amount out of range'); END;
+	CREATE TRIGGER meta_value_update BEFORE UPDATE OF value ON meta
+	WHEN typeof(NEW.value) <> 'integer' OR NEW.value < 0
+	BEGIN SELECT RAISE(ABORT, 'chain counter out of range'); END;`,
+}
+
+// afterMigration is the Go part of migration v, run in its transaction
+// after its SQL (nil when there is none).
+func afterMigration(v int) func(context.Context, *sql.Tx, *slog.Logger) error {
+	if v == 3 {
+		return repairIssuance
+	}
+	return nil
 }
 
 // openDB opens (or creates) the SQLite database at path (":memory:" for a
 // throw-away one) and applies pending migrations.
-func openDB(ctx context.Context, path string) (*sql.DB, error) {
+func openDB(ctx context.Context, path string, log *slog.Logger) (*sql.DB, error) {
 	memory := path == "" || path == ":memory:"
-	dsn := "file:" + path + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	// A URI filename: '%', '?' and '#' in the path are escaped, or SQLite
+	// would read them as an escape, the query or a fragment and open
+	// another file.
+	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	if memory {
 		dsn = "file::memory:?_pragma=foreign_keys(1)"
 	}
@@ -129,14 +166,14 @@ func openDB(ctx context.Context, path string) (*sql.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open dev chain state %q: %w", path, err)
 	}
-	if err := migrate(ctx, db); err != nil {
+	if err := migrate(ctx, db, log); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate dev chain state %q: %w", path, err)
 	}
 	return db, nil
 }
 
-func migrate(ctx context.Context, db *sql.DB) error {
+func migrate(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
 		return err
 	}
@@ -155,6 +192,12 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", v, err)
+		}
+		if fn := afterMigration(v); fn != nil {
+			if err := fn(ctx, tx, log); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
 			tx.Rollback()
@@ -183,4 +226,71 @@ func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("dev chain state: commit: %w", err)
 	}
 	return nil
+}
+
+// repairIssuance starts the issuance counters of a state written before they
+// existed: its balances and stakes count as minted. Amounts an older version
+// let overflow (a REAL where an INTEGER belongs, a negative value, or rows
+// whose sum leaves the INTEGER range) are brought back into range, each
+// logged: the amounts in range are kept first, in table and row order, as
+// long as their sum fits; then each of the others gets what is left, up to
+// its own value (a negative or non-number amount gets 0). Every later sum
+// then stays in range.
+func repairIssuance(ctx context.Context, tx *sql.Tx, log *slog.Logger) error {
+	type row struct {
+		table, column string
+		rowid         int64
+		name          string
+		old           any
+		want          uint64 // the amount it asks for, in u64
+	}
+	var all []row
+	for _, t := range []struct{ table, column, name string }{
+		{"accounts", "balance", "address"},
+		{"stakes", "amount", "hotkey || ' from ' || coldkey"},
+	} {
+		rows, err := tx.QueryContext(ctx, `SELECT rowid, `+t.name+`, `+t.column+` FROM `+t.table+` ORDER BY rowid`)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", t.table, err)
+		}
+		for rows.Next() {
+			r := row{table: t.table, column: t.column}
+			if err := rows.Scan(&r.rowid, &r.name, &r.old); err != nil {
+				rows.Close()
+				return fmt.Errorf("read %s: %w", t.table, err)
+			}
+			switch x := r.old.(type) {
+			case int64:
+				r.want = uint64(max(x, 0))
+			case float64:
+				if x > 0 {
+					r.want = uint64(math.Min(x, MaxIssuanceRao))
+				}
+			}
+			all = append(all, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read %s: %w", t.table, err)
+		}
+	}
+	var total uint64
+	var rest []row
+	for _, r := range all {
+		if x, ok := r.old.(int64); ok && x >= 0 && uint64(x) <= MaxIssuanceRao-total {
+			total += uint64(x)
+			continue
+		}
+		rest = append(rest, r)
+	}
+	for _, r := range rest {
+		to := min(r.want, MaxIssuanceRao-total)
+		total += to
+		log.Warn("dev chain state: an amount written out of range by an older version was brought back into range",
+			"table", r.table, "row", r.name, "was", r.old, "now_rao", to)
+		if _, err := tx.ExecContext(ctx, `UPDATE `+r.table+` SET `+r.column+` = ? WHERE rowid = ?`, to, r.rowid); err != nil {
+			return fmt.Errorf("repair %s: %w", r.table, err)
+		}
+	}
+	return storeIssuance(ctx, tx, Issuance{MintedRao: total})
 }

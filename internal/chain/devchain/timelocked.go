@@ -31,6 +31,9 @@ const (
 	EventWeightsRevealed  = "timelocked_weights_revealed"
 	EventCommitDropped    = "timelocked_commit_dropped"
 	EventCommitExpired    = "timelocked_commit_expired"
+	// EventEpochFailed: a subnet's reveal or epoch failed at a block; its
+	// writes were undone and the epoch skipped (detail says why).
+	EventEpochFailed = "epoch_failed"
 )
 
 // Event is something the chain did on its own (a reveal, a dropped commit),
@@ -59,7 +62,7 @@ type CommitTimelockedArgs struct {
 // those of block H+1, which it returns.
 func (s *callState) commitTimelocked(a CommitTimelockedArgs) (uint64, error) {
 	if len(a.Commit) > MaxTimelockedCommitBytes {
-		return 0, fmt.Errorf("%w: %d bytes, at most %d", chain.ErrCommitTooLarge, len(a.Commit), MaxTimelockedCommitBytes)
+		return 0, fmt.Errorf("%w: args.commit: %d bytes, at most %d", chain.ErrCommitTooLarge, len(a.Commit), MaxTimelockedCommitBytes)
 	}
 	p, err := loadParams(s.ctx, s.tx, a.Netuid)
 	if err != nil {
@@ -283,8 +286,11 @@ func (c *Chain) event(ctx context.Context, tx *sql.Tx, block uint64, netuid uint
 		return fmt.Errorf("record event: %w", err)
 	}
 	level := slog.LevelInfo
-	if kind == EventCommitDropped || kind == EventCommitExpired {
+	switch kind {
+	case EventCommitDropped, EventCommitExpired:
 		level = slog.LevelWarn
+	case EventEpochFailed:
+		level = slog.LevelError
 	}
 	c.log.Log(ctx, level, kind, "block", block, "netuid", netuid, "hotkey", hotkey, "detail", detail)
 	return nil
@@ -427,8 +433,8 @@ func (c signedCalls) CommitTimelockedWeights(ctx context.Context, netuid uint16,
 // strictly (unknown fields and trailing data refused); exported for fuzzing.
 func DecodeCommitTimelockedArgs(raw []byte) (CommitTimelockedArgs, error) {
 	var a CommitTimelockedArgs
-	if err := decodeStrict(raw, &a); err != nil {
-		return CommitTimelockedArgs{}, fmt.Errorf("%w: %s arguments: %v", ErrInvalidCall, MethodCommitTimelockedWeights, err)
+	if err := decodeStrict(raw, &a, "args"); err != nil {
+		return CommitTimelockedArgs{}, fmt.Errorf("%w: %s: %v", ErrInvalidCall, MethodCommitTimelockedWeights, err)
 	}
 	return a, nil
 }

@@ -54,11 +54,11 @@ func Seal(rand io.Reader, info *chain.WeightsInfo, hotkey [32]byte, uids, values
 func Open(signature, ciphertext []byte) (Payload, error) {
 	msg, err := tlock.Decrypt(signature, ciphertext)
 	if err != nil {
-		return Payload{}, fmt.Errorf("open commit: %w", err)
+		return Payload{}, fmt.Errorf("the commit cannot be opened with this signature: %w", err)
 	}
 	p, err := DecodePayload(msg)
 	if err != nil {
-		return Payload{}, fmt.Errorf("open commit: %w", err)
+		return Payload{}, fmt.Errorf("the commit opened but holds no weights payload: %w", err)
 	}
 	return p, nil
 }

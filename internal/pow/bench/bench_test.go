@@ -56,7 +56,7 @@ func TestParseAnswers(t *testing.T) {
 
 func TestPrompt(t *testing.T) {
 	var out bytes.Buffer
-	a, err := bench.Prompt(strings.NewReader("6, 7 8\n2\n9\nNone\n"), &out)
+	a, err := bench.Prompt(strings.NewReader("6, 7 8\n2\n9\nNone\n"), &out, bench.PromptOptions{Hashcat: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,9 +72,29 @@ func TestPrompt(t *testing.T) {
 		}
 	}
 	// End of input: every answer takes its default.
-	a, err = bench.Prompt(strings.NewReader(""), &out)
+	a, err = bench.Prompt(strings.NewReader(""), &out, bench.PromptOptions{Hashcat: true})
 	if err != nil || fmt.Sprint(a.Difficulties) != "[7]" || a.Count != 1 || a.WorkloadProfile != 3 || a.ExtendedOptions != "-O" {
 		t.Errorf("defaults %+v %v", a, err)
+	}
+}
+
+// TestPromptWithoutHashcat: for a solver other than hashcat only the
+// difficulties and the count are asked; piped answers are echoed.
+func TestPromptWithoutHashcat(t *testing.T) {
+	var out bytes.Buffer
+	a, err := bench.Prompt(strings.NewReader("8 9\n3\n"), &out, bench.PromptOptions{Echo: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(a.Difficulties) != "[8 9]" || a.Count != 3 || a.WorkloadProfile != 0 || a.ExtendedOptions != "" {
+		t.Errorf("answers %+v", a)
+	}
+	s := out.String()
+	if strings.Contains(s, "hashcat") || strings.Contains(s, "workload") {
+		t.Errorf("hashcat questions asked:\n%s", s)
+	}
+	if !strings.Contains(s, "> 8 9\n") || !strings.Contains(s, "> 3\n") || !strings.Contains(s, "Benchmarks to perform = 3") {
+		t.Errorf("answers not echoed:\n%s", s)
 	}
 }
 

@@ -82,9 +82,21 @@ func ParseExtendedOptions(s string) string {
 	return s
 }
 
-// Prompt asks the seed README's four questions on out and reads the answers
-// from in, one line each (end of input counts as empty answers).
-func Prompt(in io.Reader, out io.Writer) (Answers, error) {
+// PromptOptions change the interactive flow.
+type PromptOptions struct {
+	// Hashcat asks the two hashcat questions (workload profile, extra
+	// options); without it they are skipped and their answers left zero.
+	Hashcat bool
+	// Echo writes each answer after its prompt, for answers piped in
+	// rather than typed on a terminal, so that the output reads as a
+	// dialogue.
+	Echo bool
+}
+
+// Prompt asks the seed README's questions on out and reads the answers from
+// in, one line each (end of input counts as empty answers): difficulties,
+// count and, with opts.Hashcat, the hashcat workload profile and options.
+func Prompt(in io.Reader, out io.Writer, opts PromptOptions) (Answers, error) {
 	r := bufio.NewReader(in)
 	ask := func(q string) (string, error) {
 		if _, err := fmt.Fprintf(out, "%s\n> ", q); err != nil {
@@ -94,7 +106,11 @@ func Prompt(in io.Reader, out io.Writer) (Answers, error) {
 		if err != nil && err != io.EOF {
 			return "", fmt.Errorf("read answer: %w", err)
 		}
-		return strings.TrimSpace(line), nil
+		line = strings.TrimSpace(line)
+		if opts.Echo {
+			fmt.Fprintln(out, line)
+		}
+		return line, nil
 	}
 	var a Answers
 	s, err := ask(fmt.Sprintf("What challenge difficulties would you like to benchmark? (%d to %d, e.g. \"7 8 9\", \"10, 11, 12\" or \"all\")", pow.MinDifficulty, pow.MaxDifficulty))
@@ -106,6 +122,10 @@ func Prompt(in io.Reader, out io.Writer) (Answers, error) {
 		return a, err
 	}
 	a.Count = ParseCount(s)
+	if !opts.Hashcat {
+		fmt.Fprintf(out, "\nDifficulties = %v\nBenchmarks to perform = %d\n", a.Difficulties, a.Count)
+		return a, nil
+	}
 	if s, err = ask("What hashcat workload profile (1, 2, 3, or 4) would you like to use?"); err != nil {
 		return a, err
 	}

@@ -35,7 +35,6 @@ type driver struct {
 	cuPrimaryCtxRetain   func(ctx *uintptr, dev int32) cuResult
 	cuPrimaryCtxRelease  func(dev int32) cuResult
 	cuCtxSetCurrent      func(ctx uintptr) cuResult
-	cuCtxSynchronize     func() cuResult
 	cuModuleLoadData     func(mod *uintptr, image unsafe.Pointer) cuResult
 	cuModuleUnload       func(mod uintptr) cuResult
 	cuModuleGetFunction  func(fn *uintptr, mod uintptr, name string) cuResult
@@ -69,7 +68,6 @@ func loadDriver() (*driver, error) {
 		dl.Bind(&d.cuPrimaryCtxRetain, "cuDevicePrimaryCtxRetain"),
 		dl.Bind(&d.cuPrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"),
 		dl.Bind(&d.cuCtxSetCurrent, "cuCtxSetCurrent"),
-		dl.Bind(&d.cuCtxSynchronize, "cuCtxSynchronize"),
 		dl.Bind(&d.cuModuleLoadData, "cuModuleLoadData"),
 		dl.Bind(&d.cuModuleUnload, "cuModuleUnload"),
 		dl.Bind(&d.cuModuleGetFunction, "cuModuleGetFunction"),

@@ -40,13 +40,32 @@ const (
 	resultSize = 8 * (1 + maxHits) // hit count, then the hit indices
 )
 
+// The kernel is built twice (MSG_WORDS in kernel.cu): for messages (password
+// and salt) of at most 8*shortWords bytes, with the other message words known
+// to be zero, and for any message of one block.
+const (
+	shortWords = 4
+	kernShort  = 0 // index of the short-message kernel
+	kernFull   = 1 // index of the one-block kernel
+	numKernels = 2
+)
+
+// kernelDefines returns the NVRTC options that build kernel k.
+func kernelDefines(k int) []string {
+	if k == kernShort {
+		return []string{fmt.Sprintf("-DMSG_WORDS=%d", shortWords)}
+	}
+	return []string{"-DMSG_WORDS=16"}
+}
+
 // plan is a job prepared for the kernel: the constant-memory image and how the
 // keyspace splits into outer indices (one per thread) and inner candidates.
 type plan struct {
-	job   *pow.Job
-	image []byte // jobSize bytes, copied to c_job
-	inner uint64 // candidates per outer index
-	outer uint64 // number of outer indices
+	job    *pow.Job
+	image  []byte // jobSize bytes, copied to c_job
+	inner  uint64 // candidates per outer index
+	outer  uint64 // number of outer indices
+	kernel int    // kernShort or kernFull
 }
 
 // newPlan checks that the kernel can run job and encodes it.
@@ -77,6 +96,10 @@ func newPlan(job *pow.Job) (*plan, error) {
 		innerLen++
 	}
 	p.outer = ks / p.inner
+	p.kernel = kernFull
+	if n+len(job.Salt) <= 8*shortWords {
+		p.kernel = kernShort
+	}
 
 	var block [128]byte
 	copy(block[n:], job.Salt)

@@ -29,7 +29,7 @@ type harness struct {
 
 func requireReal() bool { return os.Getenv("COMPUTE_REQUIRE_REAL") == "1" }
 
-func startHarness(t *testing.T) *harness {
+func startHarness(t *testing.T, defines ...string) *harness {
 	t.Helper()
 	gcc, err := exec.LookPath("gcc")
 	if err != nil {
@@ -39,7 +39,8 @@ func startHarness(t *testing.T) *harness {
 		t.Skip("gcc not found: cannot compile the kernel as C")
 	}
 	bin := filepath.Join(t.TempDir(), "harness")
-	cmd := exec.Command(gcc, "-O1", "-std=c99", "-Wall", "-Wextra", "-Werror", "-o", bin, filepath.Join("testdata", "harness.c"))
+	args := append([]string{"-O1", "-std=c99", "-Wall", "-Wextra", "-Werror"}, defines...)
+	cmd := exec.Command(gcc, append(args, "-o", bin, filepath.Join("testdata", "harness.c"))...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("compile harness: %v\n%s", err, out)
 	}
@@ -123,8 +124,16 @@ func words(p *plan, innerLen int, idx uint64) [4]uint64 {
 	return w
 }
 
+// TestKernelSearch runs search_outer as built for each kernel (MSG_WORDS 16
+// and shortWords) on the jobs newPlan gives that kernel.
 func TestKernelSearch(t *testing.T) {
-	h := startHarness(t)
+	for k := range numKernels {
+		defs := kernelDefines(k)
+		t.Run(strings.Join(defs, " "), func(t *testing.T) { testKernelSearch(t, startHarness(t, defs...), k) })
+	}
+}
+
+func testKernelSearch(t *testing.T, h *harness, kern int) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	const chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!@#$%^&*()-_+=[]{};:,.<>"
 	randCharset := func(n int) []byte {
@@ -153,7 +162,12 @@ func TestKernelSearch(t *testing.T) {
 		{"full block", 20, func(int) int { return 3 }, 108},
 		{"no salt", 8, func(int) int { return 10 }, 0},
 	}
+	ran := 0
 	for _, tc := range tests {
+		if kern == kernShort && tc.length+tc.saltLen > 8*shortWords {
+			continue
+		}
+		ran++
 		t.Run(tc.name, func(t *testing.T) {
 			job := &pow.Job{Salt: []byte(hex.EncodeToString(make([]byte, tc.saltLen)))[:tc.saltLen]}
 			for i := range job.Salt {
@@ -179,6 +193,13 @@ func TestKernelSearch(t *testing.T) {
 			p, err := newPlan(job)
 			if err != nil {
 				t.Fatal(err)
+			}
+			want := kernShort
+			if tc.length+tc.saltLen > 8*shortWords {
+				want = kernFull
+			}
+			if p.kernel != want {
+				t.Fatalf("%d-byte message planned on kernel %d, want %d", tc.length+tc.saltLen, p.kernel, want)
 			}
 			innerLen := int(binary.LittleEndian.Uint32(p.image[offInnerLen:]))
 			if p.inner*p.outer != ks {
@@ -207,6 +228,9 @@ func TestKernelSearch(t *testing.T) {
 				t.Errorf("host confirm(%d) = %q, %v; want %q", idx, got, ok, pw)
 			}
 		})
+	}
+	if ran == 0 {
+		t.Fatal("no job for this kernel")
 	}
 }
 

@@ -33,6 +33,8 @@ var nvrtcGlobs = []string{
 	"/usr/local/lib/python3*/dist-packages/nvidia/*/lib/libnvrtc.so*",
 	"/usr/local/lib/python3*/site-packages/nvidia/*/lib/libnvrtc.so*",
 	"/usr/lib/python3/dist-packages/nvidia/*/lib/libnvrtc.so*",
+	"/opt/*/.venv/lib/python3*/site-packages/nvidia/*/lib/libnvrtc.so*",
+	"/opt/*/lib/python3*/site-packages/nvidia/*/lib/libnvrtc.so*",
 	"/opt/conda/lib/libnvrtc.so*",
 	"/opt/conda/lib/python3*/site-packages/nvidia/*/lib/libnvrtc.so*",
 }
@@ -72,13 +74,20 @@ func nvrtcCandidates() []string {
 	return c
 }
 
-// loadNVRTC opens an NVRTC library, preferring one whose CUDA major version
-// is not newer than the driver's (driverMajor; 0 when unknown): code from a
-// newer NVRTC may not load on an older driver.
-func loadNVRTC(driverMajor int) (*nvrtc, error) {
+// loadNVRTC opens an NVRTC library, preferring one whose CUDA version is not
+// newer than the driver's (driverMajor.driverMinor; 0 when unknown): PTX and
+// cubins from a newer NVRTC may not load on an older driver.
+func loadNVRTC(driverMajor, driverMinor int) (*nvrtc, error) {
 	var newer *nvrtc
 	var firstErr error
+	seen := map[string]bool{}
 	for _, name := range nvrtcCandidates() {
+		if real, err := filepath.EvalSymlinks(name); err == nil {
+			if seen[real] {
+				continue
+			}
+			seen[real] = true
+		}
 		n, err := openNVRTC(name)
 		if err != nil {
 			if firstErr == nil {
@@ -86,7 +95,7 @@ func loadNVRTC(driverMajor int) (*nvrtc, error) {
 			}
 			continue
 		}
-		if major, _ := n.version(); driverMajor > 0 && major > driverMajor {
+		if major, minor := n.version(); !notNewer(major, minor, driverMajor, driverMinor) {
 			if newer == nil {
 				newer = n
 			}
@@ -99,6 +108,15 @@ func loadNVRTC(driverMajor int) (*nvrtc, error) {
 	}
 	return nil, fmt.Errorf("%w: NVRTC not found (install the CUDA runtime compiler, libnvrtc.so, or set %s to its path): %v",
 		pow.ErrUnavailable, NVRTCEnv, firstErr)
+}
+
+// notNewer reports whether CUDA version major.minor is at most the driver's
+// dmajor.dminor; an unknown driver version (0) accepts any.
+func notNewer(major, minor, dmajor, dminor int) bool {
+	if dmajor <= 0 {
+		return true
+	}
+	return major < dmajor || major == dmajor && minor <= dminor
 }
 
 func openNVRTC(name string) (*nvrtc, error) {
@@ -171,16 +189,17 @@ type image struct {
 	kind string // "cubin sm_90" or "ptx compute_86"
 }
 
-// compile builds src for SM version sm (major*10+minor). When NVRTC targets
-// sm itself it returns a cubin; otherwise PTX for the newest virtual
-// architecture NVRTC knows at or below sm.
-func (n *nvrtc) compile(src string, sm int) (image, error) {
+// compile builds src for SM version sm (major*10+minor), with extra NVRTC
+// options opts (such as -D definitions). When NVRTC targets sm itself it
+// returns a cubin; otherwise PTX for the newest virtual architecture NVRTC
+// knows at or below sm.
+func (n *nvrtc) compile(src string, sm int, opts ...string) (image, error) {
 	archs, err := n.supportedArchs()
 	if err != nil {
 		return image{}, err
 	}
 	if slices.Contains(archs, sm) {
-		data, err := n.build(src, fmt.Sprintf("--gpu-architecture=sm_%d", sm), true)
+		data, err := n.build(src, fmt.Sprintf("--gpu-architecture=sm_%d", sm), true, opts)
 		if err == nil {
 			return image{data, fmt.Sprintf("cubin sm_%d", sm)}, nil
 		}
@@ -195,7 +214,7 @@ func (n *nvrtc) compile(src string, sm int) (image, error) {
 	if virt == 0 {
 		return image{}, fmt.Errorf("nvrtc: no supported architecture at or below sm_%d (NVRTC knows %v)", sm, archs)
 	}
-	data, err := n.build(src, fmt.Sprintf("--gpu-architecture=compute_%d", virt), false)
+	data, err := n.build(src, fmt.Sprintf("--gpu-architecture=compute_%d", virt), false, opts)
 	if err != nil {
 		return image{}, err
 	}
@@ -204,22 +223,24 @@ func (n *nvrtc) compile(src string, sm int) (image, error) {
 
 // ptx compiles src to PTX for the virtual architecture compute_<sm>, which the
 // driver compiles itself; the fallback when a cubin does not load.
-func (n *nvrtc) ptx(src string, sm int) (image, error) {
-	data, err := n.build(src, fmt.Sprintf("--gpu-architecture=compute_%d", sm), false)
+func (n *nvrtc) ptx(src string, sm int, opts ...string) (image, error) {
+	data, err := n.build(src, fmt.Sprintf("--gpu-architecture=compute_%d", sm), false, opts)
 	if err != nil {
 		return image{}, err
 	}
 	return image{data, fmt.Sprintf("ptx compute_%d", sm)}, nil
 }
 
-func (n *nvrtc) build(src, arch string, cubin bool) ([]byte, error) {
+func (n *nvrtc) build(src, arch string, cubin bool, extra []string) ([]byte, error) {
 	var prog uintptr
 	if err := n.check("nvrtcCreateProgram", n.nvrtcCreateProgram(&prog, src, "blake2b_mask.cu", 0, nil, nil)); err != nil {
 		return nil, err
 	}
 	defer n.nvrtcDestroyProgram(&prog)
 
-	opts := []string{arch} // the source needs nothing else; fewer options, fewer version differences
+	// The source needs nothing but the architecture; fewer options, fewer
+	// differences between NVRTC versions.
+	opts := append([]string{arch}, extra...)
 	cstrs := make([][]byte, len(opts))
 	ptrs := make([]*byte, len(opts))
 	var pin runtime.Pinner

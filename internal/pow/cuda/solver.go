@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,8 +34,9 @@ type Device struct {
 	ComputeCapability string // "9.0"
 	Multiprocessors   int
 	Code              string // the loaded kernel: "cubin sm_90" or "ptx compute_90"
-	Registers         int    // registers per thread of the kernel
-	Threads           uint64 // resident threads per launch
+	Registers         int    // registers per thread of the short-message kernel (every validator challenge)
+	RegistersFull     int    // registers per thread of the one-block kernel
+	Threads           uint64 // resident threads per launch of the short-message kernel
 }
 
 // New opens the CUDA driver and NVRTC, compiles the kernel once per compute
@@ -52,6 +54,12 @@ func New(ctx context.Context, log *slog.Logger) (pow.Solver, error) {
 // Open is New returning the concrete type, for callers that use Throughput or
 // Devices.
 func Open(ctx context.Context, log *slog.Logger) (*Solver, error) {
+	return open(ctx, log, nil)
+}
+
+// open is Open compiling the kernel with the extra NVRTC options opts (the
+// tests measure kernel variants chosen by -D definitions this way).
+func open(ctx context.Context, log *slog.Logger, opts []string) (*Solver, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -68,13 +76,14 @@ func Open(ctx context.Context, log *slog.Logger) (*Solver, error) {
 		return nil, fmt.Errorf("%w: the CUDA driver reports no GPU", pow.ErrUnavailable)
 	}
 	dmaj, dmin, _ := drv.version()
-	nv, err := loadNVRTC(dmaj)
+	nv, err := loadNVRTC(dmaj, dmin)
 	if err != nil {
 		return nil, err
 	}
 	rmaj, rmin := nv.version()
-	if dmaj > 0 && rmaj > dmaj {
-		log.Warn("NVRTC is newer than the driver; the kernel may not load", "driver_cuda", dmaj, "nvrtc", rmaj)
+	if !notNewer(rmaj, rmin, dmaj, dmin) {
+		log.Warn("NVRTC is newer than the driver; the kernel may not load", "driver_cuda", fmt.Sprintf("%d.%d", dmaj, dmin),
+			"nvrtc", fmt.Sprintf("%d.%d", rmaj, rmin))
 	}
 	log.Info("CUDA found", "driver_cuda", fmt.Sprintf("%d.%d", dmaj, dmin),
 		"nvrtc", fmt.Sprintf("%d.%d", rmaj, rmin), "nvrtc_path", nv.path, "gpus", len(devs))
@@ -108,14 +117,15 @@ func Open(ctx context.Context, log *slog.Logger) (*Solver, error) {
 			return nil, err
 		}
 		sm := d.major*10 + d.minor
+		build := func(k int) []string { return append(kernelDefines(k), opts...) }
 		w := &worker{
 			info: d,
 			drv:  drv,
-			load: func() (image, error) {
-				return get(fmt.Sprintf("native %d", sm), func() (image, error) { return nv.compile(kernelSource, sm) })
+			load: func(k int) (image, error) {
+				return get(fmt.Sprintf("native %d %d", sm, k), func() (image, error) { return nv.compile(kernelSource, sm, build(k)...) })
 			},
-			fallback: func() (image, error) {
-				return get(fmt.Sprintf("ptx %d", sm), func() (image, error) { return nv.ptx(kernelSource, sm) })
+			fallback: func(k int) (image, error) {
+				return get(fmt.Sprintf("ptx %d %d", sm, k), func() (image, error) { return nv.ptx(kernelSource, sm, build(k)...) })
 			},
 		}
 		t0 := time.Now()
@@ -132,7 +142,8 @@ func Open(ctx context.Context, log *slog.Logger) (*Solver, error) {
 			continue
 		}
 		log.Info("GPU ready", "gpu", d.ordinal, "name", d.name, "cc", fmt.Sprintf("%d.%d", d.major, d.minor),
-			"sms", d.sms, "code", w.code, "registers", w.regs, "threads", w.threads, "setup", time.Since(t0).Round(time.Millisecond))
+			"sms", d.sms, "code", w.kern[kernShort].code, "registers", w.kern[kernShort].regs,
+			"registers_full", w.kern[kernFull].regs, "threads", w.kern[kernShort].threads, "setup", time.Since(t0).Round(time.Millisecond))
 		s.workers = append(s.workers, w)
 	}
 	if len(s.workers) == 0 {
@@ -141,17 +152,20 @@ func Open(ctx context.Context, log *slog.Logger) (*Solver, error) {
 	return s, nil
 }
 
-// selfTest cracks two small known-answer jobs on w alone: one whose password
-// sits in message word 0 and one that spans words 0 and 1.
+// selfTest cracks small known-answer jobs on w alone: a password in message
+// word 0, one spanning words 0 and 1 (both on the short-message kernel) and
+// one before a long salt (the one-block kernel).
 func (s *Solver) selfTest(ctx context.Context, w *worker) error {
 	for _, tc := range []struct {
 		password string
 		charsets []string
+		salt     string
 	}{
-		{"k3Q!9", []string{"abk", "0123", "QRSTUVWXYZ", "!@#", "789"}},
-		{"Tz0a1b2c3d", []string{"ST", "yz", "0", "ab", "1", "ab", "12", "bc", "3", "cd"}},
+		{"k3Q!9", []string{"abk", "0123", "QRSTUVWXYZ", "!@#", "789"}, "0123456789abcdef"},
+		{"Tz0a1b2c3d", []string{"ST", "yz", "0", "ab", "1", "ab", "12", "bc", "3", "cd"}, "0123456789abcdef"},
+		{"q7R", []string{"pq", "6789", "QRS"}, strings.Repeat("0123456789abcdef", 6)},
 	} {
-		job := &pow.Job{Salt: []byte("0123456789abcdef")}
+		job := &pow.Job{Salt: []byte(tc.salt)}
 		for _, cs := range tc.charsets {
 			job.Charsets = append(job.Charsets, []byte(cs))
 		}
@@ -179,9 +193,10 @@ func (s *Solver) Devices() []Device {
 			Name:              w.info.name,
 			ComputeCapability: fmt.Sprintf("%d.%d", w.info.major, w.info.minor),
 			Multiprocessors:   w.info.sms,
-			Code:              w.code,
-			Registers:         w.regs,
-			Threads:           w.threads,
+			Code:              w.kern[kernShort].code,
+			Registers:         w.kern[kernShort].regs,
+			RegistersFull:     w.kern[kernFull].regs,
+			Threads:           w.kern[kernShort].threads,
 		}
 	}
 	return out
@@ -229,11 +244,17 @@ func (s *Solver) search(ctx context.Context, job *pow.Job, workers []*worker) (s
 // done) on all GPUs and returns the rate in hashes per second. The job has the
 // shape of a difficulty-12 challenge.
 func (s *Solver) Throughput(ctx context.Context, d time.Duration) (float64, error) {
-	salt := make([]byte, 8)
+	return s.throughput(ctx, d, 16)
+}
+
+// throughput is Throughput with a salt of saltLen hex digits (more than 20
+// moves the job to the one-block kernel).
+func (s *Solver) throughput(ctx context.Context, d time.Duration, saltLen int) (float64, error) {
+	salt := make([]byte, (saltLen+1)/2)
 	if _, err := rand.Read(salt); err != nil {
 		return 0, err
 	}
-	job := &pow.Job{Salt: []byte(hex.EncodeToString(salt))}
+	job := &pow.Job{Salt: []byte(hex.EncodeToString(salt)[:saltLen])}
 	for range 12 {
 		job.Charsets = append(job.Charsets, []byte("aB3$kQ9!zP"))
 	}

@@ -26,30 +26,36 @@ type launchArgs struct {
 	hits             [1 + maxHits]uint64 // result buffer copied back from the device
 }
 
+// kernel is one loaded build of the kernel on a worker's device.
+type kernel struct {
+	code    string // what was loaded: "cubin sm_90", "ptx compute_90"
+	regs    int
+	mod     uintptr
+	fn      uintptr
+	jobPtr  uint64 // the module's c_job
+	grid    uint32
+	threads uint64
+	rate    float64 // last measured hashes per second; 0 before the first launch
+}
+
 // worker drives one GPU. Every field below info is owned by the worker's
 // goroutine, which is locked to one OS thread with the device's primary context
 // current on it.
 type worker struct {
 	info     deviceInfo
 	drv      *driver
-	load     func() (image, error) // compiles the kernel for this device
-	fallback func() (image, error) // PTX, when the first image does not load
+	load     func(k int) (image, error) // compiles kernel k for this device
+	fallback func(k int) (image, error) // PTX, when the first image does not load
 
 	tasks chan *search
 	done  chan struct{}
 
-	code    string // what was loaded: "cubin sm_90", "ptx compute_90"
-	regs    int
-	ctx     uintptr
-	mod     uintptr
-	fn      uintptr
-	jobPtr  uint64
-	resPtr  uint64
-	grid    uint32
-	threads uint64
-	rate    float64 // last measured hashes per second; 0 before the first launch
-	args    *launchArgs
-	pin     runtime.Pinner
+	ctx    uintptr
+	kern   [numKernels]kernel
+	cur    *kernel // the kernel of the job last uploaded
+	resPtr uint64
+	args   *launchArgs
+	pin    runtime.Pinner
 }
 
 // start runs the worker's goroutine and waits until its device is ready.
@@ -85,17 +91,40 @@ func (w *worker) setup() error {
 	if err := d.check("cuCtxSetCurrent", d.cuCtxSetCurrent(w.ctx)); err != nil {
 		return err
 	}
-	img, err := w.load()
+	for k := range w.kern {
+		if err := w.loadKernel(k); err != nil {
+			return err
+		}
+	}
+	w.cur = &w.kern[kernShort]
+	if err := d.check("cuMemAlloc", d.cuMemAlloc(&w.resPtr, resultSize)); err != nil {
+		return err
+	}
+	if err := w.resetHits(); err != nil {
+		return err
+	}
+	w.args = &launchArgs{}
+	w.args.res = w.resPtr
+	w.args.ptrs = [3]unsafe.Pointer{unsafe.Pointer(&w.args.base), unsafe.Pointer(&w.args.count), unsafe.Pointer(&w.args.res)}
+	w.pin.Pin(w.args)
+	return nil
+}
+
+// loadKernel compiles and loads kernel k and sizes its launches.
+func (w *worker) loadKernel(k int) error {
+	d := w.drv
+	kn := &w.kern[k]
+	img, err := w.load(k)
 	if err != nil {
 		return fmt.Errorf("compile kernel: %w", err)
 	}
-	lerr := d.check("cuModuleLoadData", d.cuModuleLoadData(&w.mod, unsafe.Pointer(&img.data[0])))
+	lerr := d.check("cuModuleLoadData", d.cuModuleLoadData(&kn.mod, unsafe.Pointer(&img.data[0])))
 	if lerr != nil && w.fallback != nil {
-		img2, err := w.fallback()
+		img2, err := w.fallback(k)
 		if err != nil {
 			return fmt.Errorf("load %s: %w; PTX fallback: %w", img.kind, lerr, err)
 		}
-		if err := d.check("cuModuleLoadData", d.cuModuleLoadData(&w.mod, unsafe.Pointer(&img2.data[0]))); err != nil {
+		if err := d.check("cuModuleLoadData", d.cuModuleLoadData(&kn.mod, unsafe.Pointer(&img2.data[0]))); err != nil {
 			return fmt.Errorf("load %s: %w; load %s: %w", img.kind, lerr, img2.kind, err)
 		}
 		img, lerr = img2, nil
@@ -103,36 +132,27 @@ func (w *worker) setup() error {
 	if lerr != nil {
 		return fmt.Errorf("load %s: %w", img.kind, lerr)
 	}
-	w.code = img.kind
-	if err := d.check("cuModuleGetFunction "+kernelName, d.cuModuleGetFunction(&w.fn, w.mod, kernelName)); err != nil {
+	kn.code = img.kind
+	if err := d.check("cuModuleGetFunction "+kernelName, d.cuModuleGetFunction(&kn.fn, kn.mod, kernelName)); err != nil {
 		return err
 	}
 	var size uint64
-	if err := d.check("cuModuleGetGlobal "+jobSymbol, d.cuModuleGetGlobal(&w.jobPtr, &size, w.mod, jobSymbol)); err != nil {
+	if err := d.check("cuModuleGetGlobal "+jobSymbol, d.cuModuleGetGlobal(&kn.jobPtr, &size, kn.mod, jobSymbol)); err != nil {
 		return err
 	}
 	if size != jobSize {
 		return fmt.Errorf("kernel job layout is %d bytes, host expects %d", size, jobSize)
 	}
-	if err := d.check("cuMemAlloc", d.cuMemAlloc(&w.resPtr, resultSize)); err != nil {
-		return err
-	}
 	var regs int32
-	if d.cuFuncGetAttribute(&regs, funcAttrNumRegs, w.fn) == 0 {
-		w.regs = int(regs)
+	if d.cuFuncGetAttribute(&regs, funcAttrNumRegs, kn.fn) == 0 {
+		kn.regs = int(regs)
 	}
 	perSM := int32(0)
-	if d.cuOccupancy(&perSM, w.fn, blockSize, 0) != 0 || perSM <= 0 {
+	if d.cuOccupancy(&perSM, kn.fn, blockSize, 0) != 0 || perSM <= 0 {
 		perSM = 4
 	}
-	sms := max(w.info.sms, 1)
-	w.grid = uint32(sms) * uint32(perSM)
-	w.threads = uint64(w.grid) * blockSize
-
-	w.args = &launchArgs{}
-	w.args.res = w.resPtr
-	w.args.ptrs = [3]unsafe.Pointer{unsafe.Pointer(&w.args.base), unsafe.Pointer(&w.args.count), unsafe.Pointer(&w.args.res)}
-	w.pin.Pin(w.args)
+	kn.grid = uint32(max(w.info.sms, 1)) * uint32(perSM)
+	kn.threads = uint64(kn.grid) * blockSize
 	return nil
 }
 
@@ -141,8 +161,10 @@ func (w *worker) teardown() {
 	if w.resPtr != 0 {
 		_ = d.cuMemFree(w.resPtr)
 	}
-	if w.mod != 0 {
-		_ = d.cuModuleUnload(w.mod)
+	for _, kn := range w.kern {
+		if kn.mod != 0 {
+			_ = d.cuModuleUnload(kn.mod)
+		}
 	}
 	if w.ctx != 0 {
 		_ = d.cuCtxSetCurrent(0)
@@ -151,29 +173,28 @@ func (w *worker) teardown() {
 	w.pin.Unpin()
 }
 
-// upload copies a plan's constant job into the module's c_job.
+// upload selects the plan's kernel and copies its constant job into that
+// module's c_job.
 func (w *worker) upload(p *plan) error {
-	return w.drv.check("cuMemcpyHtoD c_job", w.drv.cuMemcpyHtoD(w.jobPtr, unsafe.Pointer(&p.image[0]), jobSize))
+	w.cur = &w.kern[p.kernel]
+	return w.drv.check("cuMemcpyHtoD c_job", w.drv.cuMemcpyHtoD(w.cur.jobPtr, unsafe.Pointer(&p.image[0]), jobSize))
 }
 
 // launch searches outer indices base..base+count-1 and returns the candidate
 // indices whose first digest word matched, and whether more matched than the
-// kernel could record.
+// kernel could record. The hit counter on the device is zero between launches
+// (set at start and reset after a launch that hit), so a launch costs two
+// driver calls: the launch and the copy of the counter, which waits for it.
 func (w *worker) launch(base, count uint64) (hits []uint64, overflow bool, err error) {
 	d := w.drv
-	if err := d.check("cuMemsetD32", d.cuMemsetD32(w.resPtr, 0, 2)); err != nil {
-		return nil, false, err
-	}
 	a := w.args
 	a.base, a.count = base, count
-	grid := w.grid
+	kn := w.cur
+	grid := kn.grid
 	if need := (count + blockSize - 1) / blockSize; need < uint64(grid) {
 		grid = uint32(need)
 	}
-	if err := d.check("cuLaunchKernel", d.cuLaunchKernel(w.fn, grid, 1, 1, blockSize, 1, 1, 0, 0, unsafe.Pointer(&a.ptrs[0]), nil)); err != nil {
-		return nil, false, err
-	}
-	if err := d.check("cuCtxSynchronize", d.cuCtxSynchronize()); err != nil {
+	if err := d.check("cuLaunchKernel", d.cuLaunchKernel(kn.fn, grid, 1, 1, blockSize, 1, 1, 0, 0, unsafe.Pointer(&a.ptrs[0]), nil)); err != nil {
 		return nil, false, err
 	}
 	if err := d.check("cuMemcpyDtoH", d.cuMemcpyDtoH(unsafe.Pointer(&a.hits[0]), w.resPtr, 8)); err != nil {
@@ -187,27 +208,36 @@ func (w *worker) launch(base, count uint64) (hits []uint64, overflow bool, err e
 	if err := d.check("cuMemcpyDtoH", d.cuMemcpyDtoH(unsafe.Pointer(&a.hits[1]), w.resPtr+8, uint64(8*k))); err != nil {
 		return nil, false, err
 	}
+	if err := w.resetHits(); err != nil {
+		return nil, false, err
+	}
 	return append([]uint64(nil), a.hits[1:1+k]...), n > maxHits, nil
 }
 
-// sliceFor returns how many outer indices the next launch should take so it
-// runs for about sliceTarget.
+// resetHits zeroes the device's hit counter.
+func (w *worker) resetHits() error {
+	return w.drv.check("cuMemsetD32", w.drv.cuMemsetD32(w.resPtr, 0, 2))
+}
+
+// sliceFor returns how many outer indices the next launch of the current
+// kernel should take so it runs for about sliceTarget.
 func (w *worker) sliceFor(inner uint64) uint64 {
-	if w.rate <= 0 {
-		return w.threads // first launch on this device: one outer index per thread
+	kn := w.cur
+	if kn.rate <= 0 {
+		return kn.threads // first launch of this kernel: one outer index per thread
 	}
-	n := uint64(w.rate * sliceTarget.Seconds() / float64(inner))
-	n = n / w.threads * w.threads
-	return max(n, w.threads)
+	n := uint64(kn.rate * sliceTarget.Seconds() / float64(inner))
+	n = n / kn.threads * kn.threads
+	return max(n, kn.threads)
 }
 
 // measured records a launch's speed and bounds the growth of the next slice.
 func (w *worker) measured(hashes uint64, took time.Duration, prevSlice, inner uint64) uint64 {
 	if took > 0 {
-		w.rate = float64(hashes) / took.Seconds()
+		w.cur.rate = float64(hashes) / took.Seconds()
 	}
 	n := w.sliceFor(inner)
-	return min(n, max(prevSlice, w.threads)*maxSliceGrowth)
+	return min(n, max(prevSlice, w.cur.threads)*maxSliceGrowth)
 }
 
 // errClosed is returned by calls on a closed solver.
