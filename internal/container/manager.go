@@ -1,29 +1,20 @@
 package container
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/mount"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
 	"golang.org/x/sys/unix"
@@ -61,11 +52,6 @@ const (
 	rootUser           = "root"
 	leaseDir           = "etc/compute/lease"
 )
-
-// sshCaps are the only capabilities a lease container keeps: what sshd (privilege
-// separation, chroot, PAM audit, port 22) and package installation need. MKNOD, NET_RAW,
-// SETFCAP and SETPCAP are dropped.
-var sshCaps = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "SETGID", "SETUID", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"}
 
 // Config configures a Manager.
 type Config struct {
@@ -482,283 +468,6 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 		"network", lease.Network, "firewalled", lease.Firewalled, "expiry", lease.Expiry, "key_only", lease.KeyOnly,
 		"create", t1.Sub(t0).Round(time.Millisecond), "start", t2.Sub(t1).Round(time.Millisecond), "ssh_ready", time.Since(t2).Round(time.Millisecond))
 	return AllocateResult{Info: info, Lease: *lease}, nil
-}
-
-// ContainerSpec builds the Docker create options of a lease; it is pure.
-func ContainerSpec(cfg Config, l *Lease, lim Limits) client.ContainerCreateOptions {
-	port := network.MustParsePort("22/tcp")
-	pids := lim.PidsLimit
-	netMode := "bridge"
-	if l.Network != "" {
-		netMode = l.Network
-	}
-	hc := &container.HostConfig{
-		PortBindings: network.PortMap{port: {{HostIP: cfg.BindAddress, HostPort: strconv.Itoa(l.Port)}}},
-		NetworkMode:  container.NetworkMode(netMode),
-		Privileged:   false,
-		CapDrop:      []string{"ALL"},
-		CapAdd:       append([]string(nil), sshCaps...),
-		SecurityOpt:  []string{"no-new-privileges:true"},
-		RestartPolicy: container.RestartPolicy{
-			Name: container.RestartPolicyUnlessStopped,
-		},
-		Resources: container.Resources{
-			CpusetCpus: lim.CPUSet,
-			Memory:     lim.MemoryBytes,
-			MemorySwap: lim.MemorySwapBytes,
-			PidsLimit:  &pids,
-		},
-	}
-	switch {
-	case l.DiskVolume != "":
-		// Everything writable is on the lease's sized volume; the rest is read-only.
-		hc.ReadonlyRootfs = true
-		hc.Tmpfs = map[string]string{"/run": runTmpfs}
-		for _, p := range volumePaths {
-			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: volumeName(l, p), Target: p})
-		}
-	case lim.DiskBytes > 0:
-		hc.StorageOpt = map[string]string{"size": strconv.FormatInt(lim.DiskBytes, 10)}
-	}
-	if l.Network != "" && lim.DisableIPv6 {
-		// The network is IPv4 only; without IPv6 the host's link-local addresses on
-		// the bridge are out of reach too.
-		hc.Sysctls = map[string]string{"net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1"}
-	}
-	if len(lim.GPUIDs) > 0 {
-		hc.DeviceRequests = []container.DeviceRequest{{
-			Driver:       "nvidia",
-			DeviceIDs:    append([]string(nil), lim.GPUIDs...),
-			Capabilities: [][]string{{"gpu"}},
-		}}
-	}
-	labels := map[string]string{
-		LabelOwner:  cfg.Owner,
-		LabelLease:  l.ID,
-		LabelExpiry: l.Expiry.UTC().Format(time.RFC3339),
-		LabelSchema: strconv.Itoa(SchemaVersion),
-	}
-	if l.ValidatorHotkey != "" {
-		labels[LabelHotkey] = l.ValidatorHotkey
-	}
-	return client.ContainerCreateOptions{
-		Name: l.ContainerName,
-		Config: &container.Config{
-			Image:        cfg.Image,
-			Hostname:     "compute-lease",
-			Labels:       labels,
-			ExposedPorts: network.PortSet{port: {}},
-		},
-		HostConfig: hc,
-	}
-}
-
-func (m *Manager) create(ctx context.Context, l *Lease, lim Limits, log *slog.Logger) (string, error) {
-	opts := ContainerSpec(m.cfg, l, lim)
-	res, err := m.engine.ContainerCreate(ctx, opts)
-	if err != nil && lim.DiskBytes > 0 && strings.Contains(strings.ToLower(err.Error()), "storage-opt") {
-		w := fmt.Sprintf("disk quota of %d bytes not enforced: %v", lim.DiskBytes, err)
-		log.Warn("lease limit not enforced", "warning", w)
-		l.Warnings = append(l.Warnings, w)
-		l.DiskEnforced = false
-		opts.HostConfig.StorageOpt = nil
-		res, err = m.engine.ContainerCreate(ctx, opts)
-	}
-	if err != nil {
-		return "", classify("create lease container", notFoundAsImage(err))
-	}
-	return res.ID, nil
-}
-
-// notFoundAsImage: a create or image inspect that finds nothing is missing the image.
-func notFoundAsImage(err error) error {
-	if cerrdefs.IsNotFound(err) && !strings.Contains(strings.ToLower(err.Error()), "image") {
-		return fmt.Errorf("no such image: %w", err)
-	}
-	return err
-}
-
-// deliverFiles copies the password (as a chpasswd line) and the SSH key into the
-// created container as private files, which the image's entry point applies and deletes,
-// and the lease's limits as /etc/lease and /etc/motd. Nothing secret appears in the
-// environment or on a command line. The files go under /etc, which is on the lease's
-// volume when the root filesystem is read-only.
-func (m *Manager) deliverFiles(ctx context.Context, id, password, sshKey string, li leaseInfo) error {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	now := m.cfg.Now()
-	rel := func(p string) string { return strings.TrimPrefix(p, "/etc/") }
-	for _, d := range []string{"/etc/compute/", "/" + leaseDir + "/"} {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel(d), Mode: 0o700, ModTime: now}); err != nil {
-			return fmt.Errorf("pack credentials: %w", err)
-		}
-	}
-	type file struct {
-		name, body string
-		mode       int64
-	}
-	files := []file{
-		{"/" + leaseDir + "/chpasswd", rootUser + ":" + password + "\n", 0o600},
-		{leaseInfoPath, li.LeaseFile(), 0o644},
-		{motdPath, li.Motd(), 0o644},
-	}
-	if sshKey != "" {
-		files = append(files, file{"/" + leaseDir + "/authorized_keys", sshKey + "\n", 0o600})
-	}
-	for _, f := range files {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel(f.name), Mode: f.mode, Size: int64(len(f.body)), ModTime: now}); err != nil {
-			return fmt.Errorf("pack credentials: %w", err)
-		}
-		if _, err := io.WriteString(tw, f.body); err != nil {
-			return fmt.Errorf("pack credentials: %w", err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return fmt.Errorf("pack credentials: %w", err)
-	}
-	if _, err := m.engine.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/etc", Content: &buf}); err != nil {
-		return classify("copy credentials into the lease container", err)
-	}
-	return nil
-}
-
-// waitSSH waits until the mapped port answers with an SSH banner.
-func (m *Manager) waitSSH(ctx context.Context, id string) error {
-	host := m.cfg.BindAddress
-	if !host.IsValid() || host.IsUnspecified() {
-		host = netip.AddrFrom4([4]byte{127, 0, 0, 1})
-	}
-	addr := net.JoinHostPort(host.String(), strconv.Itoa(m.cfg.SSHPort))
-	deadline := time.Now().Add(m.cfg.ReadyTimeout)
-	var lastErr error
-	for attempt := 0; ; attempt++ {
-		if lastErr = sshBanner(ctx, addr); lastErr == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		if attempt%20 == 19 { // about once a second, make sure the container still runs
-			if res, err := m.engine.ContainerInspect(ctx, id, client.ContainerInspectOptions{}); err == nil &&
-				res.Container.State != nil && !res.Container.State.Running {
-				return fmt.Errorf("%w: container exited with code %d", ErrNotReady, res.Container.State.ExitCode)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", ErrNotReady, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	return fmt.Errorf("%w: no SSH banner on %s within %s: %v", ErrNotReady, addr, m.cfg.ReadyTimeout, lastErr)
-}
-
-func sshBanner(ctx context.Context, addr string) error {
-	d := net.Dialer{Timeout: time.Second}
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	conn.SetReadDeadline(time.Now().Add(time.Second))
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(conn, buf); err != nil {
-		return err
-	}
-	if string(buf) != "SSH-" {
-		return fmt.Errorf("unexpected banner %q", buf)
-	}
-	return nil
-}
-
-// Deallocate ends the lease when publicKey is the key that allocated it. The container is
-// removed first; when Docker fails the lease is kept so that a retry can finish the job.
-func (m *Manager) Deallocate(ctx context.Context, publicKey string) error {
-	k, err := ParseRequesterKey(publicKey)
-	if err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
-	}
-	if m.lease == nil {
-		return ErrNotAllocated
-	}
-	if m.lease.RequesterFingerprint != k.Fingerprint {
-		return ErrWrongKey
-	}
-	return m.endLocked(ctx, "deallocated")
-}
-
-// endLocked removes the lease's container, then forgets the lease.
-func (m *Manager) endLocked(ctx context.Context, why string) error {
-	l := m.lease
-	if err := m.teardown(ctx, l); err != nil {
-		return fmt.Errorf("end lease %s: %w", l.ID, err)
-	}
-	if err := saveState(m.path, nil); err != nil {
-		return fmt.Errorf("end lease %s: %w", l.ID, err)
-	}
-	m.stopTimerLocked()
-	m.lease = nil
-	m.log.Info("lease ended", "lease", l.ID, "reason", why, "container", shortID(l.ContainerID))
-	return nil
-}
-
-// remove force-removes a container; one that is already gone counts as removed.
-func (m *Manager) remove(ctx context.Context, id string) error {
-	_, err := m.engine.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !cerrdefs.IsNotFound(err) {
-		return classify("remove container "+shortID(id), err)
-	}
-	return nil
-}
-
-// armLocked (re)arms the expiry timer of l.
-func (m *Manager) armLocked(l *Lease) {
-	m.armAfterLocked(l.ID, l.Expiry.Sub(m.cfg.Now()))
-}
-
-func (m *Manager) armAfterLocked(id string, d time.Duration) {
-	m.stopTimerLocked()
-	if m.closed {
-		return
-	}
-	if d < 0 {
-		d = 0
-	}
-	m.wg.Add(1)
-	m.timer = time.AfterFunc(d, func() {
-		defer m.wg.Done()
-		m.expire(id)
-	})
-}
-
-func (m *Manager) stopTimerLocked() {
-	if m.timer != nil && m.timer.Stop() {
-		m.wg.Done() // the callback will never run
-	}
-	m.timer = nil
-}
-
-// expiryRetry is how long a failed expiry waits before it tries again.
-const expiryRetry = time.Minute
-
-func (m *Manager) expire(id string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed || m.lease == nil || m.lease.ID != id {
-		return
-	}
-	// The timer outlives every request: expiry gets its own bounded context.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := m.endLocked(ctx, "expired"); err != nil {
-		m.log.Error("lease expiry failed; will retry", "lease", id, "retry_in", expiryRetry, "err", err)
-		m.armAfterLocked(id, expiryRetry)
-	}
 }
 
 func newLeaseID() (string, error) {
