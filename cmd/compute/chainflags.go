@@ -39,12 +39,16 @@ type chainOptions struct {
 	source   string // where the chain comes from: "flag", "env" or "default"
 }
 
+// defaultNetuid is the Compute Subnet's uid: every command's --netuid, and
+// the subnet `compute localnet` creates unless told otherwise.
+const defaultNetuid = 27
+
 // AddFlags registers --subtensor.network, --subtensor.chain_endpoint and --netuid.
 func (o *chainOptions) AddFlags(fs *pflag.FlagSet) {
 	o.fs = fs
 	fs.StringVar(&o.Network, "subtensor.network", "finney", "chain to use: finney, test, archive, local (ws://127.0.0.1:9944) or dev (localnet at "+connect.DevEndpoint+"); default $"+envNetwork+" when set")
 	fs.StringVar(&o.Endpoint, "subtensor.chain_endpoint", "", "chain endpoint overriding --subtensor.network: ws(s):// for subtensor, http(s):// for a localnet; default $"+envEndpoint+" when set")
-	fs.Uint16Var(&o.Netuid, "netuid", 27, "subnet uid")
+	fs.Uint16Var(&o.Netuid, "netuid", defaultNetuid, "subnet uid")
 	fs.StringVar(&o.BeaconKey, "subtensor.beacon_key", "", "hex public key of the drand beacon that reveals weights commits (default: quicknet's, as finney and test use; a localnet serves its own)")
 }
 

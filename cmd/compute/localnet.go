@@ -94,7 +94,8 @@ func newLocalnetCommand(g *globalOptions) *cobra.Command {
 described in docs/localnet-api.md. Other processes reach it with
 --subtensor.chain_endpoint http://HOST:PORT (or --subtensor.network dev for the default address).
 State lives in --state (SQLite) and survives restarts; an empty --state keeps it in memory.
-The sudo key is //Alice.
+The sudo key is //Alice. Subnet 27, every command's default --netuid, is created at start
+unless it exists (--create-netuid picks another, 0 none).
 
 As on finney, new subnets use commit-reveal v4: validators commit weights timelocked to a round
 of the localnet's own beacon (drand quicknet's scheme with a key kept in --state, a pulse every
@@ -134,7 +135,7 @@ of the localnet's own beacon (drand quicknet's scheme with a key kept in --state
 	fs.StringVar(&state, "state", "localnet.db", "SQLite state file (\"\" = in memory)")
 	fs.DurationVar(&blockTime, "block-time", devchain.DefaultBlockTime, "block interval (e.g. 250ms for a fast devnet)")
 	fs.DurationVar(&beaconPeriod, "beacon-period", devchain.DefaultBeaconPeriod, "interval between beacon pulses; fixed when --state is created")
-	fs.Uint16Var(&createNetuid, "create-netuid", 0, "create this subnet at start (owned by //Alice) unless it exists")
+	fs.Uint16Var(&createNetuid, "create-netuid", defaultNetuid, "create this subnet at start (owned by //Alice) unless it exists; 0 creates none")
 	fs.StringSliceVar(&fund, "fund", nil, "SS58 addresses to fund with --faucet-amount at start")
 	fs.Float64Var(&faucetTAO, "faucet-amount", 10_000, "TAO given by each --fund and by default by compute localnet fund")
 	fs.Float64Var(&accountCap, "faucet-account-cap", float64(devchain.DefaultFaucetAccountCapRao)/devchain.RaoPerTAO,

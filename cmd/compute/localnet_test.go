@@ -49,6 +49,15 @@ func startLocalnet(t *testing.T, state string, extra ...string) string {
 // function that stops it and returns how it ended.
 func launchLocalnet(t *testing.T, state string, extra ...string) (string, func() error) {
 	t.Helper()
+	return launchLocalnetArgs(t, append([]string{"--state", state, "--block-time", "20ms",
+		"--create-netuid", "1", "--tempo", "4", "--weights-rate-limit", "2", "--weights-version-key", "142",
+		"--min-validator-stake", "1000", "--fund", mustKey(t, "//Bob").SS58Address()}, extra...)...)
+}
+
+// launchLocalnetArgs starts `compute localnet --listen 127.0.0.1:0` with args
+// and returns its address and a function that stops it and returns how it ended.
+func launchLocalnetArgs(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
@@ -60,9 +69,7 @@ func launchLocalnet(t *testing.T, state string, extra ...string) (string, func()
 			}
 		}})
 		root.SetErr(&bytes.Buffer{})
-		root.SetArgs(append([]string{"localnet", "--listen", "127.0.0.1:0", "--state", state, "--block-time", "20ms",
-			"--create-netuid", "1", "--tempo", "4", "--weights-rate-limit", "2", "--weights-version-key", "142",
-			"--min-validator-stake", "1000", "--fund", mustKey(t, "//Bob").SS58Address()}, extra...))
+		root.SetArgs(append([]string{"localnet", "--listen", "127.0.0.1:0"}, args...))
 		done <- root.ExecuteContext(ctx)
 	}()
 	stop := func() error {
@@ -273,4 +280,50 @@ func TestLocalnetFaucetCapsAndRestart(t *testing.T) {
 	if err != nil || is.MintedRao != 15*devchain.RaoPerTAO {
 		t.Fatalf("issuance %+v, %v", is, err)
 	}
+}
+
+// TestLocalnetCreatesDefaultSubnet: a bare `compute localnet` creates the
+// subnet every command defaults to, so `compute metagraph` works right after;
+// --create-netuid 0 creates none.
+func TestLocalnetCreatesDefaultSubnet(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		name  string
+		extra []string
+		want  error
+	}{
+		{"bare", nil, nil},
+		{"create none", []string{"--create-netuid", "0"}, chain.ErrSubnetNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url := startLocalnetArgs(t, append([]string{"--state", "", "--block-time", "20ms"}, tc.extra...)...)
+			root := newRootCommand()
+			var out bytes.Buffer
+			root.SetOut(&out)
+			root.SetErr(&bytes.Buffer{})
+			root.SetArgs([]string{"metagraph", "--subtensor.chain_endpoint", url})
+			err := root.ExecuteContext(ctx)
+			switch {
+			case tc.want == nil && err != nil:
+				t.Fatalf("metagraph with the default netuid after a bare localnet: %v", err)
+			case tc.want == nil && !strings.Contains(out.String(), "netuid 27,"):
+				t.Fatalf("metagraph does not show netuid 27:\n%s", out.String())
+			case tc.want != nil && !errors.Is(err, tc.want):
+				t.Fatalf("metagraph after --create-netuid 0: err %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// startLocalnetArgs is launchLocalnetArgs stopped when the test ends.
+func startLocalnetArgs(t *testing.T, args ...string) string {
+	t.Helper()
+	addr, stop := launchLocalnetArgs(t, args...)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("localnet: %v", err)
+		}
+	})
+	return addr
 }
