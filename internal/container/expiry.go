@@ -17,26 +17,45 @@ func (m *Manager) Deallocate(ctx context.Context, publicKey string) error {
 		return err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
+	switch {
+	case m.closed:
+		err = ErrClosed
+	case m.busy != opNone:
+		err = ErrBusy
+	case m.lease == nil:
+		err = ErrNotAllocated
+	case m.lease.RequesterFingerprint != k.Fingerprint:
+		err = ErrWrongKey
 	}
-	if m.lease == nil {
-		return ErrNotAllocated
+	if err != nil {
+		m.mu.Unlock()
+		return err
 	}
-	if m.lease.RequesterFingerprint != k.Fingerprint {
-		return ErrWrongKey
-	}
-	return m.endLocked(ctx, "deallocated")
+	l := m.endingLocked()
+	m.mu.Unlock()
+	return m.end(ctx, l, "deallocated")
 }
 
-// endLocked removes the lease's container, then forgets the lease.
-func (m *Manager) endLocked(ctx context.Context, why string) error {
-	l := m.lease
-	if err := m.teardown(ctx, l); err != nil {
-		return fmt.Errorf("end lease %s: %w", l.ID, err)
+// endingLocked marks the active lease as being removed and returns it. The lease stays
+// active (a checking request still finds it) until end has removed it.
+func (m *Manager) endingLocked() *Lease {
+	m.busy = opEnd
+	m.wg.Add(1)
+	return m.lease
+}
+
+// end removes the lease's container and what goes with it, then forgets the lease; the
+// removal runs without the lock. When it fails the lease is kept, so that a retry can
+// finish the job.
+func (m *Manager) end(ctx context.Context, l *Lease, why string) error {
+	err := m.teardown(ctx, l)
+	if err == nil {
+		err = saveState(m.path, nil)
 	}
-	if err := saveState(m.path, nil); err != nil {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.finishLocked()
+	if err != nil {
 		return fmt.Errorf("end lease %s: %w", l.ID, err)
 	}
 	m.stopTimerLocked()
@@ -84,17 +103,29 @@ func (m *Manager) stopTimerLocked() {
 // expiryRetry is how long a failed expiry waits before it tries again.
 const expiryRetry = time.Minute
 
+// expire ends the lease id when its time is over. It holds the lock only to look at the
+// state and to record the outcome; the removal (up to 2 minutes) runs without it.
 func (m *Manager) expire(id string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.closed || m.lease == nil || m.lease.ID != id {
+		m.mu.Unlock()
 		return
 	}
+	if m.busy != opNone {
+		// A deallocation is removing the lease: look again later, in case it fails.
+		m.armAfterLocked(id, expiryRetry)
+		m.mu.Unlock()
+		return
+	}
+	l := m.endingLocked()
+	m.mu.Unlock()
 	// The timer outlives every request: expiry gets its own bounded context.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := m.endLocked(ctx, "expired"); err != nil {
+	if err := m.end(ctx, l, "expired"); err != nil {
 		m.log.Error("lease expiry failed; will retry", "lease", id, "retry_in", expiryRetry, "err", err)
+		m.mu.Lock()
 		m.armAfterLocked(id, expiryRetry)
+		m.mu.Unlock()
 	}
 }

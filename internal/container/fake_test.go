@@ -26,6 +26,10 @@ type fakeEngine struct {
 	next       int
 	down       bool  // every call fails as with a dead daemon
 	createErr  error // returned by ContainerCreate when set
+	// removeGate, when set, holds every ContainerRemove until it is closed (a slow
+	// removal); removing is told on it first.
+	removeGate chan struct{}
+	removing   chan struct{}
 	creates    int
 	networks   map[string]client.NetworkCreateOptions
 	volumes    map[string]client.VolumeCreateOptions
@@ -163,6 +167,15 @@ func (f *fakeEngine) ContainerList(ctx context.Context, o client.ContainerListOp
 }
 
 func (f *fakeEngine) ContainerRemove(ctx context.Context, id string, _ client.ContainerRemoveOptions) (client.ContainerRemoveResult, error) {
+	f.mu.Lock()
+	gate, removing := f.removeGate, f.removing
+	f.mu.Unlock()
+	if gate != nil {
+		if removing != nil {
+			removing <- struct{}{}
+		}
+		<-gate
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, err := f.get(id); err != nil {

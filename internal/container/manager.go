@@ -31,6 +31,7 @@ var (
 	ErrInvalidRequest   = errors.New("container: invalid allocation request")
 	ErrClosed           = errors.New("container: lease manager is closed")
 	ErrNotReady         = errors.New("container: lease container did not start serving SSH")
+	ErrBusy             = errors.New("container: a lease is being allocated or removed; try again shortly")
 )
 
 // Labels set on every lease container; they are the source of truth on restart.
@@ -124,8 +125,11 @@ func (c *Config) setDefaults() error {
 }
 
 // Manager owns this machine's lease (at most one at a time). All its state is guarded by
-// mu; the expiry timer's callback takes mu as well. Close stops the timer and waits for a
-// callback in flight.
+// mu, which is never held across Docker calls, the SSH wait or the lease removal: an
+// allocation or a removal in progress is a state of its own (busy), taken under mu before
+// the slow work and left under mu after it, so that checking requests, Lease and metrics
+// answer meanwhile. Close stops the timer and waits for an expiry callback or an
+// operation in flight.
 type Manager struct {
 	cfg    Config
 	engine Engine
@@ -134,9 +138,10 @@ type Manager struct {
 
 	mu     sync.Mutex
 	lease  *Lease
+	busy   operation // the lease operation in progress, if any
 	timer  *time.Timer
 	closed bool
-	wg     sync.WaitGroup // expiry callbacks armed or running
+	wg     sync.WaitGroup // expiry callbacks armed or running, and operations in flight
 
 	// ready waits until a started container serves SSH (waitSSH; unit tests replace it).
 	ready func(ctx context.Context, id string) error
@@ -232,7 +237,8 @@ func (m *Manager) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the expiry timer and waits for an expiry in progress. Containers keep
+// Close stops the expiry timer and waits for an expiry, allocation or deallocation in
+// progress. Containers keep
 // running: leases outlive the miner process.
 func (m *Manager) Close() {
 	m.mu.Lock()
@@ -314,13 +320,12 @@ func (m *Manager) CanAllocate(ctx context.Context, timeline int, requirement jso
 		return err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
+	err = m.freeLocked()
+	m.mu.Unlock()
+	if err != nil {
+		return err
 	}
-	if m.lease != nil {
-		return ErrAlreadyAllocated
-	}
+	// The host probe and the image check are Docker calls: they run without the lock.
 	if _, err := m.limits(ctx, v.req); err != nil {
 		return err
 	}
@@ -372,25 +377,36 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 	if err != nil {
 		return AllocateResult{}, err
 	}
+	if err := m.begin(opAllocate); err != nil {
+		return AllocateResult{}, err
+	}
+	lease, info, err := m.allocate(ctx, r, v)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
-		return AllocateResult{}, ErrClosed
-	}
-	if m.lease != nil {
-		return AllocateResult{}, ErrAlreadyAllocated
-	}
-	limits, err := m.limits(ctx, v.req)
+	m.finishLocked()
 	if err != nil {
 		return AllocateResult{}, err
+	}
+	m.lease = lease
+	m.armLocked(lease)
+	return AllocateResult{Info: info, Lease: *lease}, nil
+}
+
+// allocate does the slow part of Allocate without the lock, the machine reserved by
+// begin(opAllocate): the limits, the lease's network and volume, the container, its
+// start, the SSH wait and the stored state. On failure it removes what it created.
+func (m *Manager) allocate(ctx context.Context, r AllocateRequest, v validRequest) (*Lease, string, error) {
+	limits, err := m.limits(ctx, v.req)
+	if err != nil {
+		return nil, "", err
 	}
 	password, err := GeneratePassword()
 	if err != nil {
-		return AllocateResult{}, err
+		return nil, "", err
 	}
 	id, err := newLeaseID()
 	if err != nil {
-		return AllocateResult{}, err
+		return nil, "", err
 	}
 	now := m.cfg.Now().UTC().Truncate(time.Second)
 	lease := &Lease{
@@ -423,13 +439,13 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 	}
 	if err := m.provision(ctx, lease, limits, log); err != nil {
 		cleanup()
-		return AllocateResult{}, err
+		return nil, "", err
 	}
 	lease.DiskEnforced = limits.DiskBytes > 0
 	cid, err := m.create(ctx, lease, limits, log)
 	if err != nil {
 		cleanup()
-		return AllocateResult{}, err
+		return nil, "", err
 	}
 	lease.ContainerID = cid
 	li := leaseInfo{lease: lease, lim: limits}
@@ -441,33 +457,73 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 	info, err := EncryptCredentials(v.key.Key, Credentials{Username: rootUser, Password: password, Port: m.cfg.SSHPort, Disk: li.diskState()})
 	if err != nil {
 		cleanup()
-		return AllocateResult{}, fmt.Errorf("%w: %w", ErrInvalidPublicKey, err)
+		return nil, "", fmt.Errorf("%w: %w", ErrInvalidPublicKey, err)
 	}
 	if err := m.deliverFiles(ctx, cid, password, v.sshKey, li); err != nil {
 		cleanup()
-		return AllocateResult{}, err
+		return nil, "", err
 	}
 	t1 := time.Now()
 	if _, err := m.engine.ContainerStart(ctx, cid, client.ContainerStartOptions{}); err != nil {
 		cleanup()
-		return AllocateResult{}, classify("start lease container", err)
+		return nil, "", classify("start lease container", err)
 	}
 	t2 := time.Now()
 	if err := m.ready(ctx, cid); err != nil {
 		cleanup()
-		return AllocateResult{}, err
+		return nil, "", err
 	}
 	if err := saveState(m.path, lease); err != nil {
 		cleanup()
-		return AllocateResult{}, err
+		return nil, "", err
 	}
-	m.lease = lease
-	m.armLocked(lease)
 	log.Info("lease allocated", "container", shortID(cid), "port", lease.Port, "cpus", limits.CPUSet,
 		"memory", limits.MemoryBytes, "gpus", len(limits.GPUIDs), "disk", limits.DiskBytes, "disk_enforced", lease.DiskEnforced, "disk_volume", lease.DiskVolume != "",
 		"network", lease.Network, "firewalled", lease.Firewalled, "expiry", lease.Expiry, "key_only", lease.KeyOnly,
 		"create", t1.Sub(t0).Round(time.Millisecond), "start", t2.Sub(t1).Round(time.Millisecond), "ssh_ready", time.Since(t2).Round(time.Millisecond))
-	return AllocateResult{Info: info, Lease: *lease}, nil
+	return lease, info, nil
+}
+
+// operation is a lease operation in progress: while one runs, the lock is free and
+// every other change of the lease is refused with ErrBusy.
+type operation int
+
+const (
+	opNone operation = iota
+	opAllocate
+	opEnd
+)
+
+// freeLocked says whether this machine could take a lease now.
+func (m *Manager) freeLocked() error {
+	switch {
+	case m.closed:
+		return ErrClosed
+	case m.busy != opNone:
+		return ErrBusy
+	case m.lease != nil:
+		return ErrAlreadyAllocated
+	}
+	return nil
+}
+
+// begin reserves the machine for an allocation: the state it checks and the operation
+// it records are what later requests see while the slow work runs without the lock.
+func (m *Manager) begin(op operation) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.freeLocked(); err != nil {
+		return err
+	}
+	m.busy = op
+	m.wg.Add(1)
+	return nil
+}
+
+// finishLocked ends the operation begun by begin or endingLocked.
+func (m *Manager) finishLocked() {
+	m.busy = opNone
+	m.wg.Done()
 }
 
 func newLeaseID() (string, error) {

@@ -298,3 +298,99 @@ func TestNewManagerConfig(t *testing.T) {
 		t.Fatal("nil engine accepted")
 	}
 }
+
+// within fails the test when call does not return within a second: a request that
+// waits for the lease operation in progress.
+func within[T any](t *testing.T, what string, call func() T) T {
+	t.Helper()
+	done := make(chan T, 1)
+	go func() { done <- call() }()
+	select {
+	case v := <-done:
+		return v
+	case <-time.After(time.Second):
+		t.Fatalf("%s blocked while a lease operation was in progress", what)
+		panic("unreachable")
+	}
+}
+
+func TestManagerAnswersDuringSlowWork(t *testing.T) {
+	_, pub := testutil.RSAKey(t)
+	_, other := testutil.RSAKey(t)
+	ctx := context.Background()
+
+	t.Run("allocation in progress", func(t *testing.T) {
+		f := newFakeEngine()
+		m := fakeManager(t, f, t.TempDir())
+		waiting, release := make(chan struct{}), make(chan struct{})
+		m.ready = func(ctx context.Context, _ string) error {
+			close(waiting)
+			<-release // the SSH wait, up to ReadyTimeout on a real host
+			return nil
+		}
+		allocated := make(chan Response, 1)
+		go func() { allocated <- m.Handle(ctx, Request{Timeline: 1, DeviceRequirement: unitReq, PublicKey: pub}) }()
+		<-waiting
+
+		checks := []struct {
+			name string
+			req  Request
+			err  error
+		}{
+			{"checking with a timeline", Request{Checking: true, Timeline: 1, DeviceRequirement: unitReq, PublicKey: other}, ErrBusy},
+			{"checking the owner", Request{Checking: true, Timeline: 0, PublicKey: pub}, ErrNotAllocated},
+			{"another allocation", Request{Timeline: 1, DeviceRequirement: unitReq, PublicKey: other}, ErrBusy},
+			{"a deallocation", Request{Timeline: 0, PublicKey: pub}, ErrBusy},
+		}
+		for _, c := range checks {
+			resp := within(t, c.name, func() Response { return m.Handle(ctx, c.req) })
+			if resp.Status || !errors.Is(resp.Err, c.err) {
+				t.Errorf("%s: status %v, err %v; want false, %v", c.name, resp.Status, resp.Err, c.err)
+			}
+		}
+		if within(t, "Lease", func() bool { _, ok := m.Lease(); return ok }) {
+			t.Error("lease reported before the allocation finished")
+		}
+
+		close(release)
+		if resp := <-allocated; !resp.Status {
+			t.Fatalf("allocation: %v", resp.Err)
+		}
+		if !m.IsAllocatedTo(pub) {
+			t.Fatal("lease not recorded after the allocation")
+		}
+	})
+
+	t.Run("removal in progress", func(t *testing.T) {
+		f := newFakeEngine()
+		m := fakeManager(t, f, t.TempDir())
+		if _, err := m.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: unitReq, PublicKey: pub}); err != nil {
+			t.Fatal(err)
+		}
+		f.mu.Lock()
+		f.removeGate, f.removing = make(chan struct{}), make(chan struct{}, 1)
+		f.mu.Unlock()
+		ended := make(chan error, 1)
+		go func() { ended <- m.Deallocate(ctx, pub) }()
+		<-f.removing
+
+		if resp := within(t, "checking the owner", func() Response {
+			return m.Handle(ctx, Request{Checking: true, Timeline: 0, PublicKey: pub})
+		}); !resp.Status {
+			t.Error("the lease being removed is no longer reported to its owner")
+		}
+		if resp := within(t, "checking with a timeline", func() Response {
+			return m.Handle(ctx, Request{Checking: true, Timeline: 1, DeviceRequirement: unitReq, PublicKey: other})
+		}); resp.Status || !errors.Is(resp.Err, ErrBusy) {
+			t.Errorf("checking during the removal: status %v, err %v", resp.Status, resp.Err)
+		}
+
+		close(f.removeGate)
+		if err := <-ended; err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m.Lease(); ok {
+			t.Fatal("lease kept after the removal")
+		}
+	})
+}
