@@ -23,6 +23,7 @@ import (
 	"github.com/sn27/compute/internal/gpu"
 	"github.com/sn27/compute/internal/pow"
 	"github.com/sn27/compute/internal/specs"
+	"github.com/sn27/compute/internal/testnet"
 	"github.com/sn27/compute/internal/testutil"
 	"github.com/sn27/compute/internal/version"
 	"github.com/sn27/compute/internal/wallet"
@@ -33,16 +34,13 @@ const testNetuid = 1
 
 func key(t testing.TB, uri string) *wallet.Keypair {
 	t.Helper()
-	kp, err := wallet.FromURI(uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
+	return testnet.Key(t, uri)
 }
 
 // network is an in-process dev chain with netuid 1, a validator (2000 TAO) and a miner.
 type network struct {
 	t         testing.TB
+	net       *testnet.Net
 	chain     *devchain.Chain
 	cold      *wallet.Keypair
 	validator *wallet.Keypair
@@ -51,20 +49,11 @@ type network struct {
 
 func newNetwork(t testing.TB) *network {
 	t.Helper()
-	ctx := context.Background()
-	c, err := devchain.Open(ctx, devchain.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	n := &network{t: t, chain: c, cold: key(t, "//Bob"), validator: key(t, "//Bob//validator"), miner: key(t, "//Bob//miner")}
-	p := devchain.DefaultParams()
-	p.ServingRateLimit = 0
+	p := testnet.Params()
 	p.MaxAllowedUIDs = 64
-	if err := c.CreateSubnet(ctx, key(t, devchain.SudoURI), testNetuid, &p); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Fund(ctx, n.cold.SS58Address(), 100_000*devchain.RaoPerTAO); err != nil {
+	tn := testnet.New(t, testnet.Config{Netuid: testNetuid, Params: &p})
+	n := &network{t: t, net: tn, chain: tn.Chain, cold: key(t, "//Bob"), validator: key(t, "//Bob//validator"), miner: key(t, "//Bob//miner")}
+	if err := tn.Chain.Fund(context.Background(), n.cold.SS58Address(), 100_000*devchain.RaoPerTAO); err != nil {
 		t.Fatal(err)
 	}
 	n.register(n.validator, 2000)
@@ -78,22 +67,15 @@ func (n *network) register(hk *wallet.Keypair, tao uint64) {
 	n.registerWith(n.cold, hk, tao)
 }
 
+// registerWith registers hk under cold (funded with 10000 TAO when it is not the
+// network's coldkey) and stakes tao on it.
 func (n *network) registerWith(cold, hk *wallet.Keypair, tao uint64) {
 	n.t.Helper()
-	ctx := context.Background()
+	var fund uint64
 	if cold != n.cold {
-		if err := n.chain.Fund(ctx, cold.SS58Address(), 10_000*devchain.RaoPerTAO); err != nil {
-			n.t.Fatal(err)
-		}
+		fund = 10_000
 	}
-	if _, err := n.chain.Register(ctx, testNetuid, cold, hk.SS58Address()); err != nil {
-		n.t.Fatal(err)
-	}
-	if tao > 0 {
-		if err := n.chain.AddStake(ctx, cold, hk.SS58Address(), tao*devchain.RaoPerTAO); err != nil {
-			n.t.Fatal(err)
-		}
-	}
+	n.net.MustJoin(n.t, cold, hk, fund, tao)
 }
 
 func noGPUs(context.Context) (gpu.Inventory, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/sn27/compute/internal/miner"
 	"github.com/sn27/compute/internal/specs"
 	"github.com/sn27/compute/internal/store"
+	"github.com/sn27/compute/internal/testnet"
 	"github.com/sn27/compute/internal/testutil"
 	"github.com/sn27/compute/internal/wallet"
 	"github.com/sn27/compute/internal/wire"
@@ -31,6 +32,7 @@ const e2eNetuid = 1
 // running the real miner role on loopback.
 type e2eNet struct {
 	t         *testing.T
+	net       *testnet.Net
 	chain     *devchain.Chain
 	cold      *wallet.Keypair
 	validator *wallet.Keypair
@@ -40,20 +42,11 @@ type e2eNet struct {
 
 func newE2ENet(t *testing.T) *e2eNet {
 	t.Helper()
-	ctx := context.Background()
-	c, err := devchain.Open(ctx, devchain.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	n := &e2eNet{t: t, chain: c, cold: keypair(t, "//Bob"), validator: keypair(t, "//Bob//validator"), dir: t.TempDir()}
-	p := devchain.DefaultParams()
-	p.ServingRateLimit = 0
+	p := testnet.Params()
 	p.MaxAllowedUIDs = 16
-	if err := c.CreateSubnet(ctx, keypair(t, devchain.SudoURI), e2eNetuid, &p); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Fund(ctx, n.cold.SS58Address(), 100_000*devchain.RaoPerTAO); err != nil {
+	tn := testnet.New(t, testnet.Config{Netuid: e2eNetuid, Params: &p})
+	n := &e2eNet{t: t, net: tn, chain: tn.Chain, cold: keypair(t, "//Bob"), validator: keypair(t, "//Bob//validator"), dir: t.TempDir()}
+	if err := tn.Chain.Fund(context.Background(), n.cold.SS58Address(), 100_000*devchain.RaoPerTAO); err != nil {
 		t.Fatal(err)
 	}
 	n.register(n.validator, 2000)
@@ -63,15 +56,7 @@ func newE2ENet(t *testing.T) *e2eNet {
 
 func (n *e2eNet) register(hk *wallet.Keypair, tao uint64) {
 	n.t.Helper()
-	ctx := context.Background()
-	if _, err := n.chain.Register(ctx, e2eNetuid, n.cold, hk.SS58Address()); err != nil {
-		n.t.Fatal(err)
-	}
-	if tao > 0 {
-		if err := n.chain.AddStake(ctx, n.cold, hk.SS58Address(), tao*devchain.RaoPerTAO); err != nil {
-			n.t.Fatal(err)
-		}
-	}
+	n.net.MustJoin(n.t, n.cold, hk, 0, tao)
 }
 
 // fixedSpecs reports a made-up machine, so that selection by specs can be tested on one host.

@@ -21,6 +21,7 @@ import (
 	"github.com/sn27/compute/internal/pow"
 	"github.com/sn27/compute/internal/pow/cpu"
 	"github.com/sn27/compute/internal/store"
+	"github.com/sn27/compute/internal/testnet"
 	"github.com/sn27/compute/internal/wallet"
 	"github.com/sn27/compute/internal/wire"
 )
@@ -39,6 +40,7 @@ func testLog() *slog.Logger {
 type testNet struct {
 	t     *testing.T
 	ctx   context.Context
+	net   *testnet.Net
 	chain *devchain.Chain
 	val   *wallet.Keypair
 	store *store.Validator
@@ -46,11 +48,7 @@ type testNet struct {
 
 func mustKey(t testing.TB, uri string) *wallet.Keypair {
 	t.Helper()
-	kp, err := wallet.FromURI(uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
+	return testnet.Key(t, uri)
 }
 
 // newTestNet starts a dev chain producing a block every blockTime (none
@@ -68,28 +66,17 @@ func newTestNetAt(t *testing.T, blockTime time.Duration, tempo uint16, storePath
 	if bt <= 0 {
 		bt = time.Second // Run is not started: any valid interval
 	}
-	c, err := devchain.Open(ctx, devchain.Config{Path: ":memory:", BlockTime: bt})
+	p := testnet.Params()
+	p.Tempo, p.WeightsRateLimit = tempo, 2
+	p.ImmunityPeriod, p.ActivityCutoff = 1000, 1000
+	p.BurnRao = devchain.RaoPerTAO / 100
+	tn, err := testnet.Open(ctx, testnet.Config{Netuid: testNetuid, Chain: devchain.Config{Path: ":memory:", BlockTime: bt}, Params: &p})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := devchain.DefaultParams()
-	p.Tempo, p.WeightsRateLimit, p.ServingRateLimit = tempo, 2, 0
-	p.ImmunityPeriod, p.ActivityCutoff = 1000, 1000
-	p.BurnRao = devchain.RaoPerTAO / 100
-	if err := c.CreateSubnet(ctx, mustKey(t, devchain.SudoURI), testNetuid, &p); err != nil {
-		t.Fatal(err)
-	}
-	n := &testNet{t: t, ctx: ctx, chain: c, val: mustKey(t, "//Validator//hot")}
-	cold := mustKey(t, "//Validator")
-	if err := c.Fund(ctx, cold.SS58Address(), 5000*devchain.RaoPerTAO); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Register(ctx, testNetuid, cold, n.val.SS58Address()); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.AddStake(ctx, cold, n.val.SS58Address(), 2000*devchain.RaoPerTAO); err != nil {
-		t.Fatal(err)
-	}
+	c := tn.Chain
+	n := &testNet{t: t, ctx: ctx, net: tn, chain: c, val: mustKey(t, "//Validator//hot")}
+	tn.MustJoin(t, mustKey(t, "//Validator"), n.val, 5000, 2000)
 	st, err := store.OpenValidator(ctx, storePath, store.DefaultValidatorConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -113,12 +100,7 @@ func newTestNetAt(t *testing.T, blockTime time.Duration, tempo uint16, storePath
 func (n *testNet) addMiner(name string, port int) *wallet.Keypair {
 	n.t.Helper()
 	cold, hot := mustKey(n.t, "//"+name), mustKey(n.t, "//"+name+"//hot")
-	if err := n.chain.Fund(n.ctx, cold.SS58Address(), devchain.RaoPerTAO); err != nil {
-		n.t.Fatal(err)
-	}
-	if _, err := n.chain.Register(n.ctx, testNetuid, cold, hot.SS58Address()); err != nil {
-		n.t.Fatal(err)
-	}
+	n.net.MustJoin(n.t, cold, hot, 1, 0)
 	if port > 0 {
 		err := n.chain.ServeAxon(n.ctx, testNetuid, hot, chain.AxonInfo{Version: 142, IP: "127.0.0.1", Port: uint16(port), IPType: 4, Protocol: 4})
 		if err != nil {
