@@ -50,7 +50,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitBadPassword
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return exitInterrupted
-	case isCobraUsage(err), isFlagError(err):
+	case isCobraUsage(err), isFlagError(err), isFieldError(err):
 		return exitUsage
 	default:
 		return exitError

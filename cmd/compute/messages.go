@@ -17,9 +17,10 @@ var internalPrefixes = []string{
 }
 
 // operatorMessage is the text an operator reads for err: the error's chain
-// without the internal package prefixes, at its start or after any ": ".
+// with a configuration field named by its flag and without the internal
+// package prefixes, at its start or after any ": ".
 func operatorMessage(err error) string {
-	msg := err.Error()
+	msg, _ := flagMessage(err, err.Error())
 	for {
 		before := msg
 		for _, p := range internalPrefixes {

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/renter"
 	"github.com/sn27/compute/internal/specs"
 	"github.com/sn27/compute/internal/store"
@@ -85,31 +86,35 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first setting that cannot work, naming its flag.
+// Validate reports the first setting that cannot work as a *config.FieldError.
 func (c Config) Validate() error {
 	switch {
 	case c.Interval <= 0:
-		return errors.New("flag 'validator.canary.interval' must be positive")
+		return config.Errorf("canary.Config.Interval", "must be positive")
 	case c.Jitter < 0 || c.Jitter >= 1:
-		return fmt.Errorf("the canary jitter must be in [0, 1), got %v", c.Jitter)
+		return config.Errorf("canary.Config.Jitter", "must be in [0, 1), got %v", c.Jitter)
 	case c.RetryAfter <= 0:
-		return errors.New("the canary retry delay must be positive")
+		return config.Errorf("canary.Config.RetryAfter", "must be positive")
 	case c.Concurrency < 1 || c.Concurrency > 64:
-		return fmt.Errorf("flag 'validator.canary.concurrency' must be between 1 and 64, got %d", c.Concurrency)
-	case c.Timeout <= 0 || c.ReleaseTimeout <= 0 || c.LoginTimeout <= 0:
-		return errors.New("flag 'validator.canary.timeout' and the login and release timeouts must be positive")
+		return config.Errorf("canary.Config.Concurrency", "must be between 1 and 64, got %d", c.Concurrency)
+	case c.Timeout <= 0:
+		return config.Errorf("canary.Config.Timeout", "must be positive")
+	case c.LoginTimeout <= 0:
+		return config.Errorf("canary.Config.LoginTimeout", "must be positive")
+	case c.ReleaseTimeout <= 0:
+		return config.Errorf("canary.Config.ReleaseTimeout", "must be positive")
 	case c.LoginTimeout >= c.Timeout:
-		return fmt.Errorf("the canary login timeout %v must be shorter than flag 'validator.canary.timeout' %v", c.LoginTimeout, c.Timeout)
+		return config.Errorf("canary.Config.LoginTimeout", "%v must be shorter than the deadline of a canary lease (%v)", c.LoginTimeout, c.Timeout)
 	case c.Tick <= 0:
-		return errors.New("the canary tick must be positive")
+		return config.Errorf("canary.Config.Tick", "must be positive")
 	case c.Margin < 0 || c.Margin >= 1:
-		return fmt.Errorf("the canary margin must be in [0, 1), got %v", c.Margin)
+		return config.Errorf("canary.Config.Margin", "must be in [0, 1), got %v", c.Margin)
 	case c.Strikes < 1:
-		return errors.New("the canary strikes must be at least 1")
+		return config.Errorf("canary.Config.Strikes", "must be at least 1")
 	case c.Timeline < 1 || c.Timeline > renter.MaxTimeline:
-		return fmt.Errorf("the canary timeline must be between 1 and %d days", renter.MaxTimeline)
+		return config.Errorf("canary.Config.Timeline", "must be between 1 and %d days", renter.MaxTimeline)
 	case c.DataDir == "":
-		return errors.New("the canary needs the validator's data directory")
+		return config.Errorf("canary.Config.DataDir", "the canary needs the validator's data directory")
 	case c.SSH == "":
 		return errors.New("the canary needs an OpenSSH client")
 	}

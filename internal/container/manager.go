@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/wallet"
 )
 
@@ -95,7 +96,7 @@ func (c *Config) setDefaults() error {
 		c.SSHPort = DefaultSSHPort
 	}
 	if c.SSHPort < 1 || c.SSHPort > 65535 {
-		return fmt.Errorf("flag 'ssh.port' must be between 1 and 65535, got %d", c.SSHPort)
+		return config.Errorf("container.Config.SSHPort", "must be between 1 and 65535, got %d", c.SSHPort)
 	}
 	if c.Owner == "" {
 		c.Owner = DefaultOwner

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sn27/compute/internal/canary"
 	"github.com/sn27/compute/internal/chain/devchain"
+	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/miner"
 	"github.com/sn27/compute/internal/pow"
@@ -23,6 +24,7 @@ import (
 	"github.com/sn27/compute/internal/renter"
 	"github.com/sn27/compute/internal/specs"
 	"github.com/sn27/compute/internal/store"
+	"github.com/sn27/compute/internal/testnet"
 	"github.com/sn27/compute/internal/validator"
 	"github.com/sn27/compute/internal/wallet"
 )
@@ -77,7 +79,7 @@ func (c *Config) defaults() error {
 		c.Miners = 3
 	}
 	if c.Miners < 1 || c.Miners > 64 {
-		return fmt.Errorf("flag 'miners' must be between 1 and 64, got %d", c.Miners)
+		return config.Errorf("devnet.Config.Miners", "must be between 1 and 64, got %d", c.Miners)
 	}
 	if c.Step == 0 {
 		c.Step = time.Second
@@ -189,23 +191,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	// Setup runs even when ctx is about to end; it is short.
 	setup := context.WithoutCancel(ctx)
-	c, err := devchain.Open(setup, devchain.Config{Path: filepath.Join(dir, "devchain.db"), BlockTime: cfg.BlockTime, Log: log.With("component", "devchain")})
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	p := devchain.DefaultParams()
-	p.Tempo, p.WeightsRateLimit, p.ServingRateLimit = cfg.Tempo, uint64(cfg.Tempo)/2, 0
+	p := testnet.Params()
+	p.Tempo, p.WeightsRateLimit = cfg.Tempo, uint64(cfg.Tempo)/2
 	p.CommitRevealEnabled = !cfg.PlainWeights
 	p.ImmunityPeriod, p.ActivityCutoff = 10000, 10000
 	p.BurnRao = devchain.RaoPerTAO / 100
-	sudo, err := wallet.FromURI(devchain.SudoURI)
+	net, err := testnet.Open(setup, testnet.Config{
+		Netuid: Netuid,
+		Chain:  devchain.Config{Path: filepath.Join(dir, "devchain.db"), BlockTime: cfg.BlockTime, Log: log.With("component", "devchain")},
+		Params: &p,
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := c.CreateSubnet(setup, sudo, Netuid, &p); err != nil && !errors.Is(err, devchain.ErrSubnetExists) {
-		return nil, fmt.Errorf("create netuid %d: %w", Netuid, err)
-	}
+	defer net.Close()
+	c := net.Chain
 
 	val, err := newNode(dir, "Validator", 0, false)
 	if err != nil {
@@ -235,8 +235,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		nodes = append(nodes, n)
 	}
 	for _, n := range append([]*node{val}, nodes...) {
-		if err := register(setup, c, n); err != nil {
-			return nil, err
+		if err := net.Join(setup, n.cold, n.hot, 3000, 0); err != nil {
+			return nil, fmt.Errorf("%s: %w", n.name, err)
 		}
 	}
 	if st, err := c.Stake(setup, val.hot.SS58Address()); err != nil {
@@ -469,21 +469,6 @@ func newNode(dir, name string, delay time.Duration, bad bool) (*node, error) {
 		return nil, fmt.Errorf("dev wallet %s: %w", name, err)
 	}
 	return &node{name: name, cold: cold, hot: hot, delay: delay, bad: bad}, nil
-}
-
-func register(ctx context.Context, c *devchain.Chain, n *node) error {
-	if ok, err := c.IsRegistered(ctx, Netuid, n.hot.SS58Address()); err != nil {
-		return err
-	} else if ok {
-		return nil
-	}
-	if err := c.Fund(ctx, n.cold.SS58Address(), 3000*devchain.RaoPerTAO); err != nil {
-		return fmt.Errorf("fund %s: %w", n.name, err)
-	}
-	if _, err := c.Register(ctx, Netuid, n.cold, n.hot.SS58Address()); err != nil {
-		return fmt.Errorf("register %s: %w", n.name, err)
-	}
-	return nil
 }
 
 // throttled answers after a fixed delay on top of the CPU solve; a bad

@@ -1,10 +1,10 @@
 package devnet
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/plot"
 )
 
@@ -75,7 +75,7 @@ func checkPlotPath(path string) error {
 		return nil
 	}
 	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
-		return fmt.Errorf("flag 'plot': directory of %s does not exist", path)
+		return config.Errorf("devnet.Config.Plot", "directory of %s does not exist", path)
 	}
 	return nil
 }

@@ -1,8 +1,6 @@
 package miner
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -10,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/pow/hashcat"
 	"github.com/sn27/compute/internal/pow/pick"
@@ -86,7 +85,7 @@ type Config struct {
 func DefaultDataDir(walletName, hotkey string, netuid uint16) (string, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("find the home directory for the miner's data directory (set --miner.data_dir): %w", err)
+		return "", config.Errorf("miner.Config.DataDir", "no default without a home directory: %w", err)
 	}
 	return filepath.Join(home, ".bittensor", "compute", "miner", walletName, hotkey, "netuid"+strconv.Itoa(int(netuid))), nil
 }
@@ -96,17 +95,17 @@ func (c *Config) setDefaults() error {
 		c.Logger = slog.Default()
 	}
 	if c.AxonPort < 0 || c.AxonPort > 65535 {
-		return fmt.Errorf("--axon.port %d is not a port", c.AxonPort)
+		return config.Errorf("miner.Config.AxonPort", "%d is not a port", c.AxonPort)
 	}
 	if c.ExternalPort < 0 || c.ExternalPort > 65535 {
-		return fmt.Errorf("--axon.external_port %d is not a port", c.ExternalPort)
+		return config.Errorf("miner.Config.ExternalPort", "%d is not a port", c.ExternalPort)
 	}
-	for flag, ip := range map[string]string{"--axon.ip": c.AxonIP, "--axon.external_ip": c.ExternalIP, "--ssh.bind_ip": c.SSHBindIP} {
+	for field, ip := range map[string]string{"miner.Config.AxonIP": c.AxonIP, "miner.Config.ExternalIP": c.ExternalIP, "miner.Config.SSHBindIP": c.SSHBindIP} {
 		if ip == "" {
 			continue
 		}
 		if _, err := netip.ParseAddr(ip); err != nil {
-			return fmt.Errorf("%s %q is not an IP address", flag, ip)
+			return config.Errorf(field, "%q is not an IP address", ip)
 		}
 	}
 	if c.Solver == "" {
@@ -117,22 +116,22 @@ func (c *Config) setDefaults() error {
 		known = known || n == c.Solver
 	}
 	if !known {
-		return fmt.Errorf("--miner.solver %q is unknown (want one of %v)", c.Solver, pick.Names)
+		return config.Errorf("miner.Config.Solver", "%q is unknown (want one of %v)", c.Solver, pick.Names)
 	}
 	if c.SSHPort == 0 {
 		c.SSHPort = container.DefaultSSHPort
 	}
 	if c.SSHPort < 1 || c.SSHPort > 65535 {
-		return fmt.Errorf("--ssh.port %d is not a port", c.SSHPort)
+		return config.Errorf("miner.Config.SSHPort", "%d is not a port", c.SSHPort)
 	}
 	if c.Image == "" {
 		c.Image = container.DefaultImage
 	}
 	if c.DataDir == "" {
-		return errors.New("miner: a data directory is required (--miner.data_dir)")
+		return config.Errorf("miner.Config.DataDir", "a data directory is required")
 	}
 	if c.Policy.UpdatedThreshold < 0 || c.Policy.UpdatedThreshold > 100 {
-		return fmt.Errorf("--miner.whitelist.updated.threshold %v must be between 0 and 100 (percent)", c.Policy.UpdatedThreshold)
+		return config.Errorf("miner.Config.Policy.UpdatedThreshold", "%v must be between 0 and 100 (percent)", c.Policy.UpdatedThreshold)
 	}
 	if c.Policy.MinValidatorVersion == 0 {
 		c.Policy.MinValidatorVersion = version.Int

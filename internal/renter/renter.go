@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/score"
 	"github.com/sn27/compute/internal/store"
@@ -92,7 +93,7 @@ type Renter struct {
 // New checks cfg and returns a renter that signs with signer (the validator's hotkey).
 func New(cfg Config, meta Metagraph, st Store, signer wire.Signer) (*Renter, error) {
 	if cfg.DataDir == "" {
-		return nil, errors.New("a data directory is required (flag 'validator.data_dir')")
+		return nil, config.Errorf("renter.Config.DataDir", "a data directory is required")
 	}
 	if meta == nil || st == nil || signer == nil {
 		return nil, errors.New("metagraph, store and signer are required")
@@ -320,7 +321,7 @@ func (r *Renter) Allocate(ctx context.Context, req Request) (*Allocation, error)
 	if req.SSHKey != "" {
 		k, err := container.NormalizeSSHKey(req.SSHKey)
 		if err != nil {
-			return nil, fmt.Errorf("flag 'ssh-key': %w", err)
+			return nil, config.Errorf("renter.Request.SSHKey", "%w", err)
 		}
 		req.SSHKey = k
 	}
@@ -423,7 +424,7 @@ func (r *Renter) withoutHeld(ctx context.Context, cands []Candidate) ([]Candidat
 // byHotkey returns the one miner a hotkey names, wherever its specs stand.
 func (r *Renter) byHotkey(ctx context.Context, hotkey string) ([]Candidate, error) {
 	if _, _, err := wallet.SS58Decode(hotkey); err != nil {
-		return nil, fmt.Errorf("flag 'hotkey': %q is not an SS58 address: %w", hotkey, err)
+		return nil, config.Errorf("renter.Request.Hotkey", "%q is not an SS58 address: %w", hotkey, err)
 	}
 	n, err := r.neuron(ctx, hotkey)
 	if err != nil {

@@ -341,7 +341,7 @@ func TestAllocateRefusesBadRequests(t *testing.T) {
 		{"timeline 0", Request{Requirement: minimal(), Timeline: 0}, "between 1 and 60"},
 		{"no cpu", Request{Requirement: container.Requirement{}, Timeline: 1}, "cpu.count"},
 		{"tiny ram", Request{Requirement: bigRAM, Timeline: 1}, "ram.capacity"},
-		{"bad ssh key", Request{Requirement: minimal(), Timeline: 1, SSHKey: "ssh-ed25519 nope"}, "ssh-key"},
+		{"bad ssh key", Request{Requirement: minimal(), Timeline: 1, SSHKey: "ssh-ed25519 nope"}, "renter.Request.SSHKey: "},
 		{"bad hotkey", Request{Requirement: minimal(), Timeline: 1, Hotkey: "5notanaddress"}, "not an SS58 address"},
 		{"unknown hotkey", Request{Requirement: minimal(), Timeline: 1, Hotkey: keypair(t, "//Nobody").SS58Address()}, "not registered"},
 	}

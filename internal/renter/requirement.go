@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/specs"
 )
@@ -45,7 +46,7 @@ func (r Resources) Requirement() (container.Requirement, error) {
 	req.GPU.Type = strings.TrimSpace(r.GPUType)
 	capMB, err := mebibytes(r.GPUCapacity)
 	if err != nil {
-		return req, fmt.Errorf("flag 'gpu.capacity': %w", err)
+		return req, config.Errorf("renter.Resources.GPUCapacity", "%w", err)
 	}
 	req.GPU.CapacityMB = capMB
 	if req.GPU.Count == 0 && (req.GPU.Type != "" || req.GPU.CapacityMB > 0) {
@@ -53,33 +54,33 @@ func (r Resources) Requirement() (container.Requirement, error) {
 	}
 	if strings.TrimSpace(r.RAM) != "" {
 		if req.RAM.Capacity, err = ParseSize(r.RAM); err != nil {
-			return req, fmt.Errorf("flag 'ram': %w", err)
+			return req, config.Errorf("renter.Resources.RAM", "%w", err)
 		}
 	}
 	if strings.TrimSpace(r.Disk) != "" {
 		if req.Disk.Capacity, err = ParseSize(r.Disk); err != nil {
-			return req, fmt.Errorf("flag 'disk': %w", err)
+			return req, config.Errorf("renter.Resources.Disk", "%w", err)
 		}
 	}
 	if err := req.Validate(); err != nil {
-		return req, fmt.Errorf("flag '%s': %w", resourceFlag(err), err)
+		return req, config.Errorf(resourceField(err), "%w", err)
 	}
 	return req, nil
 }
 
-// resourceFlag names the command-line flag of the requirement field a
-// validation error is about (the error names the JSON field).
-func resourceFlag(err error) string {
+// resourceField names the Resources field a requirement validation error
+// is about (the error names the JSON field); "renter.Resources" when none.
+func resourceField(err error) string {
 	msg := err.Error()
-	for _, f := range []struct{ field, flag string }{
-		{"cpu.count", "cpu.count"}, {"gpu.count", "gpu.count"}, {"gpu.capacity", "gpu.capacity"},
-		{"gpu.type", "gpu.type"}, {"ram.capacity", "ram"}, {"hard_disk.capacity", "disk"},
+	for _, f := range []struct{ json, field string }{
+		{"cpu.count", "CPUCount"}, {"gpu.count", "GPUCount"}, {"gpu.capacity", "GPUCapacity"},
+		{"gpu.type", "GPUType"}, {"ram.capacity", "RAM"}, {"hard_disk.capacity", "Disk"},
 	} {
-		if strings.Contains(msg, f.field) {
-			return f.flag
+		if strings.Contains(msg, f.json) {
+			return "renter.Resources." + f.field
 		}
 	}
-	return "requirement"
+	return "renter.Resources"
 }
 
 // ParseRequirement reads a device_requirement in the original JSON shape,
@@ -112,7 +113,7 @@ func DescribeRequirement(r container.Requirement) string {
 // CheckTimeline refuses a lease shorter than a day or longer than MaxTimeline days.
 func CheckTimeline(days int) error {
 	if days < 1 || days > MaxTimeline {
-		return fmt.Errorf("flag 'timeline' must be between 1 and %d days, got %d", MaxTimeline, days)
+		return config.Errorf("renter.Request.Timeline", "must be between 1 and %d days, got %d", MaxTimeline, days)
 	}
 	return nil
 }

@@ -1,12 +1,12 @@
 package validator
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/score"
 	"github.com/sn27/compute/internal/store"
 	"github.com/sn27/compute/internal/version"
@@ -115,7 +115,7 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first setting that cannot work, naming its flag.
+// Validate reports the first setting that cannot work as a *config.FieldError.
 func (c Config) Validate() error {
 	if err := c.Score.Validate(); err != nil {
 		return err
@@ -124,36 +124,38 @@ func (c Config) Validate() error {
 		return err
 	}
 	if c.Score.MaxDifficulty > 18 {
-		return fmt.Errorf("flag 'validator.difficulty.max' must be at most 18, got %d", c.Score.MaxDifficulty)
+		return config.Errorf("validator.Config.Score.MaxDifficulty", "must be at most 18, got %d", c.Score.MaxDifficulty)
 	}
 	switch {
-	case c.ChallengeMinBlocks < 1 || c.ChallengeMaxBlocks < c.ChallengeMinBlocks:
-		return fmt.Errorf("flags 'validator.challenge.blocks.min' (%d) and 'validator.challenge.blocks.max' (%d) must satisfy 1 <= min <= max",
-			c.ChallengeMinBlocks, c.ChallengeMaxBlocks)
+	case c.ChallengeMinBlocks < 1:
+		return config.Errorf("validator.Config.ChallengeMinBlocks", "must be at least 1")
+	case c.ChallengeMaxBlocks < c.ChallengeMinBlocks:
+		return config.Errorf("validator.Config.ChallengeMaxBlocks", "(%d) must be at least the fewest blocks between challenge rounds (%d)",
+			c.ChallengeMaxBlocks, c.ChallengeMinBlocks)
 	case c.SpecsEvery < 1:
-		return errors.New("flag 'validator.specs.blocks' must be at least 1")
+		return config.Errorf("validator.Config.SpecsEvery", "must be at least 1")
 	case c.StatusEvery < 1:
-		return errors.New("flag 'validator.status.blocks' must be at least 1")
+		return config.Errorf("validator.Config.StatusEvery", "must be at least 1")
 	case c.WeightsEvery < 1:
-		return errors.New("flag 'validator.weights.blocks' must be at least 1")
+		return config.Errorf("validator.Config.WeightsEvery", "must be at least 1")
 	case c.PruneEvery < 1:
-		return errors.New("flag 'validator.prune.blocks' must be at least 1")
+		return config.Errorf("validator.Config.PruneEvery", "must be at least 1")
 	case c.ChallengeBatchSize < 1 || c.ChallengeBatchSize > 4096:
-		return fmt.Errorf("flag 'validator.challenge.batch.size' must be between 1 and 4096, got %d", c.ChallengeBatchSize)
+		return config.Errorf("validator.Config.ChallengeBatchSize", "must be between 1 and 4096, got %d", c.ChallengeBatchSize)
 	case c.SpecsBatchSize < 1 || c.SpecsBatchSize > 4096:
-		return fmt.Errorf("flag 'validator.specs.batch.size' must be between 1 and 4096, got %d", c.SpecsBatchSize)
+		return config.Errorf("validator.Config.SpecsBatchSize", "must be between 1 and 4096, got %d", c.SpecsBatchSize)
 	case c.SpecsTimeout <= 0:
-		return errors.New("flag 'validator.specs.timeout' must be positive")
+		return config.Errorf("validator.Config.SpecsTimeout", "must be positive")
 	case c.ChainTimeout <= 0:
-		return errors.New("flag 'validator.chain.timeout' must be positive")
+		return config.Errorf("validator.Config.ChainTimeout", "must be positive")
 	case c.WeightsAttempts < 1:
-		return errors.New("flag 'validator.weights.attempts' must be at least 1")
+		return config.Errorf("validator.Config.WeightsAttempts", "must be at least 1")
 	case c.WeightsBackoff < 0:
-		return errors.New("flag 'validator.weights.backoff' must not be negative")
+		return config.Errorf("validator.Config.WeightsBackoff", "must not be negative")
 	case c.MaxMinerStake <= 0:
-		return errors.New("the miner stake limit must be positive")
+		return config.Errorf("validator.Config.MaxMinerStake", "the miner stake limit must be positive")
 	case c.Filter.UpdatedThreshold < 0 || c.Filter.UpdatedThreshold > 100:
-		return fmt.Errorf("flag 'validator.whitelist.updated.threshold' must be a percentage 0..100, got %v", c.Filter.UpdatedThreshold)
+		return config.Errorf("validator.Config.Filter.UpdatedThreshold", "must be a percentage 0..100, got %v", c.Filter.UpdatedThreshold)
 	}
 	return nil
 }
@@ -194,7 +196,7 @@ const DefaultMetricsAddr = "127.0.0.1:9101"
 func DefaultDataDir(walletName, hotkey string, netuid uint16) (string, error) {
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("find the home directory for the validator data (set --validator.data_dir): %w", err)
+		return "", fmt.Errorf("find the home directory for the validator's default data directory: %w", err)
 	}
 	return filepath.Join(home, ".bittensor", "compute", "validator", walletName, hotkey, fmt.Sprintf("netuid%d", netuid)), nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/score"
 	"github.com/sn27/compute/internal/sharedstate"
 )
@@ -36,15 +37,15 @@ func DefaultSharedConfig() SharedConfig {
 	return SharedConfig{Publish: true, MaxAgeBlocks: d.MaxAge, PenaltyShare: d.PenaltyShare, Penalty: 1}
 }
 
-// Validate names the flag of the first setting that cannot work.
+// Validate reports the first setting that cannot work as a *config.FieldError.
 func (c SharedConfig) Validate() error {
 	switch {
 	case c.MaxAgeBlocks < 1:
-		return errors.New("flag 'validator.shared.age.blocks' must be at least 1")
+		return config.Errorf("validator.SharedConfig.MaxAgeBlocks", "must be at least 1")
 	case !(c.PenaltyShare >= 0 && c.PenaltyShare < 1):
-		return fmt.Errorf("flag 'validator.shared.penalty.share' must be in [0, 1), got %v", c.PenaltyShare)
+		return config.Errorf("validator.SharedConfig.PenaltyShare", "must be in [0, 1), got %v", c.PenaltyShare)
 	case !(c.Penalty >= 0 && c.Penalty <= 1):
-		return fmt.Errorf("flag 'validator.shared.penalty' must be in [0, 1], got %v", c.Penalty)
+		return config.Errorf("validator.SharedConfig.Penalty", "must be in [0, 1], got %v", c.Penalty)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/chain/devchain"
+	"github.com/sn27/compute/internal/config"
 )
 
 // DevEndpoint is where `compute localnet` listens by default; --subtensor.network dev means it.
@@ -29,7 +30,7 @@ func (cfg Config) localnet() (string, bool, error) {
 	if cfg.Endpoint != "" {
 		u, err := url.Parse(cfg.Endpoint)
 		if err != nil || u.Host == "" {
-			return "", false, fmt.Errorf("--subtensor.chain_endpoint %q is not a URL (want http://host:port for a localnet or ws(s)://host:port for subtensor)", cfg.Endpoint)
+			return "", false, config.Errorf("connect.Config.Endpoint", "%q is not a URL (want http://host:port for a localnet or ws(s)://host:port for subtensor)", cfg.Endpoint)
 		}
 		switch strings.ToLower(u.Scheme) {
 		case "http", "https":
@@ -37,7 +38,7 @@ func (cfg Config) localnet() (string, bool, error) {
 		case "ws", "wss":
 			return "", false, nil
 		default:
-			return "", false, fmt.Errorf("--subtensor.chain_endpoint scheme %q is not supported (http, https, ws, wss)", u.Scheme)
+			return "", false, config.Errorf("connect.Config.Endpoint", "scheme %q is not supported (http, https, ws, wss)", u.Scheme)
 		}
 	}
 	switch cfg.Network {
@@ -46,9 +47,9 @@ func (cfg Config) localnet() (string, bool, error) {
 	case "finney", "test", "archive", "local":
 		return "", false, nil
 	case "":
-		return "", false, fmt.Errorf("no chain given: set --subtensor.network (finney, test, archive, local, dev) or --subtensor.chain_endpoint")
+		return "", false, config.Errorf("connect.Config.Network", "no chain given: name a network (finney, test, archive, local, dev) or give an endpoint")
 	default:
-		return "", false, fmt.Errorf("--subtensor.network %q is unknown (finney, test, archive, local, dev)", cfg.Network)
+		return "", false, config.Errorf("connect.Config.Network", "%q is unknown (finney, test, archive, local, dev)", cfg.Network)
 	}
 }
 
@@ -83,7 +84,7 @@ func OpenDev(ctx context.Context, cfg Config) (devchain.Dev, error) {
 		return nil, err
 	}
 	if !dev {
-		return nil, fmt.Errorf("this command needs a localnet (--subtensor.network dev or --subtensor.chain_endpoint http://...), not a subtensor node")
+		return nil, fmt.Errorf("this command needs a localnet (network dev or an http(s):// endpoint), not a subtensor node")
 	}
 	return devchain.Dial(ctx, endpoint)
 }

@@ -43,7 +43,7 @@ func Endpoint(network, endpoint string) (string, error) {
 	}
 	u, ok := Networks[network]
 	if !ok {
-		return "", fmt.Errorf("subtensor.network %q is not one of finney, test, archive, local (or give --subtensor.chain_endpoint)", network)
+		return "", fmt.Errorf("subtensor: network %q is not one of finney, test, archive, local (or give a ws(s):// endpoint)", network)
 	}
 	return u, nil
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/pow"
 )
 
@@ -68,12 +69,12 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Solver, error) {
 		opts.WorkloadProfile = DefaultWorkloadProfile
 	}
 	if opts.WorkloadProfile < 1 || opts.WorkloadProfile > 4 {
-		return nil, fmt.Errorf("hashcat: flag 'miner.hashcat.workload.profile' must be 1..4, got %d", opts.WorkloadProfile)
+		return nil, config.Errorf("hashcat.Options.WorkloadProfile", "must be 1..4, got %d", opts.WorkloadProfile)
 	}
 	s := &Solver{opts: opts, ext: SplitOptions(opts.ExtendedOptions), log: log.With("solver", "hashcat")}
 	path, err := exec.LookPath(opts.Path)
 	if err != nil {
-		return nil, fmt.Errorf("hashcat: binary %q not found (install hashcat >= 6.2.6 or set --miner.hashcat.path): %w", opts.Path, pow.ErrUnavailable)
+		return nil, fmt.Errorf("hashcat: binary %q not found (install hashcat >= 6.2.6 or give the path of its binary): %w", opts.Path, pow.ErrUnavailable)
 	}
 	s.opts.Path = path
 	vctx, cancel := context.WithTimeout(ctx, 30*time.Second)

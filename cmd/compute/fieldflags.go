@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/sn27/compute/internal/config"
+)
+
+// fieldFlags names the flag that fills each configuration field the
+// packages' checks may refuse (config.FieldError.Field), so that an operator
+// reads the flag, not the Go field. It is the one place fields meet flags.
+func fieldFlags() map[string]string {
+	return map[string]string{
+		"connect.Config.Endpoint": "subtensor.chain_endpoint",
+		"connect.Config.Network":  "subtensor.network",
+
+		"miner.Config.AxonPort":                "axon.port",
+		"miner.Config.ExternalPort":            "axon.external_port",
+		"miner.Config.AxonIP":                  "axon.ip",
+		"miner.Config.ExternalIP":              "axon.external_ip",
+		"miner.Config.SSHBindIP":               "ssh.bind_ip",
+		"miner.Config.SSHPort":                 "ssh.port",
+		"miner.Config.Solver":                  "miner.solver",
+		"miner.Config.DataDir":                 "miner.data_dir",
+		"miner.Config.Policy.UpdatedThreshold": "miner.whitelist.updated.threshold",
+		"container.Config.SSHPort":             "ssh.port",
+		"hashcat.Options.WorkloadProfile":      "miner.hashcat.workload.profile",
+
+		"validator.Config.Score.MaxDifficulty":     "validator.difficulty.max",
+		"validator.Config.ChallengeMinBlocks":      "validator.challenge.blocks.min",
+		"validator.Config.ChallengeMaxBlocks":      "validator.challenge.blocks.max",
+		"validator.Config.SpecsEvery":              "validator.specs.blocks",
+		"validator.Config.StatusEvery":             "validator.status.blocks",
+		"validator.Config.WeightsEvery":            "validator.weights.blocks",
+		"validator.Config.PruneEvery":              "validator.prune.blocks",
+		"validator.Config.ChallengeBatchSize":      "validator.challenge.batch.size",
+		"validator.Config.SpecsBatchSize":          "validator.specs.batch.size",
+		"validator.Config.SpecsTimeout":            "validator.specs.timeout",
+		"validator.Config.ChainTimeout":            "validator.chain.timeout",
+		"validator.Config.WeightsAttempts":         "validator.weights.attempts",
+		"validator.Config.WeightsBackoff":          "validator.weights.backoff",
+		"validator.Config.Filter.UpdatedThreshold": "validator.whitelist.updated.threshold",
+		"validator.SharedConfig.MaxAgeBlocks":      "validator.shared.age.blocks",
+		"validator.SharedConfig.PenaltyShare":      "validator.shared.penalty.share",
+		"validator.SharedConfig.Penalty":           "validator.shared.penalty",
+		"canary.Config.Interval":                   "validator.canary.interval",
+		"canary.Config.Concurrency":                "validator.canary.concurrency",
+		"canary.Config.Timeout":                    "validator.canary.timeout",
+		"canary.Config.LoginTimeout":               "validator.canary.login.timeout",
+		"canary.Config.DataDir":                    "validator.data_dir",
+
+		"renter.Config.DataDir":        "validator.data_dir",
+		"renter.Request.Timeline":      "timeline",
+		"renter.Request.Hotkey":        "hotkey",
+		"renter.Request.SSHKey":        "ssh-key",
+		"renter.Resources":             "requirement",
+		"renter.Resources.CPUCount":    "cpu.count",
+		"renter.Resources.GPUCount":    "gpu.count",
+		"renter.Resources.GPUType":     "gpu.type",
+		"renter.Resources.GPUCapacity": "gpu.capacity",
+		"renter.Resources.RAM":         "ram",
+		"renter.Resources.Disk":        "disk",
+
+		"devnet.Config.Miners": "miners",
+		"devnet.Config.Plot":   "plot",
+	}
+}
+
+// flagMessage rewrites, in msg, the text of the first *config.FieldError in
+// err's chain to name the field's flag ("flag 'axon.port': 70000 is not a
+// port"); it reports whether err holds a field error.
+func flagMessage(err error, msg string) (string, bool) {
+	var fe *config.FieldError
+	if !errors.As(err, &fe) {
+		return msg, false
+	}
+	flag, ok := fieldFlags()[fe.Field]
+	if !ok {
+		return msg, true
+	}
+	return strings.Replace(msg, fe.Error(), "flag '"+flag+"': "+fe.Err.Error(), 1), true
+}
+
+// isFieldError recognises a configuration value a package refused: the
+// configs here are filled from flags, so it is a usage error.
+func isFieldError(err error) bool {
+	_, ok := flagMessage(err, "")
+	return ok
+}
