@@ -35,8 +35,8 @@ var _ Engine = (*client.Client)(nil)
 // Errors from the Docker Engine, classified so callers and operators know what to fix.
 var (
 	ErrDockerUnavailable = errors.New("container: Docker daemon is not reachable (is dockerd running? check DOCKER_HOST and /var/run/docker.sock)")
-	ErrImageMissing      = errors.New("container: lease image is missing (build it with `compute miner image build`, or import the tarball scripts/build-test-image.sh makes with `compute miner image import`, or name another with --miner.image)")
-	ErrPortInUse         = errors.New("container: the SSH port is already in use on this host (choose another --ssh.port)")
+	ErrImageMissing      = errors.New("container: lease image is missing (build it with `compute miner image build`, or import the tarball scripts/build-test-image.sh makes with `compute miner image import`, or name another image)")
+	ErrPortInUse         = errors.New("container: the SSH port is already in use on this host (choose another lease SSH port)")
 	ErrDiskFull          = errors.New("container: no space left on the Docker host's disk")
 )
 

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/gpu"
 	"github.com/sn27/compute/internal/pow"
@@ -155,7 +156,7 @@ func (m *Miner) Run(ctx context.Context) error {
 	}
 	axonLn, err := net.Listen("tcp", net.JoinHostPort(m.cfg.AxonIP, strconv.Itoa(m.cfg.AxonPort)))
 	if err != nil {
-		return fmt.Errorf("axon: listen on port %d: %w (choose another --axon.port)", m.cfg.AxonPort, err)
+		return fmt.Errorf("axon: listen on port %d: %w (choose another axon port)", m.cfg.AxonPort, err)
 	}
 	m.axonAddr = axonLn.Addr()
 	var metSrv *http.Server
@@ -163,7 +164,7 @@ func (m *Miner) Run(ctx context.Context) error {
 	if m.cfg.MetricsAddr != "" {
 		if metLn, err = net.Listen("tcp", m.cfg.MetricsAddr); err != nil {
 			axonLn.Close()
-			return fmt.Errorf("metrics: listen on %s: %w (choose another --metrics.addr, or \"\" to disable)", m.cfg.MetricsAddr, err)
+			return fmt.Errorf("metrics: listen on %s: %w (choose another metrics address, or none to disable them)", m.cfg.MetricsAddr, err)
 		}
 		m.metAddr = metLn.Addr()
 		mux := http.NewServeMux()
@@ -504,13 +505,13 @@ func (m *Miner) wantAxon() (chain.AxonInfo, error) {
 	if ipText == "" {
 		ip, err := outboundIP()
 		if err != nil {
-			return chain.AxonInfo{}, fmt.Errorf("find this machine's IP to announce (set --axon.external_ip): %w", err)
+			return chain.AxonInfo{}, fmt.Errorf("find this machine's IP to announce (give the external IP): %w", err)
 		}
 		ipText = ip
 	}
 	ip, err := netip.ParseAddr(ipText)
 	if err != nil {
-		return chain.AxonInfo{}, fmt.Errorf("--axon.external_ip %q is not an IP address", ipText)
+		return chain.AxonInfo{}, config.Errorf("miner.Config.ExternalIP", "%q is not an IP address", ipText)
 	}
 	port := m.cfg.ExternalPort
 	if port == 0 {
