@@ -39,8 +39,7 @@ func (m *Manager) Deallocate(ctx context.Context, publicKey string) error {
 // endingLocked marks the active lease as being removed and returns it. The lease stays
 // active (a checking request still finds it) until end has removed it.
 func (m *Manager) endingLocked() *Lease {
-	m.busy = opEnd
-	m.wg.Add(1)
+	m.startLocked(opEnd)
 	return m.lease
 }
 

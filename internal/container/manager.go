@@ -139,7 +139,8 @@ type Manager struct {
 
 	mu     sync.Mutex
 	lease  *Lease
-	busy   operation // the lease operation in progress, if any
+	busy   operation     // the lease operation in progress, if any
+	idle   chan struct{} // closed when the operation in progress ends
 	timer  *time.Timer
 	closed bool
 	wg     sync.WaitGroup // expiry callbacks armed or running, and operations in flight
@@ -320,10 +321,7 @@ func (m *Manager) CanAllocate(ctx context.Context, timeline int, requirement jso
 	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	err = m.freeLocked()
-	m.mu.Unlock()
-	if err != nil {
+	if err := m.waitFree(ctx); err != nil {
 		return err
 	}
 	// The host probe and the image check are Docker calls: they run without the lock.
@@ -378,7 +376,7 @@ func (m *Manager) Allocate(ctx context.Context, r AllocateRequest) (AllocateResu
 	if err != nil {
 		return AllocateResult{}, err
 	}
-	if err := m.begin(opAllocate); err != nil {
+	if err := m.begin(ctx, opAllocate); err != nil {
 		return AllocateResult{}, err
 	}
 	lease, info, err := m.allocate(ctx, r, v)
@@ -510,20 +508,52 @@ func (m *Manager) freeLocked() error {
 
 // begin reserves the machine for an allocation: the state it checks and the operation
 // it records are what later requests see while the slow work runs without the lock.
-func (m *Manager) begin(op operation) error {
+func (m *Manager) begin(ctx context.Context, op operation) error {
+	if err := m.waitFree(ctx); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.freeLocked(); err != nil {
 		return err
 	}
-	m.busy = op
-	m.wg.Add(1)
+	m.startLocked(op)
 	return nil
+}
+
+// waitFree returns whether this machine could take a lease now, as freeLocked, except
+// that it first waits (without the lock, as long as ctx allows) for a lease removal in
+// progress: the machine is free once it is done. An allocation in progress is not waited
+// for; it answers ErrBusy.
+func (m *Manager) waitFree(ctx context.Context) error {
+	for {
+		m.mu.Lock()
+		if m.busy != opEnd || m.closed {
+			err := m.freeLocked()
+			m.mu.Unlock()
+			return err
+		}
+		idle := m.idle
+		m.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+		}
+	}
+}
+
+// startLocked records op as the operation in progress.
+func (m *Manager) startLocked(op operation) {
+	m.busy = op
+	m.idle = make(chan struct{})
+	m.wg.Add(1)
 }
 
 // finishLocked ends the operation begun by begin or endingLocked.
 func (m *Manager) finishLocked() {
 	m.busy = opNone
+	close(m.idle)
 	m.wg.Done()
 }
 
