@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -50,24 +51,62 @@ func exitCode(ctx context.Context, err error) int {
 		return exitBadPassword
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return exitInterrupted
-	case isCobraUsage(err), isFlagError(err), isFieldError(err):
+	case isFlagError(err), isFieldError(err):
 		return exitUsage
 	default:
 		return exitError
 	}
 }
 
-// isCobraUsage recognises the usage errors cobra reports itself before a
-// command runs (an unknown subcommand, a missing required flag, extra
-// arguments); flag parse errors are marked by the root's FlagErrorFunc.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command ", "required flag(s) ", "accepts ", "if any flags in the group ", "at least one of the flags in the group "} {
-		if strings.HasPrefix(msg, p) {
-			return true
-		}
+// typedUsage makes the usage errors cobra finds itself typed (usageError),
+// through cobra's own hooks rather than its message texts: each runnable
+// command's Args validator also checks the required flags and flag groups (cobra
+// checks them only after Args), and the root refuses an unknown subcommand. Bad
+// flags and flag values are typed by the root's FlagErrorFunc.
+func typedUsage(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		typedUsage(sub)
 	}
-	return false
+	if !c.HasParent() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return usageError{unknownCommand(cmd, args[0])}
+		}
+		return
+	}
+	if !c.Runnable() {
+		return
+	}
+	check := c.Args
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if check != nil {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+		}
+		if err := cmd.ValidateRequiredFlags(); err != nil {
+			return usageError{err}
+		}
+		if err := cmd.ValidateFlagGroups(); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+// unknownCommand words an unknown subcommand as cobra does, with its suggestions.
+func unknownCommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return errors.New(msg)
 }
 
 // isFlagError recognises the errors of a bad flag value that the checks
@@ -130,5 +169,6 @@ Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 inter
 		newAllocateCommand(g),
 		newWeightsCommand(g),
 	)
+	typedUsage(root)
 	return root
 }

@@ -18,6 +18,8 @@ func TestExitCodes(t *testing.T) {
 		{"bad flag value", []string{"score", "--resolution", "abc"}, exitUsage},
 		{"unknown command", []string{"nosuch"}, exitUsage},
 		{"extra argument", []string{"metagraph", "extra"}, exitUsage},
+		{"extra argument of a subcommand", []string{"localnet", "subnet", "create", "extra"}, exitUsage},
+		{"no command", []string{}, 0},
 		{"missing required flag", []string{"challenge", "solve", "--solver", "cpu"}, exitUsage},
 	}
 	for _, tt := range tests {

@@ -47,7 +47,8 @@ func TestExitCodesOfFlagErrors(t *testing.T) {
 		{errors.New("--Weird"), exitError},
 		{errors.New("connection refused"), exitError},
 		{fmt.Errorf("open: %w", wallet.ErrWrongPassword), exitBadPassword},
-		{errors.New("unknown command \"x\" for \"compute\""), exitUsage},
+		// cobra's own usage errors are typed by typedUsage (TestExitCodes runs them).
+		{errors.New("unknown command \"x\" for \"compute\""), exitError},
 	}
 	for _, tc := range tests {
 		if got := exitCode(ctx, tc.err); got != tc.want {
