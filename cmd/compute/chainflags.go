@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
+	"net/url"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -147,4 +150,28 @@ func (o *chainOptions) openDev(ctx context.Context) (devchain.Dev, error) {
 		return nil, err
 	}
 	return connect.OpenDev(ctx, cfg)
+}
+
+// local reports whether the flags name a local or development chain: the
+// localnet (dev, or an http(s):// endpoint), the local subtensor, or an
+// endpoint on a loopback address.
+func (o *chainOptions) local() bool {
+	_ = o.resolve() // an unknown $BT_SUBTENSOR_NETWORK is reported by Open
+	if o.Endpoint == "" {
+		return o.Network == "dev" || o.Network == "local"
+	}
+	u, err := url.Parse(o.Endpoint)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		return true
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }

@@ -143,7 +143,7 @@ of the localnet's own beacon (drand quicknet's scheme with a key kept in --state
 	fs.Float64Var(&totalCap, "faucet-total-cap", float64(devchain.DefaultFaucetTotalCapRao)/devchain.RaoPerTAO,
 		"TAO the faucet mints in all (the real chain's supply by default)")
 	so.AddFlags(fs)
-	cmd.AddCommand(newLocalnetSubnetCommand(g), newLocalnetFundCommand(g), newLocalnetStakeCommand(g))
+	cmd.AddCommand(newLocalnetSubnetCommand(), newLocalnetFundCommand(), newLocalnetStakeCommand())
 	return cmd
 }
 
@@ -243,7 +243,7 @@ func runLocalnet(ctx context.Context, log *slog.Logger, cfg localnetConfig, read
 	return nil
 }
 
-func newLocalnetSubnetCommand(g *globalOptions) *cobra.Command {
+func newLocalnetSubnetCommand() *cobra.Command {
 	sub := &cobra.Command{Use: "subnet", Short: "Manage subnets of a running localnet"}
 	var (
 		co     chainOptions
@@ -256,7 +256,6 @@ func newLocalnetSubnetCommand(g *globalOptions) *cobra.Command {
 		Short: "Create a subnet (or with --update, replace its hyperparameters)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_ = g
 			ctx := cmd.Context()
 			c, err := co.openDev(ctx)
 			if err != nil {
@@ -293,7 +292,7 @@ func newLocalnetSubnetCommand(g *globalOptions) *cobra.Command {
 	return sub
 }
 
-func newLocalnetFundCommand(g *globalOptions) *cobra.Command {
+func newLocalnetFundCommand() *cobra.Command {
 	var (
 		co      chainOptions
 		wo      walletOptions
@@ -307,7 +306,6 @@ func newLocalnetFundCommand(g *globalOptions) *cobra.Command {
   compute localnet fund --address 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY --amount 100`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_ = g
 			ctx := cmd.Context()
 			rao, err := taoToRao(amount, "--amount")
 			if err != nil {
@@ -354,7 +352,7 @@ func newLocalnetFundCommand(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func newLocalnetStakeCommand(g *globalOptions) *cobra.Command {
+func newLocalnetStakeCommand() *cobra.Command {
 	var (
 		co     chainOptions
 		wo     walletOptions
@@ -366,7 +364,6 @@ func newLocalnetStakeCommand(g *globalOptions) *cobra.Command {
 		Short: "Stake TAO from the wallet's coldkey to its hotkey on a localnet",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_ = g
 			ctx := cmd.Context()
 			rao, err := taoToRao(amount, "--amount")
 			if err != nil {

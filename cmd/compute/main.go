@@ -156,7 +156,7 @@ Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 inter
 	g.AddFlags(root.PersistentFlags())
 	root.AddCommand(
 		newVersionCommand(),
-		newWalletCommand(g),
+		newWalletCommand(),
 		newChallengeCommand(g),
 		newBenchmarkCommand(g),
 		newLocalnetCommand(g),
@@ -164,7 +164,7 @@ Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 inter
 		newRegisterCommand(g),
 		newMinerCommand(g),
 		newValidatorCommand(g),
-		newScoreCommand(g),
+		newScoreCommand(),
 		newDevnetCommand(g),
 		newAllocateCommand(g),
 		newWeightsCommand(g),

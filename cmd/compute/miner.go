@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/netip"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -64,30 +62,6 @@ func (o *minerOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.AllocationRequire, "miner.allocation.required", false, "exit at start when Docker cannot run lease containers (default: serve with allocation disabled)")
 	fs.BoolVar(&o.RequireHashedAllocate, "miner.allocate.require_body_hash", false, "refuse Allocate requests whose signed body hash does not cover public_key, ssh_key and the other fields (this project's renters cover them; the original subnet's Python renters do not)")
 	fs.DurationVar(&o.SyncInterval, "miner.sync.interval", miner.DefaultSyncInterval, "how often the metagraph is refreshed and the served axon checked")
-}
-
-// local reports whether the flags name a local or development chain: the
-// localnet (dev, or an http(s):// endpoint), the local subtensor, or an
-// endpoint on a loopback address.
-func (o *chainOptions) local() bool {
-	_ = o.resolve() // an unknown $BT_SUBTENSOR_NETWORK is reported by Open
-	if o.Endpoint == "" {
-		return o.Network == "dev" || o.Network == "local"
-	}
-	u, err := url.Parse(o.Endpoint)
-	if err != nil {
-		return false
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "http", "https":
-		return true
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 func cleanList(in []string) []string {
@@ -179,11 +153,11 @@ registered on --netuid (see compute register). Metrics are served on --metrics.a
 	co.AddFlags(cmd.Flags())
 	wo.AddFlags(cmd.Flags())
 	mo.AddFlags(cmd.Flags())
-	cmd.AddCommand(newMinerImageCommand(g))
+	cmd.AddCommand(newMinerImageCommand())
 	return cmd
 }
 
-func newMinerImageCommand(g *globalOptions) *cobra.Command {
+func newMinerImageCommand() *cobra.Command {
 	image := &cobra.Command{Use: "image", Short: "Prepare the lease image allocations run"}
 	var tag, base string
 	build := &cobra.Command{
@@ -236,6 +210,5 @@ func newMinerImageCommand(g *globalOptions) *cobra.Command {
 	}
 	imp.Flags().StringVar(&itag, "miner.image", container.DefaultImage, "tag of the imported image")
 	image.AddCommand(build, imp)
-	_ = g
 	return image
 }

@@ -84,8 +84,7 @@ func (e scoreUsageError) Error() string { return e.err.Error() }
 func (e scoreUsageError) Unwrap() error { return e.err }
 func (e scoreUsageError) ExitCode() int { return exitUsage }
 
-func newScoreCommand(g *globalOptions) *cobra.Command {
-	_ = g
+func newScoreCommand() *cobra.Command {
 	opts := &ScoreOptions{}
 	cmd := &cobra.Command{
 		Use:   "score",

@@ -28,7 +28,7 @@ func TestScoreCommand(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := newScoreCommand(&globalOptions{})
+			cmd := newScoreCommand()
 			var out bytes.Buffer
 			cmd.SetOut(&out)
 			cmd.SetErr(&out)
@@ -54,7 +54,7 @@ func TestScoreCommand(t *testing.T) {
 }
 
 func TestScoreCommandJSON(t *testing.T) {
-	cmd := newScoreCommand(&globalOptions{})
+	cmd := newScoreCommand()
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetArgs([]string{"--resolution", "92", "--difficulty", "9", "--elapsed", "16", "--failure", "3.1", "--json"})

@@ -182,8 +182,6 @@ type validatorRun struct {
 	MetricsAddr string // "" for none
 	Tables      io.Writer
 	Deps        validator.Deps // Chain and Hotkey; the store and metrics are added here
-	// Ready, when set, receives the validator once it is built (devnet reads its State).
-	Ready func(*validator.Validator)
 	// Canary configures the canary leases run beside the loop (nil: none).
 	Canary *canary.Config
 }
@@ -218,9 +216,6 @@ func runValidator(ctx context.Context, log *slog.Logger, cfg validator.Config, r
 	v, err := validator.New(cfg, deps)
 	if err != nil {
 		return err
-	}
-	if r.Ready != nil {
-		r.Ready(v)
 	}
 	log.Info("validator data", "dir", r.DataDir)
 	if err := runWithCanary(ctx, log, v, cfg, st, reg, r); err != nil {

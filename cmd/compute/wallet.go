@@ -28,8 +28,7 @@ func walletUsage(format string, a ...any) error {
 	return walletUsageError{fmt.Errorf(format, a...)}
 }
 
-func newWalletCommand(g *globalOptions) *cobra.Command {
-	_ = g
+func newWalletCommand() *cobra.Command {
 	wo := &walletOptions{}
 	cmd := &cobra.Command{
 		Use:   "wallet",

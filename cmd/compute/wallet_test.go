@@ -22,7 +22,7 @@ const (
 // runWallet runs `compute wallet <args>` in-process with a non-terminal stdin.
 func runWallet(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := newWalletCommand(&globalOptions{})
+	cmd := newWalletCommand()
 	var out, errOut bytes.Buffer
 	cmd.SetIn(strings.NewReader(""))
 	cmd.SetOut(&out)
