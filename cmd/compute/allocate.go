@@ -110,8 +110,7 @@ func (o *allocateOptions) open(cmd *cobra.Command, g *globalOptions, cfg renter.
 	}
 	cfg.Netuid = o.co.Netuid
 	cfg.DataDir = dir
-	cfg.Logger = log
-	r, err = renter.New(cfg, c, st, signer)
+	r, err = renter.New(cfg, renter.Deps{Meta: c, Store: st, Signer: signer, Log: log})
 	if err != nil {
 		st.Close()
 		return nil, nil, err

@@ -61,7 +61,7 @@ func runWithCanary(ctx context.Context, log *slog.Logger, v *validator.Validator
 	if cfg.Netuid == 0 {
 		cfg.Netuid = vcfg.Netuid
 	}
-	rent, err := renter.New(renter.Config{Netuid: cfg.Netuid, DataDir: r.DataDir, Logger: log}, r.Deps.Chain, st, r.Deps.Hotkey)
+	rent, err := renter.New(renter.Config{Netuid: cfg.Netuid, DataDir: r.DataDir}, renter.Deps{Meta: r.Deps.Chain, Store: st, Signer: r.Deps.Hotkey, Log: log})
 	if err != nil {
 		return fmt.Errorf("canary: %w", err)
 	}

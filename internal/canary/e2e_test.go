@@ -213,7 +213,7 @@ func (n *e2eNet) collectSpecs(ms ...*testMiner) {
 func (n *e2eNet) renter() *renter.Renter {
 	n.t.Helper()
 	r, err := renter.New(renter.Config{Netuid: e2eNetuid, DataDir: n.dir, KeyBits: 2048, CheckTimeout: 10 * time.Second,
-		AllocateTimeout: 60 * time.Second, Logger: e2eLogger()}, n.chain, n.store, n.validator)
+		AllocateTimeout: 60 * time.Second}, renter.Deps{Meta: n.chain, Store: n.store, Signer: n.validator, Log: e2eLogger()})
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -419,7 +419,7 @@ func TestCanaryCatchesLiars(t *testing.T) {
 			t.Errorf("miner %s still has %d lease containers", m.hotkey.SS58Address(), k)
 		}
 	}
-	if list, _ := r.List(ctx); len(list) != 0 {
+	if list, _ := n.store.Allocations(ctx); len(list) != 0 {
 		t.Errorf("canary leases recorded as allocations: %+v", list)
 	}
 	for _, d := range []string{keyDir, "renter-keys"} {
@@ -440,7 +440,7 @@ func BenchmarkCanaryLease(b *testing.B) {
 	ctx := context.Background()
 	honest := n.startMiner(keypair(b, "//Bob//honest"), machine(1, 1<<30, 10<<30), testutil.SSHImage(), nil)
 	n.collectSpecs(honest)
-	r, err := renter.New(renter.Config{Netuid: e2eNetuid, DataDir: n.dir, Logger: e2eLogger()}, n.chain, n.store, n.validator)
+	r, err := renter.New(renter.Config{Netuid: e2eNetuid, DataDir: n.dir}, renter.Deps{Meta: n.chain, Store: n.store, Signer: n.validator, Log: e2eLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -605,7 +605,7 @@ func liarDeps(d *miner.Deps, cfg miner.Config) (func(), error) {
 // and quick ticks.
 func newCanary(cfg Config, c *devchain.Chain, v *validator.Validator, vst *store.Validator, val *node, dataDir string, log *slog.Logger) (*canary.Canary, error) {
 	r, err := renter.New(renter.Config{Netuid: Netuid, DataDir: dataDir, CheckTimeout: 10 * time.Second,
-		AllocateTimeout: 90 * time.Second, KeyBits: 2048, Logger: log}, c, vst, val.hot)
+		AllocateTimeout: 90 * time.Second, KeyBits: 2048}, renter.Deps{Meta: c, Store: vst, Signer: val.hot, Log: log})
 	if err != nil {
 		return nil, err
 	}

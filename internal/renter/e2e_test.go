@@ -177,7 +177,7 @@ func recordHistoryUID(t *testing.T, st *store.Validator, uid uint16, hotkey stri
 func (n *e2eNet) renter() *Renter {
 	n.t.Helper()
 	r, err := New(Config{Netuid: e2eNetuid, DataDir: n.dir, KeyBits: 2048, CheckTimeout: 10 * time.Second,
-		AllocateTimeout: 60 * time.Second, Logger: e2eLogger()}, n.chain, n.store, n.validator)
+		AllocateTimeout: 60 * time.Second}, Deps{Meta: n.chain, Store: n.store, Signer: n.validator, Log: e2eLogger()})
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestEndToEndWithoutDocker(t *testing.T) {
 	if !errors.Is(err, ErrNoneAvailable) {
 		t.Fatalf("allocate with allocation off: %v, want ErrNoneAvailable", err)
 	}
-	if list, _ := r.List(ctx); len(list) != 0 {
+	if list, _ := recorded(ctx, r); len(list) != 0 {
 		t.Fatalf("recorded %+v", list)
 	}
 	assertKeyFiles(t, n.dir, 0)
@@ -288,7 +288,7 @@ func TestEndToEndDocker(t *testing.T) {
 	if testutil.Containers(t, docker, container.LabelOwner, small.owner) != 0 {
 		t.Fatal("the container is still there after the release")
 	}
-	if list, _ := r.List(ctx); len(list) != 0 {
+	if list, _ := recorded(ctx, r); len(list) != 0 {
 		t.Fatalf("record kept: %+v", list)
 	}
 	assertKeyFiles(t, n.dir, 0)

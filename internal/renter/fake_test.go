@@ -184,9 +184,18 @@ func recordHistory(t *testing.T, st *store.Validator, uid uint16, hotkey string,
 func newTestRenter(t *testing.T, dir string, meta Metagraph, st Store) *Renter {
 	t.Helper()
 	r, err := New(Config{Netuid: 27, DataDir: dir, KeyBits: 2048, CheckTimeout: 5 * time.Second,
-		AllocateTimeout: 5 * time.Second, Logger: e2eLogger()}, meta, st, keypair(t, "//Alice"))
+		AllocateTimeout: 5 * time.Second}, Deps{Meta: meta, Store: st, Signer: keypair(t, "//Alice"), Log: e2eLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// recorded is what `compute allocate list` shows: the store's allocation records, decoded.
+func recorded(ctx context.Context, r *Renter) ([]Allocation, error) {
+	recs, err := r.store.Allocations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Records(recs), nil
 }

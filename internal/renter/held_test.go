@@ -61,7 +61,7 @@ func TestAllocateRecordsIdentityFile(t *testing.T) {
 	if got := a.SSHCommand(); got != want {
 		t.Fatalf("ssh command %q, want %q", got, want)
 	}
-	list, err := cl.r.List(ctx)
+	list, err := recorded(ctx, cl.r)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("list %+v, %v", list, err)
 	}

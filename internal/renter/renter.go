@@ -74,8 +74,19 @@ type Config struct {
 	KeyBits int
 	// Score ranks the candidates (default score.DefaultConfig()).
 	Score *score.Config
-	// Logger defaults to slog.Default().
-	Logger *slog.Logger
+}
+
+// Deps are the renter's collaborators, opened by the caller. Meta, Store and
+// Signer are required.
+type Deps struct {
+	// Meta reads the subnet's miners (a chain.Chain).
+	Meta Metagraph
+	// Store is the validator store; the caller opens and closes it.
+	Store Store
+	// Signer is the validator's hotkey: it signs every query.
+	Signer wire.Signer
+	// Log defaults to slog.Default().
+	Log *slog.Logger
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -88,14 +99,15 @@ type Renter struct {
 	store    Store
 	dendrite *wire.Dendrite
 	log      *slog.Logger
+	now      func() time.Time
 }
 
-// New checks cfg and returns a renter that signs with signer (the validator's hotkey).
-func New(cfg Config, meta Metagraph, st Store, signer wire.Signer) (*Renter, error) {
+// New checks cfg and deps and returns a renter; nothing is contacted.
+func New(cfg Config, deps Deps) (*Renter, error) {
 	if cfg.DataDir == "" {
 		return nil, config.Errorf("renter.Config.DataDir", "a data directory is required")
 	}
-	if meta == nil || st == nil || signer == nil {
+	if deps.Meta == nil || deps.Store == nil || deps.Signer == nil {
 		return nil, errors.New("metagraph, store and signer are required")
 	}
 	if cfg.CheckTimeout <= 0 {
@@ -117,18 +129,18 @@ func New(cfg Config, meta Metagraph, st Store, signer wire.Signer) (*Renter, err
 	if err := sc.Validate(); err != nil {
 		return nil, fmt.Errorf("score config: %w", err)
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	if deps.Log == nil {
+		deps.Log = slog.Default()
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if deps.Now == nil {
+		deps.Now = time.Now
 	}
-	log := cfg.Logger.With("component", "renter")
-	d, err := wire.NewDendrite(wire.DendriteConfig{Signer: signer, Logger: cfg.Logger})
+	d, err := wire.NewDendrite(wire.DendriteConfig{Signer: deps.Signer, Logger: deps.Log})
 	if err != nil {
 		return nil, fmt.Errorf("%w", err)
 	}
-	return &Renter{cfg: cfg, scoreCfg: sc, meta: meta, store: st, dendrite: d, log: log}, nil
+	return &Renter{cfg: cfg, scoreCfg: sc, meta: deps.Meta, store: deps.Store, dendrite: d,
+		log: deps.Log.With("component", "renter"), now: deps.Now}, nil
 }
 
 // Request is one allocation to make.
@@ -295,7 +307,7 @@ func served(n *chain.Neuron) bool {
 // scores returns every known miner's normalised score (not allocated branch:
 // the ranking is about how well the miner works).
 func (r *Renter) scores(ctx context.Context) (map[string]float64, error) {
-	stats, err := r.store.Stats(ctx, r.cfg.Now())
+	stats, err := r.store.Stats(ctx, r.now())
 	if err != nil {
 		return nil, err
 	}
@@ -394,7 +406,7 @@ func (r *Renter) notHeld(ctx context.Context, hotkey string) error {
 	if err != nil || !ok {
 		return err
 	}
-	if !a.ExpiresAt.IsZero() && !a.ExpiresAt.After(r.cfg.Now()) {
+	if !a.ExpiresAt.IsZero() && !a.ExpiresAt.After(r.now()) {
 		return nil // expired: a new lease replaces the record
 	}
 	return fmt.Errorf("%w: %s (uid %d) since %s, until %s; `compute allocate list` shows its login, `compute allocate release --hotkey %s` ends it",
@@ -404,7 +416,7 @@ func (r *Renter) notHeld(ctx context.Context, hotkey string) error {
 // withoutHeld drops the candidates this validator already holds a lease
 // on, and returns their hotkeys.
 func (r *Renter) withoutHeld(ctx context.Context, cands []Candidate) ([]Candidate, []string, error) {
-	allocated, err := r.store.Allocated(ctx, r.cfg.Now())
+	allocated, err := r.store.Allocated(ctx, r.now())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -535,7 +547,7 @@ func (r *Renter) grant(ctx context.Context, c Candidate, syn *wire.Allocate, req
 		r.giveBack(ctx, c, key)
 		return nil, fmt.Errorf("%s (uid %d) sent unusable credentials (user %q, port %d)", c.Hotkey, c.UID, truncate(strconv.QuoteToASCII(creds.Username), 40), creds.Port)
 	}
-	now := r.cfg.Now()
+	now := r.now()
 	a := &Allocation{
 		Hotkey:      c.Hotkey,
 		UID:         c.UID,
@@ -646,15 +658,6 @@ func (r *Renter) Release(ctx context.Context, hotkey string, opts ReleaseOptions
 	}
 	r.log.Info("released", "hotkey", hotkey, "confirmed", relErr == nil)
 	return nil
-}
-
-// List returns the recorded allocations, oldest first.
-func (r *Renter) List(ctx context.Context) ([]Allocation, error) {
-	recs, err := r.store.Allocations(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return Records(recs), nil
 }
 
 // Records decodes stored allocation records. A record whose details cannot

@@ -130,7 +130,7 @@ func TestAllocateBestScoreAndRecord(t *testing.T) {
 		t.Fatalf("reload key: %v", err)
 	}
 	// Recorded, without the password.
-	list, err := cl.r.List(ctx)
+	list, err := recorded(ctx, cl.r)
 	if err != nil || len(list) != 1 || list[0].Hotkey != cl.b.hotkey || list[0].Port != 4444 || list[0].Password != "" {
 		t.Fatalf("list %+v, %v", list, err)
 	}
@@ -283,7 +283,7 @@ func TestReleaseRightAndWrongKey(t *testing.T) {
 	if owner, _, _, _ := cl.b.state(); owner != a.Fingerprint {
 		t.Fatal("a wrong key ended the lease")
 	}
-	if list, _ := cl.r.List(ctx); len(list) != 1 {
+	if list, _ := recorded(ctx, cl.r); len(list) != 1 {
 		t.Fatal("a refused release dropped the record")
 	}
 
@@ -297,7 +297,7 @@ func TestReleaseRightAndWrongKey(t *testing.T) {
 	if owner, _, _, _ := cl.b.state(); owner != "" {
 		t.Fatal("the miner still holds the lease")
 	}
-	if list, _ := cl.r.List(ctx); len(list) != 0 {
+	if list, _ := recorded(ctx, cl.r); len(list) != 0 {
 		t.Fatalf("record kept: %+v", list)
 	}
 	if _, err := os.Stat(a.KeyFile); !errors.Is(err, os.ErrNotExist) {
@@ -322,7 +322,7 @@ func TestReleaseForceWhenMinerGone(t *testing.T) {
 	if err := cl.r.Release(ctx, a.Hotkey, ReleaseOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
-	if list, _ := cl.r.List(ctx); len(list) != 0 {
+	if list, _ := recorded(ctx, cl.r); len(list) != 0 {
 		t.Fatal("forced release kept the record")
 	}
 	assertKeyFiles(t, cl.dir, 0)
@@ -371,7 +371,7 @@ func TestNewChecksConfig(t *testing.T) {
 		{"no data dir", Config{}},
 		{"small key", Config{DataDir: "x", KeyBits: 1024}},
 	} {
-		if _, err := New(tc.cfg, meta, st, signer); err == nil {
+		if _, err := New(tc.cfg, Deps{Meta: meta, Store: st, Signer: signer}); err == nil {
 			t.Errorf("%s: accepted", tc.name)
 		}
 	}

@@ -51,7 +51,7 @@ func TestTrialLease(t *testing.T) {
 		if owner, _, _, _ := cl.c.state(); owner != tr.Fingerprint {
 			t.Fatal("the miner does not hold the trial's key")
 		}
-		if list, _ := cl.r.List(ctx); len(list) != 0 {
+		if list, _ := recorded(ctx, cl.r); len(list) != 0 {
 			t.Fatalf("trial recorded as an allocation: %+v", list)
 		}
 		assertKeyFiles(t, cl.dir, 0)

@@ -93,7 +93,7 @@ func TestSharedAllocationThroughRenter(t *testing.T) {
 	}
 
 	r, err := renter.New(renter.Config{Netuid: testNetuid, DataDir: t.TempDir(), KeyBits: 2048,
-		CheckTimeout: 10 * time.Second, AllocateTimeout: 60 * time.Second, Logger: testLog()}, n.chain, n.store, n.val)
+		CheckTimeout: 10 * time.Second, AllocateTimeout: 60 * time.Second}, renter.Deps{Meta: n.chain, Store: n.store, Signer: n.val, Log: testLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
