@@ -133,7 +133,6 @@ registered on --netuid (see compute register). Metrics are served on --metrics.a
 			if err != nil {
 				return err
 			}
-			cfg.Logger = log
 			cfg.LocalChain = co.local()
 			hotkey, err := wo.Open().Hotkey()
 			if err != nil {
@@ -143,7 +142,7 @@ registered on --netuid (see compute register). Metrics are served on --metrics.a
 			if err != nil {
 				return err
 			}
-			m, err := miner.New(cfg, miner.Deps{Chain: c, Hotkey: hotkey})
+			m, err := miner.New(cfg, miner.Deps{Chain: c, Hotkey: hotkey, Log: log})
 			if err != nil {
 				return err
 			}

@@ -143,7 +143,6 @@ func (n *e2eNet) startMiner(hk *wallet.Keypair, claim specs.Specs, image string,
 		SyncInterval:       200 * time.Millisecond,
 		SpecsInterval:      time.Hour,
 		Policy:             miner.PolicyConfig{UpdatedThreshold: 60, BlacklistExploiters: true},
-		Logger:             e2eLogger(),
 		SSHBindIP:          "127.0.0.1",
 		SSHPort:            testutil.FreePort(t),
 		LeaseOwner:         tm.owner,
@@ -152,7 +151,7 @@ func (n *e2eNet) startMiner(hk *wallet.Keypair, claim specs.Specs, image string,
 		AllocationRequired: true,
 	}
 	testutil.RemoveAtCleanup(t, n.docker, container.LabelOwner, tm.owner)
-	m, err := miner.New(cfg, miner.Deps{Chain: n.chain, Hotkey: hk, GPUs: noGPUs, Specs: fixedSpecs{claim}, Docker: docker})
+	m, err := miner.New(cfg, miner.Deps{Chain: n.chain, Hotkey: hk, GPUs: noGPUs, Specs: fixedSpecs{claim}, Docker: docker, Log: e2eLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -276,9 +276,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			Solver: "cpu", Allocation: cfg.Allocation, SSHPort: 4444 + i, SSHBindIP: "127.0.0.1",
 			DataDir: filepath.Join(dir, "miners", n.name), SyncInterval: 5 * time.Second,
 			SpecsProbeBytes: -1, Policy: miner.PolicyConfig{UpdatedThreshold: 60},
-			Logger: log.With("miner", n.name), Image: cfg.Image,
+			Image: cfg.Image,
 		}
-		mdeps := miner.Deps{Chain: c, Hotkey: n.hot, Solver: solver}
+		mdeps := miner.Deps{Chain: c, Hotkey: n.hot, Solver: solver, Log: log.With("miner", n.name)}
 		if n.liar {
 			closeDocker, err := liarDeps(&mdeps, mcfg)
 			if err != nil {

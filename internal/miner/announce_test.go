@@ -48,8 +48,7 @@ func TestLocalChainAnnounceLog(t *testing.T) {
 			var logs bytes.Buffer
 			cfg := testConfig(t, t.TempDir())
 			cfg.AxonIP, cfg.ExternalIP, cfg.LocalChain = "", tc.externalIP, tc.local
-			cfg.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
-			r := startMiner(t, n, cfg, Deps{})
+			r := startMiner(t, n, cfg, Deps{Log: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))})
 			r.stop(t)
 			out := logs.String()
 			got := strings.Count(out, "announcing the default route interface's IP")

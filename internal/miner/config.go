@@ -1,7 +1,6 @@
 package miner
 
 import (
-	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -76,9 +75,6 @@ type Config struct {
 	SpecsInterval time.Duration
 	// SpecsProbeBytes sizes the disk and memory speed probes (0: the specs default, < 0 none).
 	SpecsProbeBytes int64
-
-	// Logger defaults to slog.Default().
-	Logger *slog.Logger
 }
 
 // DefaultDataDir is ~/.bittensor/compute/miner/<wallet>/<hotkey>/netuid<N>.
@@ -91,9 +87,6 @@ func DefaultDataDir(walletName, hotkey string, netuid uint16) (string, error) {
 }
 
 func (c *Config) setDefaults() error {
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	if c.AxonPort < 0 || c.AxonPort > 65535 {
 		return config.Errorf("miner.Config.AxonPort", "%d is not a port", c.AxonPort)
 	}

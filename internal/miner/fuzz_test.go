@@ -32,12 +32,13 @@ func (checkSolver) Solve(ctx context.Context, job *pow.Job) (string, error) {
 
 func fuzzMiner(t testing.TB) *Miner {
 	t.Helper()
-	cfg := Config{DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := Config{DataDir: t.TempDir()}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m, err := New(cfg, Deps{Chain: nil, Hotkey: nil, Registry: prometheus.NewRegistry()})
 	if err == nil || m != nil {
 		t.Fatal("New without chain and hotkey must fail")
 	}
-	m = &Miner{cfg: cfg, log: cfg.Logger, solver: checkSolver{}, queue: pow.NewQueue(checkSolver{}, 4)}
+	m = &Miner{cfg: cfg, deps: Deps{Log: log}, log: log, solver: checkSolver{}, queue: pow.NewQueue(checkSolver{}, 4)}
 	m.met, err = NewMetrics(prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)

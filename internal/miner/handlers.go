@@ -19,7 +19,7 @@ func (m *Miner) newAxon() (*wire.Axon, error) {
 		Hotkey:   m.deps.Hotkey.SS58Address(),
 		Version:  version.Int,
 		Observer: m.met,
-		Logger:   m.cfg.Logger, // the axon names its component itself
+		Logger:   m.deps.Log, // the axon names its component itself
 	})
 	if err != nil {
 		return nil, fmt.Errorf("axon: %w", err)

@@ -55,7 +55,7 @@ func TestForwardChallengeEndedRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
-			m := &Miner{cfg: Config{Logger: log}, log: log, solver: tc.solver, queue: pow.NewQueue(tc.solver, 4)}
+			m := &Miner{deps: Deps{Log: log}, log: log, solver: tc.solver, queue: pow.NewQueue(tc.solver, 4)}
 			var err error
 			if m.met, err = NewMetrics(prometheus.NewRegistry()); err != nil {
 				t.Fatal(err)

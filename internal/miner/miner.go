@@ -61,6 +61,8 @@ type Deps struct {
 	GPUs GPUSource
 	// Registry receives the metrics and is served on Config.MetricsAddr (default: a new one).
 	Registry *prometheus.Registry
+	// Log defaults to slog.Default().
+	Log *slog.Logger
 }
 
 // Miner is the miner role. Create it with New and run it with Run, once.
@@ -103,6 +105,9 @@ func New(cfg Config, deps Deps) (*Miner, error) {
 	if cfg.LeaseOwner == "" {
 		cfg.LeaseOwner = "miner-" + deps.Hotkey.SS58Address()
 	}
+	if deps.Log == nil {
+		deps.Log = slog.Default()
+	}
 	reg := deps.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -114,7 +119,7 @@ func New(cfg Config, deps Deps) (*Miner, error) {
 	m := &Miner{
 		cfg:   cfg,
 		deps:  deps,
-		log:   cfg.Logger.With("component", "miner"),
+		log:   deps.Log.With("component", "miner"),
 		reg:   reg,
 		met:   met,
 		ready: make(chan struct{}),
@@ -355,7 +360,7 @@ func (m *Miner) startAllocation(ctx context.Context, inv gpu.Inventory) error {
 		BindAddress: bind,
 		Owner:       m.cfg.LeaseOwner,
 		GPUs:        func(context.Context) ([]container.HostGPU, error) { return hostGPUs, nil },
-		Logger:      m.cfg.Logger,
+		Logger:      m.deps.Log,
 	}, cli)
 	if err != nil {
 		return disable(err)

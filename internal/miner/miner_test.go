@@ -94,7 +94,6 @@ func testConfig(t testing.TB, dataDir string) Config {
 		SpecsProbeBytes:    -1,
 		SyncInterval:       200 * time.Millisecond,
 		Policy:             PolicyConfig{UpdatedThreshold: 60, BlacklistExploiters: true},
-		Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Allocation:         false,
 		SpecsInterval:      time.Hour,
 		AxonPort:           0,
@@ -107,6 +106,9 @@ func testConfig(t testing.TB, dataDir string) Config {
 		AllocationRequired: false,
 	}
 }
+
+// quietLog discards what a test miner logs.
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // running is a miner started by startMiner.
 type running struct {
@@ -136,6 +138,9 @@ func startMiner(t testing.TB, n *network, cfg Config, deps Deps) *running {
 	deps.Hotkey = n.miner
 	if deps.GPUs == nil {
 		deps.GPUs = noGPUs
+	}
+	if deps.Log == nil {
+		deps.Log = quietLog()
 	}
 	m, err := New(cfg, deps)
 	if err != nil {
@@ -384,7 +389,7 @@ func TestMinerStartChecks(t *testing.T) {
 	n := newNetwork(t)
 	t.Run("not registered", func(t *testing.T) {
 		cfg := testConfig(t, t.TempDir())
-		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: key(t, "//Nobody"), GPUs: noGPUs})
+		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: key(t, "//Nobody"), GPUs: noGPUs, Log: quietLog()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -453,8 +458,7 @@ func TestMinerDockerUnavailable(t *testing.T) {
 		var logs bytes.Buffer
 		cfg := testConfig(t, t.TempDir())
 		cfg.Allocation = true
-		cfg.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
-		r := startMiner(t, n, cfg, Deps{Docker: dead})
+		r := startMiner(t, n, cfg, Deps{Docker: dead, Log: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))})
 		if r.m.AllocationEnabled() {
 			t.Fatal("allocation enabled without Docker")
 		}
@@ -466,7 +470,7 @@ func TestMinerDockerUnavailable(t *testing.T) {
 	t.Run("fatal when required", func(t *testing.T) {
 		cfg := testConfig(t, t.TempDir())
 		cfg.Allocation, cfg.AllocationRequired = true, true
-		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: n.miner, GPUs: noGPUs, Docker: dead})
+		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: n.miner, GPUs: noGPUs, Docker: dead, Log: quietLog()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -500,8 +504,7 @@ func TestMinerHashcatSolver(t *testing.T) {
 	// minutes on a small, busy machine; this checks function, not speed.
 	cfg.SolveTimeout = 5 * time.Minute
 	cfg.Hashcat.TempDir = t.TempDir()
-	cfg.Logger = slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
-	r := startMiner(t, n, cfg, Deps{})
+	r := startMiner(t, n, cfg, Deps{Log: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))})
 	if !strings.Contains(grepLines(logs.String(), "msg=hashcat "), " version=") {
 		t.Fatalf("hashcat version not logged:\n%s", logs.String())
 	}

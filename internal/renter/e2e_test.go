@@ -98,13 +98,12 @@ func (n *e2eNet) startMiner(hk *wallet.Keypair, cpus int, ramGiB int64, docker *
 		SyncInterval:    200 * time.Millisecond,
 		SpecsInterval:   time.Hour,
 		Policy:          miner.PolicyConfig{UpdatedThreshold: 60, BlacklistExploiters: true},
-		Logger:          e2eLogger(),
 		SSHBindIP:       "127.0.0.1",
 		SSHPort:         rm.port,
 		LeaseOwner:      rm.owner,
 		Image:           testutil.SSHImage(),
 	}
-	deps := miner.Deps{Chain: n.chain, Hotkey: hk, GPUs: noGPUs, Specs: fixedSpecs{rep}}
+	deps := miner.Deps{Chain: n.chain, Hotkey: hk, GPUs: noGPUs, Specs: fixedSpecs{rep}, Log: e2eLogger()}
 	if docker != nil {
 		cfg.Allocation, cfg.AllocationRequired = true, true
 		deps.Docker = docker

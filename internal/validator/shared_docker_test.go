@@ -42,12 +42,11 @@ func (n *testNet) startLeasingMiner(name string) (*wallet.Keypair, int) {
 		Netuid: testNetuid, AxonIP: "127.0.0.1", Solver: "cpu", DataDir: t.TempDir(),
 		SpecsProbeBytes: -1, SyncInterval: 200 * time.Millisecond, SpecsInterval: time.Hour,
 		Policy:    miner.PolicyConfig{UpdatedThreshold: 60, BlacklistExploiters: true},
-		Logger:    testLog(),
 		SSHBindIP: "127.0.0.1", SSHPort: sshPort, LeaseOwner: owner, Image: testutil.SSHImage(),
 		Allocation: true, AllocationRequired: true,
 	}
 	m, err := miner.New(cfg, miner.Deps{Chain: n.chain, Hotkey: hot, Docker: docker, Specs: reportedSpecs{rep},
-		GPUs: func(context.Context) (gpu.Inventory, error) { return gpu.Inventory{Reason: "test machine"}, nil }})
+		GPUs: func(context.Context) (gpu.Inventory, error) { return gpu.Inventory{Reason: "test machine"}, nil }, Log: testLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
