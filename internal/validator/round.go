@@ -173,12 +173,19 @@ func detailSep(d string) string {
 	return ": " + d
 }
 
+// Specs query results (SpecsOutcome.Result).
+const (
+	SpecsStored  = "stored"  // a valid report, stored
+	SpecsMissing = "missing" // no answer, an error status or an empty report
+	SpecsInvalid = "invalid" // a report that does not parse or validate
+)
+
 // SpecsOutcome is one miner's answer to a specs query.
 type SpecsOutcome struct {
 	UID    uint16
 	Hotkey string
 	Specs  *specs.Specs // nil when missing or invalid
-	Result string       // "stored", "missing", "invalid"
+	Result string       // SpecsStored, SpecsMissing or SpecsInvalid
 	Detail string
 }
 
@@ -201,15 +208,15 @@ func SpecsRound(ctx context.Context, cfg Config, d *wire.Dendrite, st SpecsStore
 			o := SpecsOutcome{UID: batch[i].UID, Hotkey: batch[i].Hotkey}
 			switch {
 			case !r.OK():
-				o.Result, o.Detail = "missing", clip(fmt.Sprintf("status %d: %s", r.StatusCode, r.StatusMessage))
+				o.Result, o.Detail = SpecsMissing, clip(fmt.Sprintf("status %d: %s", r.StatusCode, r.StatusMessage))
 			case r.Synapse.SpecsOutput == "":
-				o.Result, o.Detail = "missing", "empty specs"
+				o.Result, o.Detail = SpecsMissing, "empty specs"
 			default:
 				s, err := specs.Parse([]byte(r.Synapse.SpecsOutput))
 				if err != nil {
-					o.Result, o.Detail = "invalid", clip(err.Error())
+					o.Result, o.Detail = SpecsInvalid, clip(err.Error())
 				} else {
-					o.Result, o.Specs = "stored", &s
+					o.Result, o.Specs = SpecsStored, &s
 				}
 			}
 			out = append(out, o)

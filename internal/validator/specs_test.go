@@ -82,14 +82,14 @@ func TestSpecsRoundPythonMiner(t *testing.T) {
 	if len(outs) != 2 {
 		t.Fatalf("%d outcomes", len(outs))
 	}
-	if o := outs[0]; o.Result != "stored" || o.Specs == nil || o.Specs.GPU.Capacity != 81920 || o.Specs.GPU.Details[0].Capacity != 81920 {
+	if o := outs[0]; o.Result != SpecsStored || o.Specs == nil || o.Specs.GPU.Capacity != 81920 || o.Specs.GPU.Details[0].Capacity != 81920 {
 		t.Fatalf("python report: %+v", o)
 	}
 	stored, err := specs.Parse(st.saved[py.SS58Address()])
 	if err != nil || stored.GPU.Capacity != 81920 || strings.Contains(string(st.saved[py.SS58Address()]), "81920.0") {
 		t.Fatalf("stored %s: %v", st.saved[py.SS58Address()], err)
 	}
-	if o := outs[1]; o.Result != "invalid" || !strings.Contains(o.Detail, "field gpu.details.capacity: 81920.5 is not a whole number") {
+	if o := outs[1]; o.Result != SpecsInvalid || !strings.Contains(o.Detail, "field gpu.details.capacity: 81920.5 is not a whole number") {
 		t.Fatalf("fractional report: %+v", o)
 	}
 	if st.missed[bad.SS58Address()] != 1 {

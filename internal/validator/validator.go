@@ -490,11 +490,11 @@ func (v *Validator) afterSpecs(outs []SpecsOutcome) {
 	for _, o := range outs {
 		v.metrics.Specs.WithLabelValues(o.Result).Inc()
 		counts[o.Result]++
-		if o.Result != "stored" {
+		if o.Result != SpecsStored {
 			v.log.Debug("specs not stored", "uid", o.UID, "hotkey", o.Hotkey, "result", o.Result, "detail", o.Detail)
 		}
 	}
-	v.log.Info("specs query done", "miners", len(outs), "stored", counts["stored"], "missing", counts["missing"], "invalid", counts["invalid"])
+	v.log.Info("specs query done", "miners", len(outs), "stored", counts[SpecsStored], "missing", counts[SpecsMissing], "invalid", counts[SpecsInvalid])
 }
 
 // refreshScores recomputes every score from the store and publishes State.
