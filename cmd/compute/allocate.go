@@ -16,6 +16,7 @@ import (
 
 	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/renter"
+	"github.com/sn27/compute/internal/sharedstate"
 	"github.com/sn27/compute/internal/store"
 	"github.com/sn27/compute/internal/wallet"
 )
@@ -184,7 +185,7 @@ Examples:
 	fs.StringVar(&hotkey, "hotkey", "", "allocate this miner (SS58 hotkey) instead of choosing by specs and score")
 	fs.DurationVar(&checkTO, "timeout.check", 30*time.Second, "time limit of each miner's answer to the check")
 	fs.DurationVar(&allocTO, "timeout.allocate", 2*time.Minute, "time limit of each real allocation")
-	cmd.AddCommand(newAllocateReleaseCommand(g, &o), newAllocateListCommand(&o))
+	cmd.AddCommand(newAllocateReleaseCommand(g, &o), newAllocateListCommand(g, &o))
 	return cmd
 }
 
@@ -349,13 +350,33 @@ With --force the record is forgotten even when the miner cannot confirm (e.g. it
 	return cmd
 }
 
-func newAllocateListCommand(o *allocateOptions) *cobra.Command {
-	var asJSON bool
+func newAllocateListCommand(g *globalOptions, o *allocateOptions) *cobra.Command {
+	var (
+		asJSON bool
+		all    bool
+		maxAge uint64
+	)
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List the allocations recorded in the validator's store",
-		Args:  cobra.NoArgs,
+		Short: "List the allocations recorded in the validator's store (--all: every validator's, from the chain)",
+		Long: `list prints the allocations recorded in this validator's store.
+
+With --all it reads the chain instead: every permitted validator's shared-state record on the
+subnet (docs/shared-state.md), and prints which validator holds which miner, the miners penalised
+by more than half of the permitted stake, and the records ignored (malformed, stale, ...).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if all {
+				c, err := o.co.Open(cmd, g.QuietLogger(cmd.ErrOrStderr()))
+				if err != nil {
+					return err
+				}
+				mg, v, err := readShared(cmd.Context(), c, o.co.Netuid, maxAge)
+				if err != nil {
+					return err
+				}
+				return printSharedListing(cmd.OutOrStdout(), newSharedListing(mg, v), asJSON)
+			}
 			st, dir, err := o.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -384,6 +405,8 @@ func newAllocateListCommand(o *allocateOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the allocations as JSON")
+	cmd.Flags().BoolVar(&all, "all", false, "list every validator's leases from the shared-state records on chain")
+	cmd.Flags().Uint64Var(&maxAge, "max-age", sharedstate.DefaultMergeConfig().MaxAge, "with --all: ignore records older than this many blocks")
 	return cmd
 }
 

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/devnet"
 )
 
@@ -31,7 +33,13 @@ written unencrypted under --data (a temporary directory by default), never to
 prints the final leaderboard with the weights the dev chain accepted; --plot FILE.svg
 also charts every miner's score and on-chain incentive by block. As on finney, the
 validator commits its weights encrypted to a beacon round and the dev chain reveals them
-an epoch later (--commit-reveal=false sets them in the clear).`,
+an epoch later (--commit-reveal=false sets them in the clear).
+
+With allocation on (dockerd reachable and the lease image present), the validator's canary
+leases check every miner's specs every --canary-interval: a short real lease, an SSH login,
+measurements inside the container. --liar adds a miner whose specs claim 8 CPUs while its
+leases get one; the summary shows it caught with its reason code (cpu_mismatch), and the
+VERIFIED column every miner's verdict.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -67,6 +75,9 @@ an epoch later (--commit-reveal=false sets them in the clear).`,
 	fs.IntVar(&cfg.MaxDifficulty, "difficulty.max", 6, "maximum challenge difficulty")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "challenge timeout")
 	fs.BoolVar(&cfg.Allocation, "allocation", true, "let miners offer Docker leases when dockerd is reachable")
+	fs.StringVar(&cfg.Image, "image", container.DefaultImage, "the miners' lease image (scripts/build-test-image.sh builds compute-ssh:test)")
+	fs.BoolVar(&cfg.Liar, "liar", false, fmt.Sprintf("add a miner whose specs claim %d CPUs while its leases get 1: the canary leases catch it (cpu_mismatch)", devnet.LiarCPUs))
+	fs.DurationVar(&cfg.CanaryInterval, "canary-interval", 2*time.Minute, "canary lease interval per miner when allocation is on (negative: no canary leases)")
 	fs.DurationVar(&cfg.Refresh, "refresh", 2*time.Second, "summary refresh interval")
 	fs.DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	fs.BoolVar(&logs, "logs", false, "write the components' logs to stderr")

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sn27/compute/internal/canary"
 	"github.com/sn27/compute/internal/store"
 	"github.com/sn27/compute/internal/validator"
 )
@@ -44,6 +45,8 @@ type validatorOptions struct {
 
 	DataDir, MetricsAddr string
 	Score                ScoreFormulaOptions
+	Shared               validator.SharedConfig
+	Canary               canaryOptions
 }
 
 // AddFlags registers the validator flags with the original's names and defaults.
@@ -72,6 +75,11 @@ func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.ChainTimeout, "validator.chain.timeout", d.ChainTimeout, "deadline of every chain call")
 	fs.StringVar(&o.DataDir, "validator.data_dir", "", "data directory (default ~/.bittensor/compute/validator/<wallet>/<hotkey>/netuid<N>, mode 0700)")
 	fs.StringVar(&o.MetricsAddr, "metrics.addr", validator.DefaultMetricsAddr, "Prometheus /metrics listener (\"\" disables it)")
+	fs.BoolVar(&o.Shared.Publish, "validator.shared.publish", d.Shared.Publish, "publish this validator's leases and penalties as its commitment on the subnet (docs/shared-state.md)")
+	fs.Uint64Var(&o.Shared.MaxAgeBlocks, "validator.shared.age.blocks", d.Shared.MaxAgeBlocks, "ignore other validators' shared-state records older than this many blocks")
+	fs.Float64Var(&o.Shared.PenaltyShare, "validator.shared.penalty.share", d.Shared.PenaltyShare, "a miner counts as penalised when validators holding more than this share of the permitted stake penalise it")
+	fs.Float64Var(&o.Shared.Penalty, "validator.shared.penalty", d.Shared.Penalty, "fraction of its score a penalised miner loses (by this validator's checks or the shared state)")
+	o.Canary.AddFlags(fs)
 	// The score flags of `compute score`, prefixed: --validator.weight.time, --validator.timeout, ...
 	sfs := pflag.NewFlagSet("score", pflag.ContinueOnError)
 	o.Score.AddFlags(sfs)
@@ -95,6 +103,7 @@ func (o *validatorOptions) config(netuid uint16) (validator.Config, error) {
 	cfg.ChallengeBatchSize, cfg.SpecsBatchSize = o.ChallengeBatch, o.SpecsBatch
 	cfg.SpecsTimeout, cfg.ChainTimeout = o.SpecsTimeout, o.ChainTimeout
 	cfg.PerformHardwareQuery = o.HardwareQuery
+	cfg.Shared = o.Shared
 	cfg.Filter = validator.FilterConfig{
 		BlacklistHotkeys:      cleanList(o.BlacklistHot),
 		BlacklistColdkeys:     cleanList(o.BlacklistCold),
@@ -156,7 +165,8 @@ registered on --netuid with enough stake for a validator permit.`,
 			}
 			return runValidator(ctx, log, cfg, validatorRun{
 				DataDir: dataDir, MetricsAddr: vo.MetricsAddr, Tables: tables,
-				Deps: validator.Deps{Chain: c, Hotkey: hotkey},
+				Deps:   validator.Deps{Chain: c, Hotkey: hotkey},
+				Canary: vo.Canary.config(co.Netuid),
 			})
 		},
 	}
@@ -174,6 +184,8 @@ type validatorRun struct {
 	Deps        validator.Deps // Chain and Hotkey; the store and metrics are added here
 	// Ready, when set, receives the validator once it is built (devnet reads its State).
 	Ready func(*validator.Validator)
+	// Canary configures the canary leases run beside the loop (nil: none).
+	Canary *canary.Config
 }
 
 // runValidator opens the store and the metrics listener and runs the
@@ -211,7 +223,7 @@ func runValidator(ctx context.Context, log *slog.Logger, cfg validator.Config, r
 		r.Ready(v)
 	}
 	log.Info("validator data", "dir", r.DataDir)
-	if err := v.Run(ctx); err != nil {
+	if err := runWithCanary(ctx, log, v, cfg, st, reg, r); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {

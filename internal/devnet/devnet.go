@@ -14,10 +14,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sn27/compute/internal/canary"
 	"github.com/sn27/compute/internal/chain/devchain"
+	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/miner"
 	"github.com/sn27/compute/internal/pow"
 	"github.com/sn27/compute/internal/pow/cpu"
+	"github.com/sn27/compute/internal/renter"
+	"github.com/sn27/compute/internal/specs"
 	"github.com/sn27/compute/internal/store"
 	"github.com/sn27/compute/internal/validator"
 	"github.com/sn27/compute/internal/wallet"
@@ -49,6 +53,14 @@ type Config struct {
 	Timeout time.Duration
 	// Allocation lets miners offer Docker leases when dockerd is reachable.
 	Allocation bool
+	// Image is the miners' lease image (container.DefaultImage).
+	Image string
+	// Liar adds a miner whose specs claim LiarCPUs CPUs while its leases
+	// get one: the canary leases catch it (cpu_mismatch) when allocation is on.
+	Liar bool
+	// CanaryInterval is how often each miner gets a canary lease (2 min)
+	// when allocation is on; 0 keeps the default, negative turns it off.
+	CanaryInterval time.Duration
 	// Refresh is the summary interval (2 s); Terminal redraws in place.
 	Refresh  time.Duration
 	Terminal bool
@@ -88,6 +100,12 @@ func (c *Config) defaults() error {
 	if c.Refresh == 0 {
 		c.Refresh = 2 * time.Second
 	}
+	if c.Image == "" {
+		c.Image = container.DefaultImage
+	}
+	if c.CanaryInterval == 0 {
+		c.CanaryInterval = 2 * time.Minute
+	}
 	if c.Out == nil {
 		c.Out = io.Discard
 	}
@@ -103,6 +121,7 @@ type node struct {
 	cold, hot  *wallet.Keypair
 	delay      time.Duration
 	bad        bool
+	liar       bool
 	m          *miner.Miner
 	allocation bool
 }
@@ -116,6 +135,8 @@ type Result struct {
 	LastWeights *store.WeightsRecord
 	Rounds      int
 	Allocation  bool
+	// Canary: canary leases checked the miners' specs (allocation on).
+	Canary bool
 	// History holds a sample per round (or weights update) seen.
 	History *History
 }
@@ -134,6 +155,16 @@ type Row struct {
 	Elapsed   time.Duration
 	Successes int
 	Attempts  int
+	// Verified is the canary's verdict on the miner's specs (store.Canary*,
+	// "" when never checked), Reason its code and Detail what was seen;
+	// Login the last canary lease's Allocate-to-login time.
+	Verified string
+	Reason   string
+	Detail   string
+	Login    time.Duration
+	// Penalised: the validator cuts the miner's score (a failed canary).
+	Penalised bool
+	Liar      bool
 }
 
 // Run builds the devnet, runs it until ctx ends, prints the final
@@ -195,6 +226,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		nodes = append(nodes, n)
 	}
+	if cfg.Liar {
+		n, err := newNode(dir, "Liar", 0, false)
+		if err != nil {
+			return nil, err
+		}
+		n.liar = true
+		nodes = append(nodes, n)
+	}
 	for _, n := range append([]*node{val}, nodes...) {
 		if err := register(setup, c, n); err != nil {
 			return nil, err
@@ -237,9 +276,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			Solver: "cpu", Allocation: cfg.Allocation, SSHPort: 4444 + i, SSHBindIP: "127.0.0.1",
 			DataDir: filepath.Join(dir, "miners", n.name), SyncInterval: 5 * time.Second,
 			SpecsProbeBytes: -1, Policy: miner.PolicyConfig{UpdatedThreshold: 60},
-			Logger: log.With("miner", n.name),
+			Logger: log.With("miner", n.name), Image: cfg.Image,
 		}
-		m, err := miner.New(mcfg, miner.Deps{Chain: c, Hotkey: n.hot, Solver: solver})
+		mdeps := miner.Deps{Chain: c, Hotkey: n.hot, Solver: solver}
+		if n.liar {
+			closeDocker, err := liarDeps(&mdeps, mcfg)
+			if err != nil {
+				return nil, err
+			}
+			defer closeDocker()
+		}
+		m, err := miner.New(mcfg, mdeps)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", n.name, err)
 		}
@@ -290,14 +337,40 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}()
 
 	allocation := len(nodes) > 0 && nodes[0].allocation
-	mode := "off (dockerd not reachable or no lease image)"
+	mode := "off (dockerd not reachable or no lease image " + cfg.Image + ")"
 	if !cfg.Allocation {
 		mode = "off (--allocation=false)"
 	} else if allocation {
 		mode = "on (dockerd reachable)"
 	}
-	fmt.Fprintf(cfg.Out, "devnet: dev chain %s blocks, tempo %d, netuid %d; validator %s; %d miners; allocation %s; data in %s%s\n",
-		cfg.BlockTime, cfg.Tempo, Netuid, val.hot.SS58Address(), len(nodes), mode, dir, dirNote)
+	canaryNote := ""
+	canaryOn := false
+	switch {
+	case !allocation:
+		canaryNote = "; canary leases off (they need allocation)"
+	case cfg.CanaryInterval < 0:
+		canaryNote = "; canary leases off"
+	default:
+		cn, err := newCanary(cfg, c, v, vst, val, filepath.Join(dir, "validator"), log)
+		if err != nil {
+			canaryNote = fmt.Sprintf("; canary leases off (%v)", err)
+			break
+		}
+		canaryOn = true
+		canaryNote = fmt.Sprintf("; a canary lease checks each miner's specs every %s", cfg.CanaryInterval)
+		roles.Add(1)
+		go func() {
+			defer roles.Done()
+			if err := cn.Run(runCtx); err != nil && runCtx.Err() == nil {
+				errs <- fmt.Errorf("canary: %w", err)
+			}
+		}()
+	}
+	fmt.Fprintf(cfg.Out, "devnet: dev chain %s blocks, tempo %d, netuid %d; validator %s; %d miners; allocation %s%s; data in %s%s\n",
+		cfg.BlockTime, cfg.Tempo, Netuid, val.hot.SS58Address(), len(nodes), mode, canaryNote, dir, dirNote)
+	if cfg.Liar {
+		fmt.Fprintf(cfg.Out, "devnet: the miner Liar claims %d CPUs; its leases get 1\n", LiarCPUs)
+	}
 	fmt.Fprintf(cfg.Out, "devnet: a challenge round every %d-%d blocks, weights every %d blocks; %s\n",
 		vcfg.ChallengeMinBlocks, vcfg.ChallengeMaxBlocks, vcfg.WeightsEvery, stopHint(cfg.Terminal))
 
@@ -314,7 +387,7 @@ loop:
 		case runErr = <-errs:
 			break loop
 		case <-tick.C:
-			res := snapshot(setup, c, v, val.hot.SS58Address(), nodes, allocation)
+			res := snapshot(setup, c, v, vst, val.hot.SS58Address(), nodes, allocation, canaryOn)
 			b, _ := c.Block(setup)
 			changed := res.Rounds != lastRounds || res.WeightsBlock != lastWeights
 			if changed && res.Rounds > 0 {
@@ -332,7 +405,7 @@ loop:
 	}
 	stop()
 	roles.Wait()
-	res := snapshot(setup, c, v, val.hot.SS58Address(), nodes, allocation)
+	res := snapshot(setup, c, v, vst, val.hot.SS58Address(), nodes, allocation, canaryOn)
 	if res.Rounds > 0 {
 		if b, err := c.Block(setup); err == nil {
 			hist.add(b, res)
@@ -348,6 +421,7 @@ loop:
 		fmt.Fprintln(cfg.Out, "(committed encrypted, then revealed by the chain when commit-reveal is on, as on finney), and INCENTIVE what the")
 		fmt.Fprintln(cfg.Out, "dev chain's last epoch computed from the weights on chain.")
 	}
+	printCanary(cfg.Out, res, cfg.Liar)
 	if cfg.Plot != "" {
 		if err := hist.WritePlot(cfg.Plot); err != nil {
 			return res, errors.Join(runErr, err)
@@ -440,9 +514,10 @@ func (t *throttled) Solve(ctx context.Context, job *pow.Job) (string, error) {
 	return t.Solver.Solve(ctx, job)
 }
 
-func snapshot(ctx context.Context, c *devchain.Chain, v *validator.Validator, self string, nodes []*node, allocation bool) *Result {
+func snapshot(ctx context.Context, c *devchain.Chain, v *validator.Validator, vst *store.Validator, self string, nodes []*node, allocation, canaryOn bool) *Result {
 	st := v.State()
-	res := &Result{WeightsBlock: st.WeightsBlock, LastWeights: st.LastWeights, Rounds: st.Rounds, Allocation: allocation}
+	res := &Result{WeightsBlock: st.WeightsBlock, LastWeights: st.LastWeights, Rounds: st.Rounds, Allocation: allocation, Canary: canaryOn}
+	verdicts, _ := vst.CanaryStatuses(ctx)
 	byHot := map[string]validator.MinerState{}
 	for _, m := range st.Miners {
 		byHot[m.Hotkey] = m
@@ -469,7 +544,14 @@ func snapshot(ctx context.Context, c *devchain.Chain, v *validator.Validator, se
 		m := byHot[hk]
 		res.Rows = append(res.Rows, Row{Name: n.name, UID: uid[hk], Hotkey: hk, Score: m.Score, Weight: m.Weight,
 			OnChain: onChain[uid[hk]], Incentive: inc[hk], Result: m.Result, Diff: m.Difficulty, Elapsed: m.Elapsed,
-			Successes: m.Successes, Attempts: m.Attempts})
+			Successes: m.Successes, Attempts: m.Attempts, Penalised: m.Penalised, Liar: n.liar})
+		r := &res.Rows[len(res.Rows)-1]
+		if vd, ok := verdicts[hk]; ok {
+			r.Verified, r.Reason, r.Detail = vd.State, vd.Reason, vd.Detail
+			if runs, err := vst.CanaryRuns(ctx, hk, 1); err == nil && len(runs) > 0 {
+				r.Login = runs[0].LoginTime
+			}
+		}
 	}
 	sort.SliceStable(res.Rows, func(i, j int) bool { return res.Rows[i].Score > res.Rows[j].Score })
 	return res
@@ -483,18 +565,119 @@ func printTable(w io.Writer, title string, res *Result, compact bool) {
 				parts = append(parts, fmt.Sprintf("%s(uid %d) not challenged yet", r.Name, r.UID))
 				continue
 			}
-			parts = append(parts, fmt.Sprintf("%s(uid %d) d=%d %s %.2fs score=%.3f w=%.3f inc=%.3f",
-				r.Name, r.UID, r.Diff, r.Result, r.Elapsed.Seconds(), r.Score, r.Weight, r.Incentive))
+			p := fmt.Sprintf("%s(uid %d) d=%d %s %.2fs score=%.3f w=%.3f inc=%.3f",
+				r.Name, r.UID, r.Diff, r.Result, r.Elapsed.Seconds(), r.Score, r.Weight, r.Incentive)
+			if res.Canary {
+				p += " verified=" + strings.ReplaceAll(r.verdict(), " ", "")
+			}
+			parts = append(parts, p)
 		}
 		fmt.Fprintf(w, "%s: %s\n", title, strings.Join(parts, "; "))
 		return
 	}
 	fmt.Fprintln(w, title)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RANK\tMINER\tUID\tDIFFICULTY\tLAST\tTIME\tSOLVED\tSCORE\tWEIGHT\tON-CHAIN\tINCENTIVE")
+	head := "RANK\tMINER\tUID\tDIFFICULTY\tLAST\tTIME\tSOLVED\tSCORE\tWEIGHT\tON-CHAIN\tINCENTIVE"
+	if res.Canary {
+		head += "\tVERIFIED"
+	}
+	fmt.Fprintln(tw, head)
 	for i, r := range res.Rows {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%.2fs\t%d/%d\t%.4f\t%.4f\t%d\t%.4f\n", i+1, r.Name, r.UID, r.Diff, r.Result,
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%.2fs\t%d/%d\t%.4f\t%.4f\t%d\t%.4f", i+1, r.Name, r.UID, r.Diff, r.Result,
 			r.Elapsed.Seconds(), r.Successes, r.Attempts, r.Score, r.Weight, r.OnChain, r.Incentive)
+		if res.Canary {
+			fmt.Fprintf(tw, "\t%s", r.verdict())
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+}
+
+// liarDeps makes the lying miner: specs with LiarCPUs CPUs and, when it
+// offers leases, a Docker client that gives every lease one CPU. The
+// returned function closes that client.
+func liarDeps(d *miner.Deps, cfg miner.Config) (func(), error) {
+	col, err := specs.New(specs.Config{DataDir: cfg.DataDir, ProbeBytes: -1,
+		HasDocker: func(context.Context) bool { return cfg.Allocation }})
+	if err != nil {
+		return nil, err
+	}
+	d.Specs = lyingSpecs{real: col}
+	if !cfg.Allocation {
+		return func() {}, nil
+	}
+	dc, err := lyingDocker()
+	if err != nil {
+		return nil, err
+	}
+	d.Docker = dc
+	return func() { dc.Close() }, nil
+}
+
+// newCanary sets up the canary leases of the devnet's validator, as
+// `compute validator` runs them beside its loop: its store and hotkey, the
+// miners it or the shared records hold left alone, but a short interval
+// and quick ticks.
+func newCanary(cfg Config, c *devchain.Chain, v *validator.Validator, vst *store.Validator, val *node, dataDir string, log *slog.Logger) (*canary.Canary, error) {
+	r, err := renter.New(renter.Config{Netuid: Netuid, DataDir: dataDir, CheckTimeout: 10 * time.Second,
+		AllocateTimeout: 90 * time.Second, KeyBits: 2048, Logger: log}, c, vst, val.hot)
+	if err != nil {
+		return nil, err
+	}
+	cc := canary.DefaultConfig()
+	cc.Netuid, cc.DataDir = Netuid, dataDir
+	cc.Interval, cc.RetryAfter, cc.Tick = cfg.CanaryInterval, max(cfg.CanaryInterval/4, 10*time.Second), 2*time.Second
+	cc.Timeout, cc.LoginTimeout = 2*time.Minute, 60*time.Second
+	return canary.New(cc, canary.Deps{Meta: c, Store: vst, Leaser: r, Self: val.hot.SS58Address(), Allocated: v.Allocated, Log: log})
+}
+
+// verdict is the VERIFIED cell: yes, no (reason), pending, or - (never checked).
+func (r Row) verdict() string {
+	switch r.Verified {
+	case "":
+		return "-"
+	case store.CanaryVerified:
+		return "yes"
+	case store.CanaryFailed:
+		return "no (" + r.Reason + ")"
+	}
+	return r.Verified
+}
+
+// printCanary ends the summary with the canary's verdicts: each miner
+// caught with its reason code, each verified one with its
+// Allocate-to-login time, and whether the liar was caught.
+func printCanary(w io.Writer, res *Result, liar bool) {
+	if !res.Canary {
+		if liar {
+			fmt.Fprintln(w, "liar: not checked (canary leases need allocation: dockerd and the lease image, --image)")
+		}
+		return
+	}
+	for _, r := range res.Rows {
+		switch r.Verified {
+		case store.CanaryFailed:
+			fmt.Fprintf(w, "canary: %s (uid %d) caught: %s: %s", r.Name, r.UID, r.Reason, r.Detail)
+			if r.Penalised {
+				fmt.Fprint(w, "; its score is cut")
+			}
+			fmt.Fprintln(w)
+		case store.CanaryVerified:
+			fmt.Fprintf(w, "canary: %s (uid %d) verified; allocate to login %s\n", r.Name, r.UID, r.Login.Round(time.Millisecond))
+		case "":
+			fmt.Fprintf(w, "canary: %s (uid %d) not checked yet\n", r.Name, r.UID)
+		default:
+			fmt.Fprintf(w, "canary: %s (uid %d) %s (%s)\n", r.Name, r.UID, r.Verified, r.Reason)
+		}
+	}
+	for _, r := range res.Rows {
+		if !r.Liar {
+			continue
+		}
+		if r.Verified == store.CanaryFailed {
+			fmt.Fprintf(w, "liar caught: %s (uid %d) marked unverified with reason %s\n", r.Name, r.UID, r.Reason)
+		} else {
+			fmt.Fprintf(w, "liar NOT caught yet: %s (uid %d) is %s; let it run longer (--duration)\n", r.Name, r.UID, r.verdict())
+		}
+	}
 }

@@ -223,7 +223,8 @@ type Candidate struct {
 
 // Candidates returns the miners of the metagraph whose stored specs meet
 // req and whose axon is served, best score first (ties by uid). Miners
-// with unreadable specs are skipped and logged.
+// with unreadable specs, or whose specs failed a canary lease, are skipped
+// and logged.
 func (r *Renter) Candidates(ctx context.Context, req container.Requirement) ([]Candidate, error) {
 	all, err := r.store.Specs(ctx)
 	if err != nil {
@@ -237,11 +238,19 @@ func (r *Renter) Candidates(ctx context.Context, req container.Requirement) ([]C
 	if err != nil {
 		return nil, err
 	}
+	failed, err := r.unverified(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []Candidate
 	for i := range mg.Neurons {
 		n := &mg.Neurons[i]
 		ms, ok := all[n.Hotkey]
 		if !ok || !served(n) {
+			continue
+		}
+		if reason, bad := failed[n.Hotkey]; bad {
+			r.log.Debug("specs failed a canary lease; miner skipped", "hotkey", n.Hotkey, "uid", n.UID, "reason", reason)
 			continue
 		}
 		sp, err := ParseSpecs(ms.Details)
@@ -483,6 +492,22 @@ func (r *Renter) check(ctx context.Context, cands []Candidate, syn *wire.Allocat
 }
 
 func (r *Renter) allocateOne(ctx context.Context, c Candidate, syn *wire.Allocate, req Request, key *allocationKey, keyFile string) (*Allocation, error) {
+	a, err := r.grant(ctx, c, syn, req, key)
+	if err != nil {
+		return nil, err
+	}
+	a.KeyFile = keyFile
+	if err := r.record(ctx, a); err != nil {
+		// The lease is real; say so rather than losing it.
+		return a, fmt.Errorf("allocated %s but could not record it (release it with the key %s): %w", c.Hotkey, keyFile, err)
+	}
+	r.log.Info("allocated", "hotkey", a.Hotkey, "uid", a.UID, "ip", a.IP, "port", a.Port, "expires", a.ExpiresAt.Format(time.RFC3339))
+	return a, nil
+}
+
+// grant asks c for the real lease and decrypts and checks its credentials;
+// a lease that cannot be used is given back. Nothing is recorded.
+func (r *Renter) grant(ctx context.Context, c Candidate, syn *wire.Allocate, req Request, key *allocationKey) (*Allocation, error) {
 	res := wire.Call(ctx, r.dendrite, c.Target, syn.Clone(), r.cfg.AllocateTimeout)
 	if !res.OK() {
 		if res.StatusCode == http.StatusRequestTimeout && ctx.Err() == nil {
@@ -520,7 +545,6 @@ func (r *Renter) allocateOne(ctx context.Context, c Candidate, syn *wire.Allocat
 		Requirement: req.Requirement,
 		Timeline:    req.Timeline,
 		Score:       c.Score,
-		KeyFile:     keyFile,
 		Fingerprint: key.fingerprint,
 		CreatedAt:   now,
 		ExpiresAt:   now.Add(time.Duration(req.Timeline) * 24 * time.Hour),
@@ -534,11 +558,6 @@ func (r *Renter) allocateOne(ctx context.Context, c Candidate, syn *wire.Allocat
 	if !a.KeyOnly {
 		a.Password = creds.Password
 	}
-	if err := r.record(ctx, a); err != nil {
-		// The lease is real; say so rather than losing it.
-		return a, fmt.Errorf("allocated %s but could not record it (release it with the key %s): %w", c.Hotkey, keyFile, err)
-	}
-	r.log.Info("allocated", "hotkey", a.Hotkey, "uid", a.UID, "ip", a.IP, "port", a.Port, "expires", a.ExpiresAt.Format(time.RFC3339))
 	return a, nil
 }
 

@@ -87,6 +87,10 @@ CREATE TABLE weights_log (
 );
 CREATE INDEX weights_log_key ON weights_log (netuid, hotkey, id);
 `,
+}, {
+	Version: 3,
+	Name:    "canary leases",
+	SQL:     canarySchema,
 }}
 
 // ValidatorConfig sets the windows and the retention policy.

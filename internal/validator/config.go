@@ -59,6 +59,8 @@ type Config struct {
 	Filter FilterConfig
 	// VersionKey is sent with the weights (version.Int).
 	VersionKey uint64
+	// Shared is the allocation and penalty state shared through the chain.
+	Shared SharedConfig
 }
 
 // FilterConfig decides which miners are queried.
@@ -109,12 +111,16 @@ func DefaultConfig() Config {
 			OnePerIP:         true,
 		},
 		VersionKey: version.Int,
+		Shared:     DefaultSharedConfig(),
 	}
 }
 
 // Validate reports the first setting that cannot work, naming its flag.
 func (c Config) Validate() error {
 	if err := c.Score.Validate(); err != nil {
+		return err
+	}
+	if err := c.Shared.Validate(); err != nil {
 		return err
 	}
 	if c.Score.MaxDifficulty > 18 {

@@ -30,6 +30,8 @@ type Metrics struct {
 	Reveals       *prometheus.CounterVec
 	Block         prometheus.Gauge
 	Excluded      *prometheus.GaugeVec
+	// Shared are the metrics of the state shared through the chain.
+	Shared *SharedMetrics
 }
 
 // NewMetrics creates the metrics and registers them on reg.
@@ -87,6 +89,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	var err error
+	if m.Shared, err = newSharedMetrics(reg); err != nil {
+		return nil, err
 	}
 	// Known label values start at zero so that rates exist from the start.
 	for _, r := range []string{ResultSuccess, ResultTimeout, ResultUnreachable, ResultBadResponse,

@@ -51,6 +51,9 @@ type Deps struct {
 	Tables io.Writer
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Penalties, when set, names the miners this validator penalises on its
+	// own evidence (see PenaltySource).
+	Penalties PenaltySource
 }
 
 // ErrDeregistered is returned by Run when the validator's hotkey no longer
@@ -87,9 +90,14 @@ type Validator struct {
 	lastOutcome   map[string]Outcome
 	weightsSets   int
 	pending       []store.WeightsRecord // our commits not yet seen revealed
+	shared        sharedLoop
+	penalties     PenaltySource
 
-	mu    sync.Mutex // guards state
+	mu    sync.Mutex // guards state and sharedAlloc
 	state State
+	// sharedAlloc: the miners other validators' shared records lease, as
+	// last read (the canary's Allocated reads it from its own goroutine).
+	sharedAlloc map[string]bool
 }
 
 // State is a snapshot of what the validator knows, for dashboards.
@@ -105,6 +113,8 @@ type State struct {
 	// commit, whether the chain has revealed it; nil before the first.
 	LastWeights *store.WeightsRecord
 	Miners      []MinerState
+	// Shared is the state shared through the chain, as last read.
+	Shared SharedStatus
 }
 
 // MinerState is one uid's line in State.
@@ -118,7 +128,8 @@ type MinerState struct {
 	Successes  int           // in the stats window
 	Score      float64       // normalised score
 	Weight     float64       // last computed weight
-	Allocated  bool
+	Allocated  bool          // by this validator's store or a permitted validator's shared record
+	Penalised  bool          // by this validator's own checks or the shared state
 	Skipped    Exclusion
 }
 
@@ -160,6 +171,7 @@ func New(cfg Config, deps Deps) (*Validator, error) {
 		cfg: cfg, chain: deps.Chain, hotkey: deps.Hotkey, self: deps.Hotkey.SS58Address(),
 		store: deps.Store, d: d, metrics: m, log: log, tables: deps.Tables, now: now,
 		rng:         rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		penalties:   penaltySource(deps),
 		lastDiff:    map[string]int{},
 		lastOutcome: map[string]Outcome{},
 	}, nil
@@ -393,6 +405,7 @@ func (v *Validator) status(ctx context.Context) error {
 			"network_version", nv, "own_version", version.Int)
 		v.lastNetVer = nv
 	}
+	v.syncShared(ctx)
 	return nil
 }
 
@@ -495,7 +508,8 @@ func (v *Validator) refreshScores(ctx context.Context) {
 	if err != nil {
 		v.log.Warn("reading allocations failed", "err", err)
 	}
-	v.publish(ComputeWeights(v.cfg, v.mg, v.self, stats, alloc), stats, alloc)
+	alloc = v.withShared(alloc)
+	v.publish(applyPenalties(v.cfg, ComputeWeights(v.cfg, v.mg, v.self, stats, alloc), v.penalisedHotkeys(ctx)), stats, alloc)
 }
 
 func (v *Validator) publish(rows []WeightRow, stats map[string]score.Stats, alloc map[string]bool) {
@@ -506,7 +520,7 @@ func (v *Validator) publish(rows []WeightRow, stats map[string]score.Stats, allo
 		miners = append(miners, MinerState{
 			UID: r.UID, Hotkey: r.Hotkey, Difficulty: v.lastDiff[r.Hotkey], Result: o.Result, Elapsed: o.Elapsed,
 			Attempts: st.Attempts, Successes: st.Successes, Score: r.Score.Normalized, Weight: r.Weight,
-			Allocated: alloc[r.Hotkey], Skipped: r.Skipped,
+			Allocated: alloc[r.Hotkey], Penalised: r.Penalised, Skipped: r.Skipped,
 		})
 	}
 	v.setState(func(s *State) { s.Miners = miners })
@@ -525,7 +539,8 @@ func (v *Validator) setWeights(ctx context.Context, b uint64) {
 	if err != nil {
 		v.log.Warn("reading allocations failed; weights count no allocation", "err", err)
 	}
-	rows := ComputeWeights(v.cfg, v.mg, v.self, stats, alloc)
+	alloc = v.withShared(alloc)
+	rows := applyPenalties(v.cfg, ComputeWeights(v.cfg, v.mg, v.self, stats, alloc), v.penalisedHotkeys(ctx))
 	v.publish(rows, stats, alloc)
 	sent, err := SendWeights(ctx, v.cfg, v.chain, v.hotkey, rows, v.now, nil)
 	var limited *RateLimitedError

@@ -28,12 +28,17 @@ type WeightRow struct {
 	// IP, no axon, outdated, ...): its score is still made of its history, so
 	// this only explains a missing or stale score; empty when it is queried.
 	Excluded Exclusion
+	// Penalised: the miner lost Config.Shared.Penalty of its score, penalised
+	// by this validator's own checks or by the shared state.
+	Penalised bool
 }
 
 // Note is the weights table's note for the row: allocated, why the uid gets
 // no weight or is not challenged, else why its score is zero.
 func (r WeightRow) Note() string {
 	switch {
+	case r.Penalised:
+		return "penalised"
 	case r.Score.Allocated:
 		return "allocated"
 	case r.Skipped != "":
