@@ -142,7 +142,7 @@ func TestWaitBlockSubscriptionBreaks(t *testing.T) {
 		return srv.HeadSubscriptions() == 1 && count(srv.Requests(), "chain_getHeader") > reads
 	})
 	time.Sleep(50 * time.Millisecond) // the head check's answer (5) is on its way back
-	head.Store(9) // no new-head notification: only polling sees it
+	head.Store(9)                     // no new-head notification: only polling sees it
 	srv.DropConnections()
 	if r := <-done; r.err != nil || r.n != 9 {
 		t.Fatalf("WaitBlock(6) = %d, %v; want 9 from polling", r.n, r.err)
