@@ -48,6 +48,7 @@ func fieldFlags() map[string]string {
 		"canary.Config.Concurrency":                "validator.canary.concurrency",
 		"canary.Config.Timeout":                    "validator.canary.timeout",
 		"canary.Config.LoginTimeout":               "validator.canary.login.timeout",
+		"canary.Config.MaxDisk":                    "validator.canary.max_disk",
 		"canary.Config.DataDir":                    "validator.data_dir",
 
 		"renter.Config.DataDir":        "validator.data_dir",

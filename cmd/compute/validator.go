@@ -142,6 +142,10 @@ registered on --netuid with enough stake for a validator permit.`,
 			if err != nil {
 				return err
 			}
+			canaryCfg, err := vo.Canary.config(co.Netuid)
+			if err != nil {
+				return err
+			}
 			dataDir := vo.DataDir
 			if dataDir == "" {
 				if dataDir, err = validator.DefaultDataDir(wo.Name, wo.Hotkey, co.Netuid); err != nil {
@@ -166,7 +170,7 @@ registered on --netuid with enough stake for a validator permit.`,
 			return runValidator(ctx, log, cfg, validatorRun{
 				DataDir: dataDir, MetricsAddr: vo.MetricsAddr, Tables: tables,
 				Deps:   validator.Deps{Chain: c, Hotkey: hotkey},
-				Canary: vo.Canary.config(co.Netuid),
+				Canary: canaryCfg,
 			})
 		},
 	}

@@ -24,6 +24,7 @@ type canaryOptions struct {
 	Concurrency  int
 	Timeout      time.Duration
 	LoginTimeout time.Duration
+	MaxDisk      string
 }
 
 // AddFlags registers the canary flags.
@@ -34,18 +35,24 @@ func (o *canaryOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Concurrency, "validator.canary.concurrency", d.Concurrency, "canary leases open at once")
 	fs.DurationVar(&o.Timeout, "validator.canary.timeout", d.Timeout, "deadline of one canary lease: allocation, login and measuring")
 	fs.DurationVar(&o.LoginTimeout, "validator.canary.login.timeout", d.LoginTimeout, "how long a granted canary lease may take to let the canary log in")
+	fs.StringVar(&o.MaxDisk, "validator.canary.max_disk", "10GiB", "the most disk a canary lease asks for (the miner builds a volume of that size; larger claims are checked up to it)")
 }
 
 // config is the canary configuration, nil when the canary is off; the
 // data directory is filled in by runValidator.
-func (o *canaryOptions) config(netuid uint16) *canary.Config {
+func (o *canaryOptions) config(netuid uint16) (*canary.Config, error) {
 	if !o.On {
-		return nil
+		return nil, nil
 	}
 	cfg := canary.DefaultConfig()
 	cfg.Netuid = netuid
 	cfg.Interval, cfg.Concurrency, cfg.Timeout, cfg.LoginTimeout = o.Interval, o.Concurrency, o.Timeout, o.LoginTimeout
-	return &cfg
+	disk, err := renter.ParseSize(o.MaxDisk)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--validator.canary.max_disk: %w", err)}
+	}
+	cfg.MaxDisk = disk
+	return &cfg, nil
 }
 
 // runWithCanary runs the validator loop and, when configured, the canary

@@ -19,6 +19,23 @@ import (
 
 // TestCanaryFlags: the canary flags reach canary.Config; --validator.canary=false turns it off.
 func TestCanaryFlags(t *testing.T) {
+	t.Run("disk cap", func(t *testing.T) {
+		var o validatorOptions
+		fs := pflag.NewFlagSet("v", pflag.ContinueOnError)
+		o.AddFlags(fs)
+		if err := fs.Parse([]string{"--validator.canary.max_disk=2GiB"}); err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err := o.Canary.config(27); err != nil || cfg.MaxDisk != 2<<30 {
+			t.Fatalf("config %+v, %v", cfg, err)
+		}
+		if err := fs.Parse([]string{"--validator.canary.max_disk=-1GiB"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := o.Canary.config(27); err == nil || exitCode(context.Background(), err) != exitUsage {
+			t.Fatalf("a negative disk cap: %v", err)
+		}
+	})
 	tests := []struct {
 		name string
 		args []string
@@ -39,7 +56,10 @@ func TestCanaryFlags(t *testing.T) {
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)
 			}
-			cfg := o.Canary.config(27)
+			cfg, err := o.Canary.config(27)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if tc.off {
 				if cfg != nil {
 					t.Fatalf("canary on: %+v", cfg)
@@ -104,7 +124,10 @@ func TestValidatorRunsTheCanary(t *testing.T) {
 	var o canaryOptions
 	fs := pflag.NewFlagSet("v", pflag.ContinueOnError)
 	o.AddFlags(fs)
-	ccfg := o.config(1)
+	ccfg, err := o.config(1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ccfg.Tick = 50 * time.Millisecond
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))

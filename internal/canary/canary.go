@@ -19,6 +19,7 @@ import (
 
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/config"
+	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/renter"
 	"github.com/sn27/compute/internal/specs"
 	"github.com/sn27/compute/internal/store"
@@ -50,6 +51,11 @@ type Config struct {
 	// canary does not ask for (0.1): free memory and disk move between a
 	// specs report and the lease.
 	Margin float64
+	// MaxDisk caps the disk a canary lease asks for (10 GiB): the miner
+	// builds and formats a volume of that size for the lease, so asking for
+	// a whole claimed disk would take it from the miner for a check. Claims
+	// above the cap are checked up to it.
+	MaxDisk int64
 	// Strikes is how many refusals in a row fail a miner (2): a miner busy
 	// with a lease this validator does not know of refuses once.
 	Strikes int
@@ -79,6 +85,7 @@ func DefaultConfig() Config {
 		LoginTimeout:   90 * time.Second,
 		Tick:           time.Minute,
 		Margin:         0.1,
+		MaxDisk:        10 << 30,
 		Strikes:        2,
 		Timeline:       1,
 		MaxMinerStake:  1024,
@@ -109,6 +116,8 @@ func (c Config) Validate() error {
 		return config.Errorf("canary.Config.Tick", "must be positive")
 	case c.Margin < 0 || c.Margin >= 1:
 		return config.Errorf("canary.Config.Margin", "must be in [0, 1), got %v", c.Margin)
+	case c.MaxDisk < container.MinDiskBytes:
+		return config.Errorf("canary.Config.MaxDisk", "%d bytes is below the smallest lease disk (%d bytes)", c.MaxDisk, container.MinDiskBytes)
 	case c.Strikes < 1:
 		return config.Errorf("canary.Config.Strikes", "must be at least 1")
 	case c.Timeline < 1 || c.Timeline > renter.MaxTimeline:
@@ -420,7 +429,7 @@ func (c *Canary) check(ctx context.Context, tg target) {
 // lease takes the canary lease, logs in, measures and releases.
 func (c *Canary) lease(ctx context.Context, tg target) Outcome {
 	n := tg.neuron
-	o := Outcome{Hotkey: n.Hotkey, UID: n.UID, Expect: Expectation(tg.specs, c.cfg.Margin)}
+	o := Outcome{Hotkey: n.Hotkey, UID: n.UID, Expect: Expectation(tg.specs, c.cfg.Margin, c.cfg.MaxDisk)}
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	key, err := newSSHKey()

@@ -36,7 +36,7 @@ const sizeSlack = 0.02
 type Expect struct {
 	CPUs     int
 	RAMBytes int64 // the claimed available RAM less the margin
-	// DiskBytes is the claimed free disk less the margin.
+	// DiskBytes is the claimed free disk less the margin, at most the cap.
 	DiskBytes int64
 	GPUs      []specs.GPUDetail
 }
@@ -44,11 +44,15 @@ type Expect struct {
 // Expectation derives from a specs report what the canary asks for: every
 // claimed CPU (logical CPUs when reported) and GPU, and the claimed
 // available RAM and free disk less margin (a fraction, so that an honest
-// machine whose free memory or disk moved since its report still grants).
-func Expectation(s specs.Specs, margin float64) Expect {
+// machine whose free memory or disk moved since its report still grants);
+// the disk asked for is at most maxDisk (0: no cap).
+func Expectation(s specs.Specs, margin float64, maxDisk int64) Expect {
 	e := Expect{CPUs: max(s.CPU.Count, s.CPU.Logical)}
 	e.RAMBytes = int64(float64(max(s.RAM.Available, 0)) * (1 - margin))
 	e.DiskBytes = int64(float64(max(s.HardDisk.Free, 0)) * (1 - margin))
+	if maxDisk > 0 {
+		e.DiskBytes = min(e.DiskBytes, maxDisk)
+	}
 	e.GPUs = s.GPU.Details
 	return e
 }

@@ -34,7 +34,7 @@ func TestExpectationAndRequirement(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Expectation(tc.s, 0.1).Requirement()
+			got := Expectation(tc.s, 0.1, 0).Requirement()
 			// Float rounding of the margin: within a byte per GiB.
 			if got.CPU != tc.want.CPU || got.GPU != tc.want.GPU || abs(got.RAM.Capacity-tc.want.RAM.Capacity) > 8 || abs(got.Disk.Capacity-tc.want.Disk.Capacity) > 128 {
 				t.Fatalf("requirement %+v, want %+v", got, tc.want)
@@ -62,8 +62,8 @@ func abs(n int64) int64 {
 
 func TestCompare(t *testing.T) {
 	h200 := specs.GPUDetail{Name: "NVIDIA H200", Capacity: 143771}
-	e := Expectation(claim(8, 10, 100), 0.1)
-	eg := Expectation(claim(2, 10, 100, h200, h200), 0.1)
+	e := Expectation(claim(8, 10, 100), 0.1, 0)
+	eg := Expectation(claim(2, 10, 100, h200, h200), 0.1, 0)
 	good := Measured{CPUs: 8, MemoryBytes: 9 * gib, DiskFreeBytes: 95 * gib}
 	gpuGood := Measured{CPUs: 2, MemoryBytes: 9 * gib, DiskFreeBytes: 95 * gib,
 		GPUs: []GPU{{"NVIDIA H200", "GPU-1", 143771}, {"nvidia h200", "GPU-2", 143000}}}

@@ -32,7 +32,7 @@ func measureScript(gpus bool) string {
 		`echo "cpuset=$(cat /sys/fs/cgroup/cpuset.cpus.effective 2>/dev/null || cat /sys/fs/cgroup/cpuset/cpuset.effective_cpus 2>/dev/null)"; ` +
 		`echo "mem_max=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null)"; ` +
 		`echo "mem_total_kb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' /proc/meminfo 2>/dev/null)"; ` +
-		`echo "disk_free_kb=$(df -Pk / 2>/dev/null | sed -n '2p' | tr -s ' ' | cut -d ' ' -f 4)"; `)
+		`echo "disk_free_kb=$(df -Pk /root 2>/dev/null | sed -n '2p' | tr -s ' ' | cut -d ' ' -f 4)"; `)
 	if gpus {
 		b.WriteString(`nvidia-smi --query-gpu=name,uuid,memory.total --format=csv,noheader,nounits 2>/dev/null | sed 's/^/gpu=/'; ` +
 			`echo "gpu_status=$?"; `)
@@ -52,7 +52,8 @@ type Measured struct {
 	// MemoryBytes is the cgroup memory limit, or the machine's memory when
 	// there is none.
 	MemoryBytes int64 `json:"memory_bytes"`
-	// DiskFreeBytes is the free space of the container's root filesystem.
+	// DiskFreeBytes is the free space where the renter writes (/root: the
+	// lease's sized volume when the miner enforces disk, under a read-only root).
 	DiskFreeBytes int64 `json:"disk_free_bytes"`
 	GPUs          []GPU `json:"gpus,omitempty"`
 	// GrantSeconds is set by the canary, not measured in the container: the

@@ -73,11 +73,11 @@ func TestRecordedH200Passes(t *testing.T) {
 	}
 	claim := specs.Specs{CPU: specs.CPU{Count: 16}, RAM: specs.RAM{Available: 120 << 30}, HardDisk: specs.Disk{Free: 60 << 30},
 		GPU: specs.GPU{Details: []specs.GPUDetail{{Name: "NVIDIA H200", Capacity: 143771, UUID: "GPU-635c1a97-2c20-ff28-8445-f83fb87de211"}}}}
-	if reason, detail := Compare(Expectation(claim, 0.1), m); reason != ReasonOK {
+	if reason, detail := Compare(Expectation(claim, 0.1, 0), m); reason != ReasonOK {
 		t.Fatalf("%s: %s", reason, detail)
 	}
 	claim.GPU.Details = append(claim.GPU.Details, claim.GPU.Details[0])
-	if reason, _ := Compare(Expectation(claim, 0.1), m); reason != ReasonGPUMismatch {
+	if reason, _ := Compare(Expectation(claim, 0.1, 0), m); reason != ReasonGPUMismatch {
 		t.Fatalf("two claimed H200s on a one-GPU lease: %s", reason)
 	}
 }

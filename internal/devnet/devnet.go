@@ -613,6 +613,7 @@ func newCanary(cfg Config, c *devchain.Chain, v *validator.Validator, vst *store
 	cc.Netuid, cc.DataDir = Netuid, dataDir
 	cc.Interval, cc.RetryAfter, cc.Tick = cfg.CanaryInterval, max(cfg.CanaryInterval/4, 10*time.Second), 2*time.Second
 	cc.Timeout, cc.LoginTimeout = 2*time.Minute, 60*time.Second
+	cc.MaxDisk = 1 << 30 // every miner shares this machine's disk
 	return canary.New(cc, canary.Deps{Meta: c, Store: vst, Leaser: r, Self: val.hot.SS58Address(), Allocated: v.Allocated, Log: log})
 }
 

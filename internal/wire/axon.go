@@ -109,8 +109,6 @@ type Handler[S any] struct {
 type AxonConfig struct {
 	// Hotkey is the axon's own SS58 address; signatures are checked against it.
 	Hotkey string
-	// Addr is the listen address for Run, e.g. ":8091".
-	Addr string
 	// Version is announced in bt_header_axon_version (default version.Int).
 	Version int64
 	// MaxConcurrency bounds requests in forward at once (default 64).
@@ -303,19 +301,6 @@ func uncovered(s Synapse) []string {
 type bodyError struct{ msg string }
 
 func (e *bodyError) Error() string { return e.msg }
-
-// Handler returns the axon as an http.Handler (for tests or a custom server).
-func (a *Axon) Handler() http.Handler { return a }
-
-// Run listens on cfg.Addr and serves until ctx ends (see Serve).
-func (a *Axon) Run(ctx context.Context) error {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", a.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("wire: axon listen on %s: %w", a.cfg.Addr, err)
-	}
-	return a.Serve(ctx, ln)
-}
 
 // Serve serves on ln until ctx ends, then stops accepting, waits up to
 // ShutdownGrace for in-flight requests, cancels the rest and returns.

@@ -6,7 +6,7 @@
 //
 // # Miner: attaching handlers
 //
-//	ax, err := wire.NewAxon(wire.AxonConfig{Hotkey: hotkey.SS58Address(), Addr: ":8091"})
+//	ax, err := wire.NewAxon(wire.AxonConfig{Hotkey: hotkey.SS58Address()})
 //	if err != nil { ... }
 //	err = wire.Attach(ax, wire.Handler[wire.Challenge]{
 //		Blacklist: func(ctx context.Context, c wire.Caller) (bool, string) {
@@ -22,7 +22,8 @@
 //			return nil
 //		},
 //	})
-//	go ax.Run(ctx) // returns after in-flight requests finish (or ShutdownGrace)
+//	ln, err := net.Listen("tcp", ":8091") // the caller opens the listener
+//	go ax.Serve(ctx, ln) // returns after in-flight requests finish (or ShutdownGrace)
 //
 // The axon runs Bittensor's pipeline: route (404) -> headers (400) ->
 // blacklist (403) -> signature and nonce (401) -> priority queue (408 for

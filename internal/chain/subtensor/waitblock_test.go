@@ -134,9 +134,15 @@ func TestWaitBlockSubscriptionBreaks(t *testing.T) {
 	c, srv := headServer(t, &head, 10*time.Millisecond)
 	srv.ServeNewHeads()
 	ctx := ctx10(t)
+	reads := count(srv.Requests(), "chain_getHeader")
 	done := waitAsync(ctx, c, 6)
-	waitFor(t, "the subscription", func() bool { return srv.HeadSubscriptions() == 1 })
-	head.Store(9) // no new-head notification: only polling sees it
+	// Subscribed, and past its head check: the wait now hangs on the
+	// subscription alone (a head of 9 seen by that check would end it there).
+	waitFor(t, "the subscription", func() bool {
+		return srv.HeadSubscriptions() == 1 && count(srv.Requests(), "chain_getHeader") > reads
+	})
+	time.Sleep(50 * time.Millisecond) // the head check's answer (5) is on its way back
+	head.Store(9)                     // no new-head notification: only polling sees it
 	srv.DropConnections()
 	if r := <-done; r.err != nil || r.n != 9 {
 		t.Fatalf("WaitBlock(6) = %d, %v; want 9 from polling", r.n, r.err)
