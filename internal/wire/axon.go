@@ -345,29 +345,69 @@ func (a *Axon) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// ServeHTTP implements the Bittensor axon pipeline.
+// ServeHTTP implements the Bittensor axon pipeline: route, headers,
+// blacklist, signature and nonce, priority queue, body and forward, response.
 func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := a.cfg.Now()
-	ev := RequestEvent{}
-	defer func() {
-		if a.cfg.Observer != nil {
-			ev.Duration = time.Since(start)
-			a.cfg.Observer.ObserveRequest(ev)
-		}
-	}()
-	verified := false
-	fail := func(status int, outcome Outcome, msg string, hi *HeaderInfo) {
-		ev.Status, ev.Outcome = status, outcome
-		if !verified {
-			// An unverified caller gets no keep-alive: each refusal costs it a
-			// new connection, and the server does not wait for its body.
-			w.Header().Set("Connection", "close")
-		}
-		a.writeError(w, status, msg, hi)
+	x := &exchange{a: a, w: w, r: r, start: a.cfg.Now()}
+	defer x.observe()
+	if !x.route() || !x.readHeaders() {
+		return
 	}
+	ctx, cancel := context.WithDeadline(r.Context(), x.deadline)
+	defer cancel()
+	if !x.admit(ctx) || !x.verify() || !x.enqueue(ctx) {
+		return
+	}
+	defer a.sched.release()
+	out, base, bodyHash, ok := x.forward(ctx)
+	if !ok {
+		return
+	}
+	x.respond(out, base, bodyHash)
+}
 
-	// 1. Route.
-	name := strings.TrimPrefix(r.URL.Path, "/")
+// exchange is one request on its way through the axon pipeline. Each step
+// answers the caller itself when it refuses the request, and reports whether
+// the pipeline goes on.
+type exchange struct {
+	a     *Axon
+	w     http.ResponseWriter
+	r     *http.Request
+	start time.Time
+	ev    RequestEvent
+	// verified is set once the signature and nonce are checked.
+	verified bool
+
+	rt       *route
+	hi       *HeaderInfo
+	caller   Caller
+	timeout  time.Duration // the request's timeout header, capped
+	deadline time.Time
+}
+
+// observe tells the Observer, if any, how the request ended.
+func (x *exchange) observe() {
+	if x.a.cfg.Observer != nil {
+		x.ev.Duration = time.Since(x.start)
+		x.a.cfg.Observer.ObserveRequest(x.ev)
+	}
+}
+
+// fail answers the caller with an error and records the outcome.
+func (x *exchange) fail(status int, outcome Outcome, msg string) {
+	x.ev.Status, x.ev.Outcome = status, outcome
+	if !x.verified {
+		// An unverified caller gets no keep-alive: each refusal costs it a
+		// new connection, and the server does not wait for its body.
+		x.w.Header().Set("Connection", "close")
+	}
+	x.a.writeError(x.w, status, msg, x.hi)
+}
+
+// route (step 1) finds the synapse the path names and checks the method.
+func (x *exchange) route() bool {
+	a := x.a
+	name := strings.TrimPrefix(x.r.URL.Path, "/")
 	a.mu.RLock()
 	rt, ok := a.routes[name]
 	var names []string
@@ -380,23 +420,51 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for i, n := range names {
 			q[i] = PyStrRepr(n)
 		}
-		fail(http.StatusNotFound, OutcomeNotFound,
-			fmt.Sprintf("Synapse name '%s' not found. Available synapses [%s]", truncate(name, 64), strings.Join(q, ", ")), nil)
-		return
+		x.fail(http.StatusNotFound, OutcomeNotFound,
+			fmt.Sprintf("Synapse name '%s' not found. Available synapses [%s]", truncate(name, 64), strings.Join(q, ", ")))
+		return false
 	}
-	ev.Synapse = name
-	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		fail(http.StatusMethodNotAllowed, OutcomeBadRequest, "Method Not Allowed", nil)
-		return
+	x.rt = rt
+	x.ev.Synapse = name
+	if x.r.Method != http.MethodPost && x.r.Method != http.MethodGet {
+		x.fail(http.StatusMethodNotAllowed, OutcomeBadRequest, "Method Not Allowed")
+		return false
 	}
+	return true
+}
 
-	// 2. Headers.
-	hi, err := ParseHeaders(r.Header)
+// readHeaders (step 2) parses the bt_header_* headers, learns the caller,
+// refuses a declared body over the limit and sets the request's deadline.
+func (x *exchange) readHeaders() bool {
+	a := x.a
+	hi, err := ParseHeaders(x.r.Header)
 	if err != nil {
-		fail(http.StatusBadRequest, OutcomeBadRequest, "Improperly formatted request: "+strings.TrimPrefix(err.Error(), "wire: "), nil)
-		return
+		x.fail(http.StatusBadRequest, OutcomeBadRequest, "Improperly formatted request: "+strings.TrimPrefix(err.Error(), "wire: "))
+		return false
 	}
-	hi.Name = name
+	hi.Name = x.rt.name
+	x.hi = hi
+	x.caller = callerOf(x.r, hi)
+	x.ev.Hotkey = x.caller.Hotkey
+	if x.r.ContentLength > a.cfg.MaxBodyBytes {
+		x.fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, fmt.Sprintf("Request body too large: the limit is %d bytes", a.cfg.MaxBodyBytes))
+		return false
+	}
+	// The timeout header is not signed: cap it before converting (a huge
+	// value would overflow a Duration) and use the capped value everywhere.
+	x.timeout = a.cfg.MaxTimeout
+	if hi.Timeout <= 0 {
+		x.timeout = time.Duration(DefaultTimeout * float64(time.Second))
+	} else if hi.Timeout < a.cfg.MaxTimeout.Seconds() {
+		x.timeout = time.Duration(hi.Timeout * float64(time.Second))
+	}
+	x.deadline = x.start.Add(x.timeout)
+	return true
+}
+
+// callerOf returns the (unverified) caller the request's TCP peer and
+// dendrite headers describe, and records the peer in hi's dendrite terminal.
+func callerOf(r *http.Request, hi *HeaderInfo) Caller {
 	caller := Caller{}
 	if host, port, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		caller.IP = host
@@ -416,107 +484,115 @@ func (a *Axon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d.Nonce != nil {
 		caller.Nonce = *d.Nonce
 	}
-	ev.Hotkey = caller.Hotkey
-	if r.ContentLength > a.cfg.MaxBodyBytes {
-		fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, fmt.Sprintf("Request body too large: the limit is %d bytes", a.cfg.MaxBodyBytes), hi)
-		return
-	}
-	// The timeout header is not signed: cap it before converting (a huge
-	// value would overflow a Duration) and use the capped value everywhere.
-	timeout := a.cfg.MaxTimeout
-	if hi.Timeout <= 0 {
-		timeout = time.Duration(DefaultTimeout * float64(time.Second))
-	} else if hi.Timeout < a.cfg.MaxTimeout.Seconds() {
-		timeout = time.Duration(hi.Timeout * float64(time.Second))
-	}
-	deadline := start.Add(timeout)
-	ctx, cancel := context.WithDeadline(r.Context(), deadline)
-	defer cancel()
+	return caller
+}
 
-	// 3. Blacklist (before verification, as Bittensor does).
-	if rt.blacklist != nil {
-		if blocked, reason := rt.blacklist(ctx, caller); blocked {
-			fail(http.StatusForbidden, OutcomeBlacklisted, fmt.Sprintf("Forbidden. Key is blacklisted: %s.", reason), hi)
-			return
+// admit (step 3) asks the route's blacklist, before verification, as
+// Bittensor does.
+func (x *exchange) admit(ctx context.Context) bool {
+	if x.rt.blacklist != nil {
+		if blocked, reason := x.rt.blacklist(ctx, x.caller); blocked {
+			x.fail(http.StatusForbidden, OutcomeBlacklisted, fmt.Sprintf("Forbidden. Key is blacklisted: %s.", reason))
+			return false
 		}
 	}
+	return true
+}
 
-	// 4. Signature and nonce.
-	if err := a.verify(hi, timeout, start); err != nil {
+// verify (step 4) checks the signature and nonce; only a verified caller
+// gets its request's own (longer) read and write deadlines.
+func (x *exchange) verify() bool {
+	if err := x.a.verify(x.hi, x.timeout, x.start); err != nil {
 		msg := err.Error()
 		var ve *VerifyError
 		if !errors.As(err, &ve) {
 			msg = "verification failed"
 		}
-		fail(http.StatusUnauthorized, OutcomeUnverified, "Not Verified with error: "+msg, hi)
-		return
+		x.fail(http.StatusUnauthorized, OutcomeUnverified, "Not Verified with error: "+msg)
+		return false
 	}
-	caller.Verified = true
-	verified = true
-	// Only a verified caller gets its request's own (longer) deadlines.
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(deadline)
-	_ = rc.SetWriteDeadline(deadline.Add(5 * time.Second))
+	x.caller.Verified = true
+	x.verified = true
+	rc := http.NewResponseController(x.w)
+	_ = rc.SetReadDeadline(x.deadline)
+	_ = rc.SetWriteDeadline(x.deadline.Add(5 * time.Second))
+	return true
+}
 
-	// 5. Priority queue.
+// enqueue (step 5) waits for a forward slot in priority order. When it
+// reports true the caller must release the slot.
+func (x *exchange) enqueue(ctx context.Context) bool {
 	prio := 0.0
-	if rt.priority != nil {
-		prio = rt.priority(ctx, caller)
+	if x.rt.priority != nil {
+		prio = x.rt.priority(ctx, x.caller)
 	}
-	if err := a.sched.acquire(ctx, prio); err != nil {
-		if errors.Is(err, errQueueFull) {
-			fail(http.StatusServiceUnavailable, OutcomeTimeout, "Service busy: too many requests are waiting", hi)
-			return
-		}
-		status := http.StatusServiceUnavailable
-		if caller.Version >= Version720 {
-			status = http.StatusRequestTimeout
-		}
-		fail(status, OutcomeTimeout, fmt.Sprintf("Response timeout after: %ss", PyFloat(timeout.Seconds())), hi)
-		return
+	err := x.a.sched.acquire(ctx, prio)
+	if err == nil {
+		return true
 	}
-	defer a.sched.release()
+	if errors.Is(err, errQueueFull) {
+		x.fail(http.StatusServiceUnavailable, OutcomeTimeout, "Service busy: too many requests are waiting")
+		return false
+	}
+	status := http.StatusServiceUnavailable
+	if x.caller.Version >= Version720 {
+		status = http.StatusRequestTimeout
+	}
+	x.fail(status, OutcomeTimeout, fmt.Sprintf("Response timeout after: %ss", PyFloat(x.timeout.Seconds())))
+	return false
+}
 
-	// 6. Body, hash check, forward.
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+// forward (step 6) reads the body, and has the route check its hash and
+// call the attached handler.
+func (x *exchange) forward(ctx context.Context) (out []byte, base *SynapseBase, bodyHash string, ok bool) {
+	a := x.a
+	body, err := io.ReadAll(http.MaxBytesReader(x.w, x.r.Body, a.cfg.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, fmt.Sprintf("Request body too large: the limit is %d bytes", a.cfg.MaxBodyBytes), hi)
-			return
+			x.fail(http.StatusRequestEntityTooLarge, OutcomeTooLarge, fmt.Sprintf("Request body too large: the limit is %d bytes", a.cfg.MaxBodyBytes))
+			return nil, nil, "", false
 		}
-		fail(http.StatusBadRequest, OutcomeBadRequest, "Could not read request body", hi)
-		return
+		x.fail(http.StatusBadRequest, OutcomeBadRequest, "Could not read request body")
+		return nil, nil, "", false
 	}
-	fctx := context.WithValue(ctx, callerKey{}, caller)
-	out, base, bodyHash, err := serveRecovered(fctx, rt, body, hi, start)
+	fctx := context.WithValue(ctx, callerKey{}, x.caller)
+	out, base, bodyHash, err = serveRecovered(fctx, x.rt, body, x.hi, x.start)
 	if err != nil {
-		var be *bodyError
-		var se *StatusError
-		var ve *VerifyError
-		switch {
-		case errors.As(err, &ve):
-			fail(http.StatusUnauthorized, OutcomeUnverified, "Not Verified with error: "+ve.Msg, hi)
-		case errors.As(err, &be):
-			fail(http.StatusInternalServerError, OutcomeBadBody, "Internal server error with error: "+be.msg, hi)
-		case errors.As(err, &se):
-			fail(se.Code, OutcomeError, se.Message, hi)
-		default:
-			id := NewUUID()
-			a.log.Error("forward failed", "synapse", name, "caller", caller.Hotkey, "error_id", id, "err", err)
-			fail(http.StatusInternalServerError, OutcomeError, "Internal Server Error #"+id, hi)
-		}
-		return
+		x.failForward(err)
+		return nil, nil, "", false
 	}
+	return out, base, bodyHash, true
+}
 
-	// 7. Response.
-	h := w.Header()
+// failForward answers a request whose route refused it or whose handler failed.
+func (x *exchange) failForward(err error) {
+	var be *bodyError
+	var se *StatusError
+	var ve *VerifyError
+	switch {
+	case errors.As(err, &ve):
+		x.fail(http.StatusUnauthorized, OutcomeUnverified, "Not Verified with error: "+ve.Msg)
+	case errors.As(err, &be):
+		x.fail(http.StatusInternalServerError, OutcomeBadBody, "Internal server error with error: "+be.msg)
+	case errors.As(err, &se):
+		x.fail(se.Code, OutcomeError, se.Message)
+	default:
+		id := NewUUID()
+		x.a.log.Error("forward failed", "synapse", x.rt.name, "caller", x.caller.Hotkey, "error_id", id, "err", err)
+		x.fail(http.StatusInternalServerError, OutcomeError, "Internal Server Error #"+id)
+	}
+}
+
+// respond (step 7) writes the filled synapse with its bt_header_* headers.
+func (x *exchange) respond(out []byte, base *SynapseBase, bodyHash string) {
+	h := x.w.Header()
 	WriteHeaders(h, base, bodyHash)
 	h["Content-Type"] = []string{"application/json"}
 	h["Content-Length"] = []string{strconv.Itoa(len(out))}
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(out)
-	ev.Status, ev.Outcome = http.StatusOK, OutcomeSuccess
+	x.w.WriteHeader(http.StatusOK)
+	_, _ = x.w.Write(out)
+	x.ev.Status, x.ev.Outcome = http.StatusOK, OutcomeSuccess
 }
 
 // serveRecovered runs a route and turns a panic in the attached handler into
