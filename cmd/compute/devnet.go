@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -49,14 +50,18 @@ VERIFIED column every miner's verdict.`,
 				defer cancel()
 			}
 			cfg.PlainWeights = !commitReveal
-			cfg.Out = cmd.OutOrStdout()
-			if f, ok := cfg.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			deps := devnet.Deps{Out: cmd.OutOrStdout(), Log: slog.New(slog.DiscardHandler)}
+			if f, ok := deps.Out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 				cfg.Terminal = true
 			}
 			if logs || g.Debug || g.Trace {
-				cfg.Log = g.Logger(cmd.ErrOrStderr())
+				deps.Log = g.Logger(cmd.ErrOrStderr())
 			}
-			_, err := devnet.Run(ctx, cfg)
+			d, err := devnet.New(cfg, deps)
+			if err != nil {
+				return err
+			}
+			err = d.Run(ctx)
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return nil
 			}

@@ -32,7 +32,7 @@ import (
 // Netuid is the devnet's subnet.
 const Netuid = 1
 
-// Config sizes the devnet.
+// Config sizes the devnet. A zero field takes its default (DefaultConfig).
 type Config struct {
 	// Dir holds the chain state, the validator store, miner data and the dev
 	// wallets ("" : a temporary directory removed at the end).
@@ -69,17 +69,19 @@ type Config struct {
 	// Plot, when set, is an SVG file written at the end: every miner's
 	// score and incentive by block.
 	Plot string
-	// Out receives the summary and the leaderboard; Log the components' logs.
-	Out io.Writer
-	Log *slog.Logger
 }
 
-func (c *Config) defaults() error {
+// DefaultConfig returns the devnet `compute devnet` runs without flags.
+func DefaultConfig() Config {
+	var c Config
+	c.fill()
+	return c
+}
+
+// fill sets the zero fields to their defaults.
+func (c *Config) fill() {
 	if c.Miners == 0 {
 		c.Miners = 3
-	}
-	if c.Miners < 1 || c.Miners > 64 {
-		return config.Errorf("devnet.Config.Miners", "must be between 1 and 64, got %d", c.Miners)
 	}
 	if c.Step == 0 {
 		c.Step = time.Second
@@ -108,13 +110,69 @@ func (c *Config) defaults() error {
 	if c.CanaryInterval == 0 {
 		c.CanaryInterval = 2 * time.Minute
 	}
-	if c.Out == nil {
-		c.Out = io.Discard
-	}
-	if c.Log == nil {
-		c.Log = slog.New(slog.DiscardHandler)
+}
+
+// Validate reports a setting the devnet cannot run with.
+func (c Config) Validate() error {
+	if c.Miners < 1 || c.Miners > 64 {
+		return config.Errorf("devnet.Config.Miners", "must be between 1 and 64, got %d", c.Miners)
 	}
 	return checkPlotPath(c.Plot)
+}
+
+// Deps are the devnet's outlets.
+type Deps struct {
+	// Out receives the summary and the leaderboard (nil: discarded).
+	Out io.Writer
+	// Log receives the components' logs (nil: slog.Default()).
+	Log *slog.Logger
+}
+
+// Devnet is a whole local network in one process: the dev chain, a
+// validator (with its canary leases when allocation is on) and miners.
+type Devnet struct {
+	cfg Config
+	out io.Writer
+	log *slog.Logger
+
+	// Set up by setUp; cleanup runs in reverse when Run returns.
+	dir, dirNote string
+	net          *testnet.Net
+	val          *node
+	nodes        []*node
+	cleanup      []func()
+
+	// Started by start.
+	stop       context.CancelFunc
+	chainDone  sync.WaitGroup
+	roles      sync.WaitGroup
+	errs       chan error
+	vcfg       validator.Config
+	v          *validator.Validator
+	vst        *store.Validator
+	allocation bool
+	canaryOn   bool
+	mode       string
+	canaryNote string
+
+	hist   *History
+	result *Result
+}
+
+// New checks cfg; it opens and starts nothing.
+func New(cfg Config, deps Deps) (*Devnet, error) {
+	cfg.fill()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d := &Devnet{cfg: cfg, out: deps.Out, log: deps.Log}
+	if d.out == nil {
+		d.out = io.Discard
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	return d, nil
 }
 
 // node is a registered participant.
@@ -169,147 +227,229 @@ type Row struct {
 	Liar      bool
 }
 
-// Run builds the devnet, runs it until ctx ends, prints the final
-// leaderboard and returns it.
-func Run(ctx context.Context, cfg Config) (*Result, error) {
-	if err := cfg.defaults(); err != nil {
-		return nil, err
+// Run builds the devnet, runs it until ctx ends and prints the final
+// leaderboard (Result returns it). It returns after every component stopped.
+func (d *Devnet) Run(ctx context.Context) error {
+	defer d.close()
+	// Set-up runs even when ctx is about to end; it is short.
+	setup := context.WithoutCancel(ctx)
+	if err := d.setUp(setup); err != nil {
+		return err
 	}
-	dir, dirNote := cfg.Dir, ""
-	if dir == "" {
+	if err := d.start(ctx, setup); err != nil {
+		return err
+	}
+	d.printStart()
+	runErr := d.watch(ctx, setup)
+	d.stopRoles()
+	return d.report(setup, runErr)
+}
+
+// Result is the final leaderboard once Run returned (nil when it never ran).
+func (d *Devnet) Result() *Result { return d.result }
+
+// setUp makes the data directory, opens the dev chain and registers the
+// validator and the miners with their dev wallets.
+func (d *Devnet) setUp(ctx context.Context) error {
+	cfg := d.cfg
+	d.dir = cfg.Dir
+	if d.dir == "" {
 		tmp, err := os.MkdirTemp("", "compute-devnet-")
 		if err != nil {
-			return nil, err
+			return err
 		}
-		defer os.RemoveAll(tmp)
-		dir, dirNote = tmp, " (removed at the end; --data DIR keeps it)"
+		d.onClose(func() { os.RemoveAll(tmp) })
+		d.dir, d.dirNote = tmp, " (removed at the end; --data DIR keeps it)"
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("devnet directory: %w", err)
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		return fmt.Errorf("devnet directory: %w", err)
 	}
-	log := cfg.Log
-
-	// Setup runs even when ctx is about to end; it is short.
-	setup := context.WithoutCancel(ctx)
 	p := testnet.Params()
 	p.Tempo, p.WeightsRateLimit = cfg.Tempo, uint64(cfg.Tempo)/2
 	p.CommitRevealEnabled = !cfg.PlainWeights
 	p.ImmunityPeriod, p.ActivityCutoff = 10000, 10000
 	p.BurnRao = devchain.RaoPerTAO / 100
-	net, err := testnet.Open(setup, testnet.Config{
+	net, err := testnet.Open(ctx, testnet.Config{
 		Netuid: Netuid,
-		Chain:  devchain.Config{Path: filepath.Join(dir, "devchain.db"), BlockTime: cfg.BlockTime, Log: log.With("component", "devchain")},
+		Chain:  devchain.Config{Path: filepath.Join(d.dir, "devchain.db"), BlockTime: cfg.BlockTime, Log: d.log.With("component", "devchain")},
 		Params: &p,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer net.Close()
-	c := net.Chain
+	d.net = net
+	d.onClose(func() { net.Close() })
+	if err := d.makeNodes(); err != nil {
+		return err
+	}
+	return d.register(ctx)
+}
 
-	val, err := newNode(dir, "Validator", 0, false)
+// makeNodes writes the dev wallets of the validator and the miners.
+func (d *Devnet) makeNodes() error {
+	val, err := newNode(d.dir, "Validator", 0, false)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	nodes := []*node{}
-	for i := 1; i <= cfg.Miners; i++ {
-		n, err := newNode(dir, fmt.Sprintf("Miner%d", i), time.Duration(i-1)*cfg.Step, false)
+	d.val = val
+	add := func(name string, delay time.Duration, bad, liar bool) error {
+		n, err := newNode(d.dir, name, delay, bad)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		nodes = append(nodes, n)
+		n.liar = liar
+		d.nodes = append(d.nodes, n)
+		return nil
 	}
-	if cfg.Bad {
-		n, err := newNode(dir, "Bad", 0, true)
-		if err != nil {
-			return nil, err
-		}
-		nodes = append(nodes, n)
-	}
-	if cfg.Liar {
-		n, err := newNode(dir, "Liar", 0, false)
-		if err != nil {
-			return nil, err
-		}
-		n.liar = true
-		nodes = append(nodes, n)
-	}
-	for _, n := range append([]*node{val}, nodes...) {
-		if err := net.Join(setup, n.cold, n.hot, 3000, 0); err != nil {
-			return nil, fmt.Errorf("%s: %w", n.name, err)
+	for i := 1; i <= d.cfg.Miners; i++ {
+		if err := add(fmt.Sprintf("Miner%d", i), time.Duration(i-1)*d.cfg.Step, false, false); err != nil {
+			return err
 		}
 	}
-	if st, err := c.Stake(setup, val.hot.SS58Address()); err != nil {
-		return nil, err
-	} else if st < 2000*devchain.RaoPerTAO {
-		if err := c.AddStake(setup, val.cold, val.hot.SS58Address(), 2000*devchain.RaoPerTAO-st); err != nil {
-			return nil, fmt.Errorf("stake the validator: %w", err)
+	if d.cfg.Bad {
+		if err := add("Bad", 0, true, false); err != nil {
+			return err
 		}
 	}
+	if d.cfg.Liar {
+		if err := add("Liar", 0, false, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
+// register funds and registers every node and stakes the validator to
+// 2000 TAO.
+func (d *Devnet) register(ctx context.Context) error {
+	for _, n := range append([]*node{d.val}, d.nodes...) {
+		if err := d.net.Join(ctx, n.cold, n.hot, 3000, 0); err != nil {
+			return fmt.Errorf("%s: %w", n.name, err)
+		}
+	}
+	c, hot := d.net.Chain, d.val.hot.SS58Address()
+	st, err := c.Stake(ctx, hot)
+	if err != nil {
+		return err
+	}
+	if st < 2000*devchain.RaoPerTAO {
+		if err := c.AddStake(ctx, d.val.cold, hot, 2000*devchain.RaoPerTAO-st); err != nil {
+			return fmt.Errorf("stake the validator: %w", err)
+		}
+	}
+	return nil
+}
+
+// onClose adds a clean-up step; close runs them in reverse.
+func (d *Devnet) onClose(f func()) { d.cleanup = append(d.cleanup, f) }
+
+// close stops the components (validator and miners first, as they use the
+// chain, then the chain) and undoes the set-up.
+func (d *Devnet) close() {
+	if d.stop != nil {
+		d.stopRoles()
+		d.chainDone.Wait()
+	}
+	for i := len(d.cleanup) - 1; i >= 0; i-- {
+		d.cleanup[i]()
+	}
+}
+
+// stopRoles stops the validator, the canary and the miners and waits for them.
+func (d *Devnet) stopRoles() {
+	d.stop()
+	d.roles.Wait()
+}
+
+// start runs the chain, then each miner (waiting until it serves), the
+// validator and, with allocation on, its canary leases. ctx ends the wait
+// for a miner; setup outlives it for the set-up calls.
+func (d *Devnet) start(ctx, setup context.Context) error {
 	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(nodes)+2)
-	wg.Add(1)
+	d.stop = stop
+	d.errs = make(chan error, len(d.nodes)+3)
+	c := d.net.Chain
+	d.chainDone.Add(1)
 	go func() {
-		defer wg.Done()
+		defer d.chainDone.Done()
 		if err := c.Run(runCtx); err != nil {
-			errs <- fmt.Errorf("dev chain: %w", err)
+			d.errs <- fmt.Errorf("dev chain: %w", err)
 		}
 	}()
-	// Stop order: validator and miners first (they use the chain), then the chain.
-	var roles sync.WaitGroup
-	defer func() {
-		stop()
-		roles.Wait()
-		wg.Wait()
-	}()
-
-	for i, n := range nodes {
-		solver, err := newSolver(n)
-		if err != nil {
-			return nil, err
-		}
-		mcfg := miner.Config{
-			Netuid: Netuid, AxonIP: "127.0.0.1", AxonPort: 0, ExternalIP: "127.0.0.1",
-			Solver: "cpu", Allocation: cfg.Allocation, SSHPort: 4444 + i, SSHBindIP: "127.0.0.1",
-			DataDir: filepath.Join(dir, "miners", n.name), SyncInterval: 5 * time.Second,
-			SpecsProbeBytes: -1, Policy: miner.PolicyConfig{UpdatedThreshold: 60},
-			Image: cfg.Image,
-		}
-		mdeps := miner.Deps{Chain: c, Hotkey: n.hot, Solver: solver, Log: log.With("miner", n.name)}
-		if n.liar {
-			closeDocker, err := liarDeps(&mdeps, mcfg)
-			if err != nil {
-				return nil, err
-			}
-			defer closeDocker()
-		}
-		m, err := miner.New(mcfg, mdeps)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", n.name, err)
-		}
-		n.m = m
-		roles.Add(1)
-		go func() {
-			defer roles.Done()
-			if err := m.Run(runCtx); err != nil && runCtx.Err() == nil {
-				errs <- fmt.Errorf("%s: %w", n.name, err)
-			}
-		}()
-		select {
-		case <-m.Ready():
-			n.allocation = m.AllocationEnabled()
-		case err := <-errs:
-			return nil, err
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	for i, n := range d.nodes {
+		if err := d.startMiner(ctx, runCtx, i, n); err != nil {
+			return err
 		}
 	}
+	if err := d.startValidator(setup, runCtx); err != nil {
+		return err
+	}
+	d.allocation = len(d.nodes) > 0 && d.nodes[0].allocation
+	d.mode = "off (dockerd not reachable or no lease image " + d.cfg.Image + ")"
+	if !d.cfg.Allocation {
+		d.mode = "off (--allocation=false)"
+	} else if d.allocation {
+		d.mode = "on (dockerd reachable)"
+	}
+	d.startCanary(runCtx)
+	return nil
+}
 
-	if err := os.MkdirAll(filepath.Join(dir, "validator"), 0o700); err != nil {
-		return nil, err
+// goRole runs a role until runCtx ends; a failure before that ends the devnet.
+func (d *Devnet) goRole(runCtx context.Context, name string, run func(context.Context) error) {
+	d.roles.Add(1)
+	go func() {
+		defer d.roles.Done()
+		if err := run(runCtx); err != nil && runCtx.Err() == nil {
+			d.errs <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+}
+
+// startMiner starts the i-th miner and waits until it serves.
+func (d *Devnet) startMiner(ctx, runCtx context.Context, i int, n *node) error {
+	solver, err := newSolver(n)
+	if err != nil {
+		return err
+	}
+	mcfg := miner.Config{
+		Netuid: Netuid, AxonIP: "127.0.0.1", AxonPort: 0, ExternalIP: "127.0.0.1",
+		Solver: "cpu", Allocation: d.cfg.Allocation, SSHPort: 4444 + i, SSHBindIP: "127.0.0.1",
+		DataDir: filepath.Join(d.dir, "miners", n.name), SyncInterval: 5 * time.Second,
+		SpecsProbeBytes: -1, Policy: miner.PolicyConfig{UpdatedThreshold: 60},
+		Image: d.cfg.Image,
+	}
+	mdeps := miner.Deps{Chain: d.net.Chain, Hotkey: n.hot, Solver: solver, Log: d.log.With("miner", n.name)}
+	if n.liar {
+		closeDocker, err := liarDeps(&mdeps, mcfg)
+		if err != nil {
+			return err
+		}
+		d.onClose(closeDocker)
+	}
+	m, err := miner.New(mcfg, mdeps)
+	if err != nil {
+		return fmt.Errorf("%s: %w", n.name, err)
+	}
+	n.m = m
+	d.goRole(runCtx, n.name, m.Run)
+	select {
+	case <-m.Ready():
+		n.allocation = m.AllocationEnabled()
+		return nil
+	case err := <-d.errs:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// startValidator opens the validator's store and starts it with quick
+// rounds: a challenge every 4-6 blocks, weights every tempo.
+func (d *Devnet) startValidator(setup, runCtx context.Context) error {
+	cfg := d.cfg
+	if err := os.MkdirAll(filepath.Join(d.dir, "validator"), 0o700); err != nil {
+		return err
 	}
 	vcfg := validator.DefaultConfig()
 	vcfg.Netuid = Netuid
@@ -319,116 +459,121 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	vcfg.ChainTimeout = 10 * time.Second
 	vcfg.WeightsBackoff = 200 * time.Millisecond
 	vcfg.Filter.OnePerIP = false // every miner listens on 127.0.0.1
-	vst, err := store.OpenValidator(setup, filepath.Join(dir, "validator", validator.StoreFile), vcfg.StoreConfig())
+	d.vcfg = vcfg
+	vst, err := store.OpenValidator(setup, filepath.Join(d.dir, "validator", validator.StoreFile), vcfg.StoreConfig())
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer vst.Close()
-	v, err := validator.New(vcfg, validator.Deps{Chain: c, Hotkey: val.hot, Store: vst, Log: log})
+	d.vst = vst
+	d.onClose(func() { vst.Close() })
+	v, err := validator.New(vcfg, validator.Deps{Chain: d.net.Chain, Hotkey: d.val.hot, Store: vst, Log: d.log})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	roles.Add(1)
-	go func() {
-		defer roles.Done()
-		if err := v.Run(runCtx); err != nil && runCtx.Err() == nil {
-			errs <- fmt.Errorf("validator: %w", err)
-		}
-	}()
+	d.v = v
+	d.goRole(runCtx, "validator", v.Run)
+	return nil
+}
 
-	allocation := len(nodes) > 0 && nodes[0].allocation
-	mode := "off (dockerd not reachable or no lease image " + cfg.Image + ")"
-	if !cfg.Allocation {
-		mode = "off (--allocation=false)"
-	} else if allocation {
-		mode = "on (dockerd reachable)"
-	}
-	canaryNote := ""
-	canaryOn := false
+// startCanary starts the validator's canary leases when allocation is on
+// and says in canaryNote why they are off otherwise.
+func (d *Devnet) startCanary(runCtx context.Context) {
 	switch {
-	case !allocation:
-		canaryNote = "; canary leases off (they need allocation)"
-	case cfg.CanaryInterval < 0:
-		canaryNote = "; canary leases off"
+	case !d.allocation:
+		d.canaryNote = "; canary leases off (they need allocation)"
+	case d.cfg.CanaryInterval < 0:
+		d.canaryNote = "; canary leases off"
 	default:
-		cn, err := newCanary(cfg, c, v, vst, val, filepath.Join(dir, "validator"), log)
+		cn, err := newCanary(d.cfg, d.net.Chain, d.v, d.vst, d.val, filepath.Join(d.dir, "validator"), d.log)
 		if err != nil {
-			canaryNote = fmt.Sprintf("; canary leases off (%v)", err)
-			break
+			d.canaryNote = fmt.Sprintf("; canary leases off (%v)", err)
+			return
 		}
-		canaryOn = true
-		canaryNote = fmt.Sprintf("; a canary lease checks each miner's specs every %s", cfg.CanaryInterval)
-		roles.Add(1)
-		go func() {
-			defer roles.Done()
-			if err := cn.Run(runCtx); err != nil && runCtx.Err() == nil {
-				errs <- fmt.Errorf("canary: %w", err)
-			}
-		}()
+		d.canaryOn = true
+		d.canaryNote = fmt.Sprintf("; a canary lease checks each miner's specs every %s", d.cfg.CanaryInterval)
+		d.goRole(runCtx, "canary", cn.Run)
 	}
-	fmt.Fprintf(cfg.Out, "devnet: dev chain %s blocks, tempo %d, netuid %d; validator %s; %d miners; allocation %s%s; data in %s%s\n",
-		cfg.BlockTime, cfg.Tempo, Netuid, val.hot.SS58Address(), len(nodes), mode, canaryNote, dir, dirNote)
-	if cfg.Liar {
-		fmt.Fprintf(cfg.Out, "devnet: the miner Liar claims %d CPUs; its leases get 1\n", LiarCPUs)
-	}
-	fmt.Fprintf(cfg.Out, "devnet: a challenge round every %d-%d blocks, weights every %d blocks; %s\n",
-		vcfg.ChallengeMinBlocks, vcfg.ChallengeMaxBlocks, vcfg.WeightsEvery, stopHint(cfg.Terminal))
+}
 
-	tick := time.NewTicker(cfg.Refresh)
+// printStart describes the running devnet.
+func (d *Devnet) printStart() {
+	cfg := d.cfg
+	fmt.Fprintf(d.out, "devnet: dev chain %s blocks, tempo %d, netuid %d; validator %s; %d miners; allocation %s%s; data in %s%s\n",
+		cfg.BlockTime, cfg.Tempo, Netuid, d.val.hot.SS58Address(), len(d.nodes), d.mode, d.canaryNote, d.dir, d.dirNote)
+	if cfg.Liar {
+		fmt.Fprintf(d.out, "devnet: the miner Liar claims %d CPUs; its leases get 1\n", LiarCPUs)
+	}
+	fmt.Fprintf(d.out, "devnet: a challenge round every %d-%d blocks, weights every %d blocks; %s\n",
+		d.vcfg.ChallengeMinBlocks, d.vcfg.ChallengeMaxBlocks, d.vcfg.WeightsEvery, stopHint(cfg.Terminal))
+}
+
+// watch prints the summary every Refresh (in a log, only when it changed)
+// and records the history, until ctx ends or a component fails; it returns
+// that failure.
+func (d *Devnet) watch(ctx, setup context.Context) error {
+	tick := time.NewTicker(d.cfg.Refresh)
 	defer tick.Stop()
-	var runErr error
 	lastRounds, lastWeights := -1, uint64(0)
-	hist := newHistory(nodes)
-loop:
+	d.hist = newHistory(d.nodes)
 	for {
 		select {
 		case <-ctx.Done():
-			break loop
-		case runErr = <-errs:
-			break loop
+			return nil
+		case err := <-d.errs:
+			return err
 		case <-tick.C:
-			res := snapshot(setup, c, v, vst, val.hot.SS58Address(), nodes, allocation, canaryOn)
-			b, _ := c.Block(setup)
-			changed := res.Rounds != lastRounds || res.WeightsBlock != lastWeights
-			if changed && res.Rounds > 0 {
-				hist.add(b, res)
-			}
-			if cfg.Terminal {
-				fmt.Fprint(cfg.Out, "\033[H\033[2J")
-				fmt.Fprintf(cfg.Out, "devnet (Ctrl-C to stop) - allocation %s\n", mode)
-			} else if !changed {
-				continue // a log file gets a line only when something changed
-			}
-			lastRounds, lastWeights = res.Rounds, res.WeightsBlock
-			printTable(cfg.Out, fmt.Sprintf("block %d, %d rounds, %s", b, res.Rounds, weightsNote(res)), res, !cfg.Terminal)
 		}
+		res := d.snapshot(setup)
+		b, _ := d.net.Chain.Block(setup)
+		changed := res.Rounds != lastRounds || res.WeightsBlock != lastWeights
+		if changed && res.Rounds > 0 {
+			d.hist.add(b, res)
+		}
+		if d.cfg.Terminal {
+			fmt.Fprint(d.out, "\033[H\033[2J")
+			fmt.Fprintf(d.out, "devnet (Ctrl-C to stop) - allocation %s\n", d.mode)
+		} else if !changed {
+			continue // a log file gets a line only when something changed
+		}
+		lastRounds, lastWeights = res.Rounds, res.WeightsBlock
+		printTable(d.out, fmt.Sprintf("block %d, %d rounds, %s", b, res.Rounds, weightsNote(res)), res, !d.cfg.Terminal)
 	}
-	stop()
-	roles.Wait()
-	res := snapshot(setup, c, v, vst, val.hot.SS58Address(), nodes, allocation, canaryOn)
+}
+
+// report takes the final snapshot, prints the final leaderboard and the
+// canary's verdicts, writes the plot and returns runErr with a plot failure.
+func (d *Devnet) report(setup context.Context, runErr error) error {
+	res := d.snapshot(setup)
 	if res.Rounds > 0 {
-		if b, err := c.Block(setup); err == nil {
-			hist.add(b, res)
+		if b, err := d.net.Chain.Block(setup); err == nil {
+			d.hist.add(b, res)
 		}
 	}
-	res.History = hist
-	fmt.Fprintln(cfg.Out)
-	printTable(cfg.Out, fmt.Sprintf("final leaderboard after %d rounds (%s)", res.Rounds, weightsNote(res)), res, false)
+	res.History = d.hist
+	d.result = res
+	out := d.out
+	fmt.Fprintln(out)
+	printTable(out, fmt.Sprintf("final leaderboard after %d rounds (%s)", res.Rounds, weightsNote(res)), res, false)
 	if res.WeightsBlock == 0 {
-		fmt.Fprintln(cfg.Out, "no weights reached the dev chain yet: let it run longer (--duration)")
+		fmt.Fprintln(out, "no weights reached the dev chain yet: let it run longer (--duration)")
 	} else {
-		fmt.Fprintln(cfg.Out, "SCORE is the validator's normalised score, WEIGHT its L1 share, ON-CHAIN that weight as the u16 the dev chain holds")
-		fmt.Fprintln(cfg.Out, "(committed encrypted, then revealed by the chain when commit-reveal is on, as on finney), and INCENTIVE what the")
-		fmt.Fprintln(cfg.Out, "dev chain's last epoch computed from the weights on chain.")
+		fmt.Fprintln(out, "SCORE is the validator's normalised score, WEIGHT its L1 share, ON-CHAIN that weight as the u16 the dev chain holds")
+		fmt.Fprintln(out, "(committed encrypted, then revealed by the chain when commit-reveal is on, as on finney), and INCENTIVE what the")
+		fmt.Fprintln(out, "dev chain's last epoch computed from the weights on chain.")
 	}
-	printCanary(cfg.Out, res, cfg.Liar)
-	if cfg.Plot != "" {
-		if err := hist.WritePlot(cfg.Plot); err != nil {
-			return res, errors.Join(runErr, err)
+	printCanary(out, res, d.cfg.Liar)
+	if d.cfg.Plot != "" {
+		if err := d.hist.WritePlot(d.cfg.Plot); err != nil {
+			return errors.Join(runErr, err)
 		}
-		fmt.Fprintf(cfg.Out, "plot written to %s (%d samples: score and incentive of every miner by block)\n", cfg.Plot, len(hist.Samples))
+		fmt.Fprintf(out, "plot written to %s (%d samples: score and incentive of every miner by block)\n", d.cfg.Plot, len(d.hist.Samples))
 	}
-	return res, runErr
+	return runErr
+}
+
+// snapshot is the leaderboard now.
+func (d *Devnet) snapshot(ctx context.Context) *Result {
+	return snapshot(ctx, d.net.Chain, d.v, d.vst, d.val.hot.SS58Address(), d.nodes, d.allocation, d.canaryOn)
 }
 
 func stopHint(terminal bool) string {

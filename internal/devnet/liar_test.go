@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -114,11 +115,16 @@ func TestLiarCaught(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	res, err := Run(runCtx, Config{Dir: t.TempDir(), Miners: 1, Liar: true, Allocation: true, Image: testutil.SSHImage(),
-		Out: &out, Refresh: 500 * time.Millisecond})
+	d, err := New(Config{Dir: t.TempDir(), Miners: 1, Liar: true, Allocation: true, Image: testutil.SSHImage(),
+		Refresh: 500 * time.Millisecond}, Deps{Out: &out, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Run(runCtx)
 	if err != nil && runCtx.Err() == nil {
 		t.Fatal(err)
 	}
+	res := d.Result()
 	t.Logf("ran %v\n%s", time.Since(start).Round(time.Second), tail(out.String(), 12))
 	if !res.Canary {
 		t.Fatal("canary leases off")
