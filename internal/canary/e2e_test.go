@@ -30,6 +30,7 @@ import (
 	"github.com/sn27/compute/internal/renter"
 	"github.com/sn27/compute/internal/specs"
 	"github.com/sn27/compute/internal/store"
+	"github.com/sn27/compute/internal/testnet"
 	"github.com/sn27/compute/internal/testutil"
 	"github.com/sn27/compute/internal/wallet"
 	"github.com/sn27/compute/internal/wire"
@@ -45,19 +46,11 @@ func e2eLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func keypair(t testing.TB, uri string) *wallet.Keypair {
-	t.Helper()
-	kp, err := wallet.FromURI(uri)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
-}
-
 // e2eNet is a dev chain with a validator (its store, renter and canary)
 // and miners running the real miner role on loopback.
 type e2eNet struct {
 	t         testing.TB
+	net       *testnet.Net
 	chain     *devchain.Chain
 	cold      *wallet.Keypair
 	validator *wallet.Keypair
@@ -70,22 +63,15 @@ func newE2ENet(t testing.TB) *e2eNet {
 	t.Helper()
 	docker := testutil.Docker(t)
 	ctx := context.Background()
-	c, err := devchain.Open(ctx, devchain.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	n := &e2eNet{t: t, chain: c, cold: keypair(t, "//Bob"), validator: keypair(t, "//Bob//validator"), dir: t.TempDir(), docker: docker}
-	p := devchain.DefaultParams()
-	p.ServingRateLimit = 0
+	p := testnet.Params()
 	p.MaxAllowedUIDs = 16
-	if err := c.CreateSubnet(ctx, keypair(t, devchain.SudoURI), e2eNetuid, &p); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Fund(ctx, n.cold.SS58Address(), 100_000*devchain.RaoPerTAO); err != nil {
+	tn := testnet.New(t, testnet.Config{Netuid: e2eNetuid, Params: &p})
+	n := &e2eNet{t: t, net: tn, chain: tn.Chain, cold: testnet.Key(t, "//Bob"), validator: testnet.Key(t, "//Bob//validator"), dir: t.TempDir(), docker: docker}
+	if err := tn.Chain.Fund(ctx, n.cold.SS58Address(), 100_000*devchain.RaoPerTAO); err != nil {
 		t.Fatal(err)
 	}
 	n.register(n.validator, 2000)
+	var err error
 	n.store, err = store.OpenValidator(ctx, filepath.Join(n.dir, renter.StoreFile), store.DefaultValidatorConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -96,15 +82,7 @@ func newE2ENet(t testing.TB) *e2eNet {
 
 func (n *e2eNet) register(hk *wallet.Keypair, tao uint64) {
 	n.t.Helper()
-	ctx := context.Background()
-	if _, err := n.chain.Register(ctx, e2eNetuid, n.cold, hk.SS58Address()); err != nil {
-		n.t.Fatal(err)
-	}
-	if tao > 0 {
-		if err := n.chain.AddStake(ctx, n.cold, hk.SS58Address(), tao*devchain.RaoPerTAO); err != nil {
-			n.t.Fatal(err)
-		}
-	}
+	n.net.MustJoin(n.t, n.cold, hk, 0, tao)
 }
 
 // fixedSpecs reports a made-up machine.
@@ -339,10 +317,10 @@ func TestCanaryCatchesLiars(t *testing.T) {
 	nosshd := n.buildImage("compute-ssh-test-nosshd:"+suffix, `rm /usr/sbin/sshd`)
 
 	small := machine(1, 1<<30, 10<<30)
-	honest := n.startMiner(keypair(t, "//Bob//honest"), small, testutil.SSHImage(), nil)
-	liar := n.startMiner(keypair(t, "//Bob//liar"), machine(8, 1<<30, 10<<30), testutil.SSHImage(), n.lyingDocker(8))
-	denied := n.startMiner(keypair(t, "//Bob//denied"), small, deny, nil)
-	broken := n.startMiner(keypair(t, "//Bob//broken"), small, nosshd, nil)
+	honest := n.startMiner(testnet.Key(t, "//Bob//honest"), small, testutil.SSHImage(), nil)
+	liar := n.startMiner(testnet.Key(t, "//Bob//liar"), machine(8, 1<<30, 10<<30), testutil.SSHImage(), n.lyingDocker(8))
+	denied := n.startMiner(testnet.Key(t, "//Bob//denied"), small, deny, nil)
+	broken := n.startMiner(testnet.Key(t, "//Bob//broken"), small, nosshd, nil)
 	all := []*testMiner{honest, liar, denied, broken}
 	n.collectSpecs(all...)
 
@@ -437,7 +415,7 @@ func TestCanaryCatchesLiars(t *testing.T) {
 func BenchmarkCanaryLease(b *testing.B) {
 	n := newE2ENet(b)
 	ctx := context.Background()
-	honest := n.startMiner(keypair(b, "//Bob//honest"), machine(1, 1<<30, 10<<30), testutil.SSHImage(), nil)
+	honest := n.startMiner(testnet.Key(b, "//Bob//honest"), machine(1, 1<<30, 10<<30), testutil.SSHImage(), nil)
 	n.collectSpecs(honest)
 	r, err := renter.New(renter.Config{Netuid: e2eNetuid, DataDir: n.dir}, renter.Deps{Meta: n.chain, Store: n.store, Signer: n.validator, Log: e2eLogger()})
 	if err != nil {
