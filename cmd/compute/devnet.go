@@ -11,13 +11,12 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/devnet"
 )
 
 func newDevnetCommand(g *globalOptions) *cobra.Command {
 	var (
-		cfg          devnet.Config
+		cfg          = devnet.DefaultConfig()
 		duration     time.Duration
 		logs         bool
 		commitReveal bool
@@ -70,20 +69,20 @@ VERIFIED column every miner's verdict.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&cfg.Dir, "data", "", "directory for the chain state, stores and dev wallets (default: a temporary one, removed at the end)")
-	fs.IntVar(&cfg.Miners, "miners", 3, "number of honest miners")
-	fs.DurationVar(&cfg.Step, "step", time.Second, "extra answer delay of each miner over the previous one")
+	fs.IntVar(&cfg.Miners, "miners", cfg.Miners, "number of honest miners")
+	fs.DurationVar(&cfg.Step, "step", cfg.Step, "extra answer delay of each miner over the previous one")
 	fs.BoolVar(&cfg.Bad, "bad", false, "add a miner that answers wrong passwords")
-	fs.DurationVar(&cfg.BlockTime, "block-time", 500*time.Millisecond, "dev chain block interval")
-	fs.Uint16Var(&cfg.Tempo, "tempo", 10, "blocks between Yuma epochs (incentive updates)")
+	fs.DurationVar(&cfg.BlockTime, "block-time", cfg.BlockTime, "dev chain block interval")
+	fs.Uint16Var(&cfg.Tempo, "tempo", cfg.Tempo, "blocks between Yuma epochs (incentive updates)")
 	fs.BoolVar(&commitReveal, "commit-reveal", true, "commit weights encrypted to a beacon round for the chain to reveal, as on finney (false: set them in the clear)")
-	fs.IntVar(&cfg.MinDifficulty, "difficulty.min", 4, "minimum challenge difficulty")
-	fs.IntVar(&cfg.MaxDifficulty, "difficulty.max", 6, "maximum challenge difficulty")
-	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "challenge timeout")
-	fs.BoolVar(&cfg.Allocation, "allocation", true, "let miners offer Docker leases when dockerd is reachable")
-	fs.StringVar(&cfg.Image, "image", container.DefaultImage, "the miners' lease image (scripts/build-test-image.sh builds compute-ssh:test)")
+	fs.IntVar(&cfg.MinDifficulty, "difficulty.min", cfg.MinDifficulty, "minimum challenge difficulty")
+	fs.IntVar(&cfg.MaxDifficulty, "difficulty.max", cfg.MaxDifficulty, "maximum challenge difficulty")
+	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "challenge timeout")
+	fs.BoolVar(&cfg.Allocation, "allocation", cfg.Allocation, "let miners offer Docker leases when dockerd is reachable")
+	fs.StringVar(&cfg.Image, "image", cfg.Image, "the miners' lease image (scripts/build-test-image.sh builds compute-ssh:test)")
 	fs.BoolVar(&cfg.Liar, "liar", false, fmt.Sprintf("add a miner whose specs claim %d CPUs while its leases get 1: the canary leases catch it (cpu_mismatch)", devnet.LiarCPUs))
-	fs.DurationVar(&cfg.CanaryInterval, "canary-interval", 2*time.Minute, "canary lease interval per miner when allocation is on (negative: no canary leases)")
-	fs.DurationVar(&cfg.Refresh, "refresh", 2*time.Second, "summary refresh interval")
+	fs.DurationVar(&cfg.CanaryInterval, "canary-interval", cfg.CanaryInterval, "canary lease interval per miner when allocation is on (negative: no canary leases)")
+	fs.DurationVar(&cfg.Refresh, "refresh", cfg.Refresh, "summary refresh interval")
 	fs.DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	fs.BoolVar(&logs, "logs", false, "write the components' logs to stderr")
 	fs.StringVar(&cfg.Plot, "plot", "", "at the end, write every miner's score and incentive by block to this SVG file")

@@ -71,9 +71,10 @@ type Config struct {
 	Plot string
 }
 
-// DefaultConfig returns the devnet `compute devnet` runs without flags.
+// DefaultConfig returns the devnet `compute devnet` runs without flags:
+// the defaults of the zero fields, and allocation on.
 func DefaultConfig() Config {
-	var c Config
+	c := Config{Allocation: true}
 	c.fill()
 	return c
 }
