@@ -77,9 +77,9 @@ func TestBadFlagValuesExitTwo(t *testing.T) {
 		{[]string{"benchmark", "--count", "0"}, "flag 'count'"},
 		{[]string{"benchmark", "--solver", "nope", "--difficulties", "7"}, "flag 'solver': \"nope\" is unknown"},
 		{[]string{"challenge", "solve", "--solver", "nope", "--hash", "x", "--salt", "y", "--mask", "?1"}, "flag 'solver'"},
-		{[]string{"metagraph", "--subtensor.network", "nope"}, "--subtensor.network \"nope\" is unknown"},
+		{[]string{"metagraph", "--subtensor.network", "nope"}, "flag 'subtensor.network': \"nope\" is unknown"},
 		{[]string{"metagraph", "--subtensor.chain_endpoint", "ftp://x"}, "scheme \"ftp\" is not supported"},
-		{[]string{"validator", "--validator.challenge.blocks.min", "10", "--validator.challenge.blocks.max", "5", "--wallet.path", dir, "--validator.data_dir", dir}, "flags 'validator.challenge.blocks.min'"},
+		{[]string{"validator", "--validator.challenge.blocks.min", "10", "--validator.challenge.blocks.max", "5", "--wallet.path", dir, "--validator.data_dir", dir}, "flag 'validator.challenge.blocks.max': (5) must be at least the fewest blocks between challenge rounds (10)"},
 		{[]string{"metagraph", "--netuid", "-1"}, "invalid argument"},
 		{[]string{"validator", "--validator.specs.blocks", "0", "--wallet.path", dir, "--validator.data_dir", dir}, "flag 'validator.specs.blocks'"},
 	}

@@ -32,7 +32,7 @@ func TestSharedStateFlags(t *testing.T) {
 			}
 			cfg, err := o.config(27)
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				if err == nil || !strings.Contains(operatorMessage(err), tc.wantErr) {
 					t.Fatalf("err = %v, want one naming %s", err, tc.wantErr)
 				}
 				return

@@ -77,7 +77,7 @@ func runCLIErr(ctx context.Context, args ...string) (int, string) {
 	if err == nil {
 		return 0, out.String()
 	}
-	return exitCode(ctx, err), err.Error()
+	return exitCode(ctx, err), operatorMessage(err)
 }
 
 func mustHex(t *testing.T, s string) []byte {
