@@ -18,6 +18,7 @@ import (
 	"github.com/sn27/compute/internal/renter"
 	"github.com/sn27/compute/internal/sharedstate"
 	"github.com/sn27/compute/internal/store"
+	"github.com/sn27/compute/internal/validator"
 	"github.com/sn27/compute/internal/wallet"
 )
 
@@ -44,11 +45,10 @@ func (o *allocateOptions) addFlags(cmd *cobra.Command) {
 func (o *allocateOptions) dir() (string, error) {
 	dir := o.dataDir
 	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("flag 'validator.data_dir' is needed: no home directory: %w", err)
+		var err error
+		if dir, err = validator.DefaultDataDir(o.wo.Name, o.wo.Hotkey, o.co.Netuid); err != nil {
+			return "", fmt.Errorf("flag 'validator.data_dir' is needed: %w", err)
 		}
-		dir = filepath.Join(home, ".bittensor", "compute", "validator", o.wo.Name, o.wo.Hotkey, fmt.Sprintf("netuid%d", o.co.Netuid))
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("data directory: %w", err)
@@ -61,7 +61,7 @@ func (o *allocateOptions) openStore(ctx context.Context) (*store.Validator, stri
 	if err != nil {
 		return nil, "", err
 	}
-	st, err := store.OpenValidator(ctx, filepath.Join(dir, renter.StoreFile), store.DefaultValidatorConfig())
+	st, err := store.OpenValidator(ctx, filepath.Join(dir, store.ValidatorFile), store.DefaultValidatorConfig())
 	if err != nil {
 		return nil, "", fmt.Errorf("open the validator store in %s: %w", dir, err)
 	}
@@ -84,7 +84,7 @@ func (o *allocateOptions) recorded(ctx context.Context, hotkey string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %s in %s (see `compute allocate list`)", renter.ErrNotRecorded, hotkey, filepath.Join(dir, renter.StoreFile))
+	return fmt.Errorf("%w: %s in %s (see `compute allocate list`)", renter.ErrNotRecorded, hotkey, filepath.Join(dir, store.ValidatorFile))
 }
 
 // open wires a renter: store, chain and the signing hotkey. close releases the store.
@@ -393,7 +393,7 @@ by more than half of the permitted stake, and the records ignored (malformed, st
 			}
 			if len(list) == 0 {
 				w := cmd.OutOrStdout()
-				fmt.Fprintf(w, "no allocations recorded in %s\n", filepath.Join(dir, renter.StoreFile))
+				fmt.Fprintf(w, "no allocations recorded in %s\n", filepath.Join(dir, store.ValidatorFile))
 				if fs := cmd.Flags(); !fs.Changed("validator.data_dir") && !fs.Changed("wallet.name") {
 					fmt.Fprintf(w, "(the store of wallet %q, hotkey %q, netuid %d; pass --wallet.name, --wallet.hotkey and --netuid, or --validator.data_dir, for another validator's)\n",
 						o.wo.Name, o.wo.Hotkey, o.co.Netuid)

@@ -194,7 +194,7 @@ func TestAllocateCommand(t *testing.T) {
 
 	// The validator's store knows the miner's specs.
 	dir := t.TempDir()
-	st, err := store.OpenValidator(ctx, filepath.Join(dir, renter.StoreFile), store.DefaultValidatorConfig())
+	st, err := store.OpenValidator(ctx, filepath.Join(dir, store.ValidatorFile), store.DefaultValidatorConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

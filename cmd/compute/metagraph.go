@@ -17,7 +17,6 @@ import (
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/sharedstate"
 	"github.com/sn27/compute/internal/store"
-	"github.com/sn27/compute/internal/validator"
 )
 
 func newMetagraphCommand(g *globalOptions) *cobra.Command {
@@ -102,7 +101,7 @@ func allocatedBy(mg *chain.Metagraph, v sharedstate.View) map[uint16][]uint16 {
 // readVerdicts opens the validator store in dir (which must exist) and
 // reads its canary verdicts.
 func readVerdicts(ctx context.Context, dir string) (map[string]store.CanaryStatus, error) {
-	path := filepath.Join(dir, validator.StoreFile)
+	path := filepath.Join(dir, store.ValidatorFile)
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("flag 'validator.data_dir': no validator store: %w", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/sn27/compute/internal/chain/devchain"
 	"github.com/sn27/compute/internal/sharedstate"
 	"github.com/sn27/compute/internal/store"
-	"github.com/sn27/compute/internal/validator"
 )
 
 // TestSharedStateCommands: on a localnet where validator A's record leases
@@ -80,7 +79,7 @@ func TestSharedStateCommands(t *testing.T) {
 
 	// A validator store with a verdict on each miner.
 	dir := t.TempDir()
-	st, err := store.OpenValidator(ctx, filepath.Join(dir, validator.StoreFile), store.DefaultValidatorConfig())
+	st, err := store.OpenValidator(ctx, filepath.Join(dir, store.ValidatorFile), store.DefaultValidatorConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

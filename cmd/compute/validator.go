@@ -197,7 +197,7 @@ func runValidator(ctx context.Context, log *slog.Logger, cfg validator.Config, r
 	if err := os.MkdirAll(r.DataDir, 0o700); err != nil {
 		return fmt.Errorf("validator data directory: %w", err)
 	}
-	st, err := store.OpenValidator(ctx, filepath.Join(r.DataDir, validator.StoreFile), cfg.StoreConfig())
+	st, err := store.OpenValidator(ctx, filepath.Join(r.DataDir, store.ValidatorFile), cfg.StoreConfig())
 	if err != nil {
 		return err
 	}

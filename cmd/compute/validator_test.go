@@ -1,10 +1,8 @@
 package main
 
 import (
-	"path/filepath"
 	"testing"
 
-	"github.com/sn27/compute/internal/renter"
 	"github.com/sn27/compute/internal/validator"
 )
 
@@ -15,9 +13,6 @@ import (
 func TestRenterAndValidatorShareTheStore(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("HOME", home)
-	if renter.StoreFile != validator.StoreFile {
-		t.Fatalf("renter store %q, validator store %q", renter.StoreFile, validator.StoreFile)
-	}
 	for _, tc := range []struct {
 		wallet, hotkey string
 		netuid         uint16
@@ -31,8 +26,8 @@ func TestRenterAndValidatorShareTheStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if filepath.Join(got, renter.StoreFile) != filepath.Join(want, validator.StoreFile) {
-			t.Errorf("%+v: allocate uses %s, the validator %s", tc, filepath.Join(got, renter.StoreFile), filepath.Join(want, validator.StoreFile))
+		if got != want {
+			t.Errorf("%+v: allocate uses %s, the validator %s", tc, got, want)
 		}
 	}
 }

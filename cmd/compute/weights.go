@@ -87,7 +87,7 @@ reveal round, the expected reveal block and whether the chain revealed each comm
 				dir, _ = validator.DefaultDataDir(wo.Name, wo.Hotkey, co.Netuid)
 			}
 			if dir != "" {
-				path := filepath.Join(dir, validator.StoreFile)
+				path := filepath.Join(dir, store.ValidatorFile)
 				if _, err := os.Stat(path); err == nil {
 					st, err := store.OpenValidator(ctx, path, store.DefaultValidatorConfig())
 					if err != nil {

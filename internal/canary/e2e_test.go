@@ -72,7 +72,7 @@ func newE2ENet(t testing.TB) *e2eNet {
 	}
 	n.register(n.validator, 2000)
 	var err error
-	n.store, err = store.OpenValidator(ctx, filepath.Join(n.dir, renter.StoreFile), store.DefaultValidatorConfig())
+	n.store, err = store.OpenValidator(ctx, filepath.Join(n.dir, store.ValidatorFile), store.DefaultValidatorConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

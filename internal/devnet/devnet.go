@@ -461,7 +461,7 @@ func (d *Devnet) startValidator(setup, runCtx context.Context) error {
 	vcfg.WeightsBackoff = 200 * time.Millisecond
 	vcfg.Filter.OnePerIP = false // every miner listens on 127.0.0.1
 	d.vcfg = vcfg
-	vst, err := store.OpenValidator(setup, filepath.Join(d.dir, "validator", validator.StoreFile), vcfg.StoreConfig())
+	vst, err := store.OpenValidator(setup, filepath.Join(d.dir, "validator", store.ValidatorFile), vcfg.StoreConfig())
 	if err != nil {
 		return err
 	}

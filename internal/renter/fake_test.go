@@ -160,7 +160,7 @@ func machine(cpus int, ramGiB, diskGiB int64, gpus ...specs.GPUDetail) json.RawM
 // openStore opens a validator store in dir.
 func openStore(t *testing.T, dir string) *store.Validator {
 	t.Helper()
-	st, err := store.OpenValidator(context.Background(), filepath.Join(dir, StoreFile), store.DefaultValidatorConfig())
+	st, err := store.OpenValidator(context.Background(), filepath.Join(dir, store.ValidatorFile), store.DefaultValidatorConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

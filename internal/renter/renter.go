@@ -38,9 +38,6 @@ var (
 	ErrAlreadyHeld = errors.New("you already hold a lease on this miner")
 )
 
-// StoreFile is the validator store's file name inside the data directory.
-const StoreFile = "validator.db"
-
 // Store is what the renter needs from the validator store; *store.Validator
 // implements it.
 type Store interface {

@@ -140,6 +140,10 @@ type Validator struct {
 	beforeResult func(i int) error
 }
 
+// ValidatorFile is the validator database's name inside the validator's data
+// directory; `compute allocate` records its allocations there too.
+const ValidatorFile = "validator.db"
+
 // OpenValidator opens the validator database at path.
 func OpenValidator(ctx context.Context, path string, cfg ValidatorConfig) (*Validator, error) {
 	if err := cfg.validate(); err != nil {

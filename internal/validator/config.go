@@ -185,10 +185,6 @@ func (c Config) StoreConfig() store.ValidatorConfig {
 	return sc
 }
 
-// StoreFile is the validator database's name inside its data directory;
-// `compute allocate` records its allocations there too.
-const StoreFile = "validator.db"
-
 // DefaultMetricsAddr is where `compute validator` serves /metrics.
 const DefaultMetricsAddr = "127.0.0.1:9101"
 

@@ -61,7 +61,7 @@ func TestValidatorKilledAnyMoment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns validator processes")
 	}
-	path := filepath.Join(t.TempDir(), StoreFile)
+	path := filepath.Join(t.TempDir(), store.ValidatorFile)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	ctx := context.Background()
 	type logged struct{ id, miners int64 }
