@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sn27/compute/internal/canary"
+	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/store"
 	"github.com/sn27/compute/internal/validator"
 )
@@ -115,7 +116,7 @@ func (o *validatorOptions) config(netuid uint16) (validator.Config, error) {
 		OnePerIP:              o.OnePerIP,
 	}
 	if o.BlacklistExploiters {
-		cfg.Filter.Exploiters = validator.Exploiters()
+		cfg.Filter.Exploiters = chain.Exploiters()
 	}
 	return cfg, cfg.Validate()
 }

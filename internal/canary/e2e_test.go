@@ -173,7 +173,7 @@ func (n *e2eNet) collectSpecs(ms ...*testMiner) {
 		if nr == nil {
 			t.Fatalf("miner %s is not on chain", m.hotkey.SS58Address())
 		}
-		res := wire.Call(ctx, d, wire.Target{UID: int(nr.UID), Hotkey: nr.Hotkey, IP: nr.Axon.IP, Port: int(nr.Axon.Port)}, &wire.Specs{}, 10*time.Second)
+		res := wire.Call(ctx, d, wire.NeuronTarget(*nr), &wire.Specs{}, 10*time.Second)
 		if !res.OK() {
 			t.Fatalf("specs of %s: %d %s %v", nr.Hotkey, res.StatusCode, res.StatusMessage, res.Err)
 		}

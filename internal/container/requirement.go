@@ -9,6 +9,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/sn27/compute/internal/clip"
 )
 
 // ErrInvalidRequirement marks a device_requirement that is malformed or out of range.
@@ -250,11 +252,9 @@ func jsonKind(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
+// truncate clips s (clip.String) and escapes it as a Go string literal's
+// contents, so that an untrusted key or value prints on one line.
 func truncate(s string, n int) string {
-	suffix := ""
-	if len(s) > n {
-		s, suffix = s[:n], "..."
-	}
-	q := strconv.Quote(s)
-	return q[1:len(q)-1] + suffix
+	q := strconv.Quote(clip.String(s, n))
+	return q[1 : len(q)-1]
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/sn27/compute/internal/clip"
 	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/pow"
 	"github.com/sn27/compute/internal/version"
@@ -102,7 +103,7 @@ func (m *Miner) forwardChallenge(ctx context.Context, syn *wire.Challenge) error
 		return fail("invalid", err.Error())
 	}
 	if syn.Mode != pow.DefaultMode {
-		return fail("invalid", fmt.Sprintf("%v: mode %q is not supported (want %q)", pow.ErrInvalidChallenge, truncate(syn.Mode, 16), pow.DefaultMode))
+		return fail("invalid", fmt.Sprintf("%v: mode %q is not supported (want %q)", pow.ErrInvalidChallenge, clip.String(syn.Mode, 16), pow.DefaultMode))
 	}
 	pw, err := m.queue.Solve(ctx, job, m.policy.Load().Stake(hotkey))
 	switch {
@@ -132,13 +133,6 @@ func (m *Miner) forwardChallenge(ctx context.Context, syn *wire.Challenge) error
 	return nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
-
 // forwardAllocate serves the four Allocate modes through the lease manager. A malformed
 // request is answered with 400 and a message saying what is wrong; a refusal (already
 // allocated, wrong key, not enough resources) with status false, as the original did.
@@ -166,7 +160,7 @@ func (m *Miner) forwardAllocate(ctx context.Context, syn *wire.Allocate) error {
 	})
 	if resp.Err != nil && invalidRequest(resp.Err) {
 		log.Info("allocate request refused as malformed", "err", resp.Err)
-		return wire.Errorf(http.StatusBadRequest, "%s", truncate(resp.Err.Error(), 512))
+		return wire.Errorf(http.StatusBadRequest, "%s", clip.String(resp.Err.Error(), 512))
 	}
 	syn.Output = wire.AllocateOutput{Status: resp.Status, Info: resp.Info}
 	if resp.Err != nil {

@@ -27,11 +27,6 @@ const (
 	ReasonNotUpdated       = "Validator not running the minimal version"
 )
 
-// builtinExploiters is the list --blacklist.exploiters enables: hotkeys the subnet's
-// maintainers saw abusing miners. It is empty until such hotkeys are known; operators
-// extend it with --blacklist.hotkeys.
-func builtinExploiters() []string { return nil }
-
 // PolicyConfig are the filtering options of the miner (the --blacklist.*, --whitelist.*
 // and --miner.whitelist.* flags).
 type PolicyConfig struct {
@@ -112,7 +107,7 @@ func NewPolicy(cfg PolicyConfig, mg *chain.Metagraph) *Policy {
 		exploit:   map[string]bool{},
 	}
 	if cfg.BlacklistExploiters {
-		p.exploit = set(builtinExploiters(), cfg.Exploiters)
+		p.exploit = set(chain.Exploiters(), cfg.Exploiters)
 	}
 	if mg == nil {
 		return p

@@ -14,6 +14,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/sn27/compute/internal/clip"
 )
 
 // ErrNumber marks a number that does not fit the integer field it is decoded
@@ -29,7 +31,7 @@ type NumberError struct {
 }
 
 func (e *NumberError) Error() string {
-	return "field " + e.Field + ": " + clip(e.Literal) + " " + e.Reason
+	return "field " + e.Field + ": " + clip.String(e.Literal, 32) + " " + e.Reason
 }
 
 // Is makes errors.Is(err, ErrNumber) true.
@@ -197,11 +199,4 @@ func validNumber(lit []byte) bool {
 		}
 	}
 	return i == len(lit)
-}
-
-func clip(s string) string {
-	if len(s) <= 32 {
-		return s
-	}
-	return s[:32] + "..."
 }

@@ -153,7 +153,7 @@ func (n *e2eNet) collectSpecs(ms ...*realMiner) {
 		if nr == nil || !served(nr) {
 			t.Fatalf("miner %s is not served on chain", m.hotkey.SS58Address())
 		}
-		res := wire.Call(ctx, d, wire.Target{UID: int(nr.UID), Hotkey: nr.Hotkey, IP: nr.Axon.IP, Port: int(nr.Axon.Port)}, &wire.Specs{}, 10*time.Second)
+		res := wire.Call(ctx, d, wire.NeuronTarget(*nr), &wire.Specs{}, 10*time.Second)
 		if !res.OK() {
 			t.Fatalf("specs of %s: %d %s %v", nr.Hotkey, res.StatusCode, res.StatusMessage, res.Err)
 		}

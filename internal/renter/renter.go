@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/clip"
 	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/score"
@@ -282,7 +283,7 @@ func candidate(n *chain.Neuron, s float64) Candidate {
 	return Candidate{
 		Hotkey: n.Hotkey,
 		UID:    n.UID,
-		Target: wire.Target{UID: int(n.UID), Hotkey: n.Hotkey, IP: n.Axon.IP, Port: int(n.Axon.Port)},
+		Target: wire.NeuronTarget(*n),
 		Score:  s,
 	}
 }
@@ -542,7 +543,7 @@ func (r *Renter) grant(ctx context.Context, c Candidate, syn *wire.Allocate, req
 	// renter's machine) and the password on the renter's terminal (escape sequences).
 	if creds.Port < 1 || creds.Port > 65535 || !userName(creds.Username) || (req.SSHKey == "" && !password(creds.Password)) {
 		r.giveBack(ctx, c, key)
-		return nil, fmt.Errorf("%s (uid %d) sent unusable credentials (user %q, port %d)", c.Hotkey, c.UID, truncate(strconv.QuoteToASCII(creds.Username), 40), creds.Port)
+		return nil, fmt.Errorf("%s (uid %d) sent unusable credentials (user %q, port %d)", c.Hotkey, c.UID, clip.String(strconv.QuoteToASCII(creds.Username), 40), creds.Port)
 	}
 	now := r.now()
 	a := &Allocation{
@@ -631,7 +632,7 @@ func (r *Renter) Release(ctx context.Context, hotkey string, opts ReleaseOptions
 		if err != nil {
 			return err
 		}
-		t := wire.Target{UID: int(n.UID), Hotkey: n.Hotkey, IP: n.Axon.IP, Port: int(n.Axon.Port)}
+		t := wire.NeuronTarget(*n)
 		confirmed, err := r.release(ctx, t, key)
 		if err != nil {
 			return err
@@ -718,11 +719,4 @@ func password(s string) bool {
 		}
 	}
 	return true
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		s = s[:n] + "..."
-	}
-	return strings.ToValidUTF8(s, "?")
 }

@@ -196,11 +196,3 @@ func DefaultDataDir(walletName, hotkey string, netuid uint16) (string, error) {
 	}
 	return filepath.Join(home, ".bittensor", "compute", "validator", walletName, hotkey, fmt.Sprintf("netuid%d", netuid)), nil
 }
-
-// builtinExploiters is the list --blacklist.exploiters enables: hotkeys seen
-// abusing the subnet. It is empty until such hotkeys are known; operators
-// extend it with --blacklist.hotkeys.
-func builtinExploiters() []string { return nil }
-
-// Exploiters returns the built-in suspected exploiter hotkeys.
-func Exploiters() []string { return builtinExploiters() }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/clip"
 	"github.com/sn27/compute/internal/pow"
 	"github.com/sn27/compute/internal/score"
 	"github.com/sn27/compute/internal/specs"
@@ -80,7 +81,7 @@ func ChallengeRound(ctx context.Context, cfg Config, d *wire.Dendrite, miners []
 			chals = append(chals, ch)
 			idx = append(idx, start+i)
 			reqs = append(reqs, wire.Request[wire.Challenge]{
-				Target:  wire.Target{UID: int(n.UID), Hotkey: n.Hotkey, IP: n.Axon.IP, Port: int(n.Axon.Port)},
+				Target:  wire.NeuronTarget(n),
 				Synapse: wire.NewChallenge(ch),
 			})
 		}
@@ -98,7 +99,7 @@ func ChallengeRound(ctx context.Context, cfg Config, d *wire.Dendrite, miners []
 // challenge the validator sent, never against what the miner echoed.
 func judge(cfg Config, ch pow.Challenge, r *wire.Result[wire.Challenge]) (string, string) {
 	if r.Err != nil {
-		detail := clip(r.Err.Error())
+		detail := shortDetail(r.Err.Error())
 		switch {
 		case errors.Is(r.Err, context.Canceled) && !errors.Is(r.Err, context.DeadlineExceeded):
 			// The validator is stopping: not the miner's failure, so not its history.
@@ -114,7 +115,7 @@ func judge(cfg Config, ch pow.Challenge, r *wire.Result[wire.Challenge]) (string
 		}
 	}
 	if r.StatusCode != http.StatusOK {
-		return ResultRefused, clip(fmt.Sprintf("status %d: %s", r.StatusCode, r.StatusMessage))
+		return ResultRefused, shortDetail(fmt.Sprintf("status %d: %s", r.StatusCode, r.StatusMessage))
 	}
 	if r.Elapsed > cfg.Score.Timeout {
 		return ResultTimeout, fmt.Sprintf("answered after %v", r.Elapsed.Round(time.Millisecond))
@@ -122,7 +123,7 @@ func judge(cfg Config, ch pow.Challenge, r *wire.Result[wire.Challenge]) (string
 	out := r.Synapse.Output
 	if out.Password == nil {
 		if out.Error != nil {
-			return ResultNoPassword, clip("miner error: " + *out.Error)
+			return ResultNoPassword, shortDetail("miner error: " + *out.Error)
 		}
 		return ResultNoPassword, "no password in the answer"
 	}
@@ -133,13 +134,8 @@ func judge(cfg Config, ch pow.Challenge, r *wire.Result[wire.Challenge]) (string
 	return ResultSuccess, ""
 }
 
-func clip(s string) string {
-	const n = 200
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
+// shortDetail bounds the detail an outcome records of a miner's answer.
+func shortDetail(s string) string { return clip.String(s, 200) }
 
 // storeRound writes the round in one transaction. The write outlives a
 // shutdown request by up to storeWriteTimeout: a round whose answers are in
@@ -201,20 +197,20 @@ func SpecsRound(ctx context.Context, cfg Config, d *wire.Dendrite, st SpecsStore
 		batch := miners[start:min(start+cfg.SpecsBatchSize, len(miners))]
 		targets := make([]wire.Target, len(batch))
 		for i, n := range batch {
-			targets[i] = wire.Target{UID: int(n.UID), Hotkey: n.Hotkey, IP: n.Axon.IP, Port: int(n.Axon.Port)}
+			targets[i] = wire.NeuronTarget(n)
 		}
 		results := wire.Broadcast(ctx, d, targets, &wire.Specs{}, cfg.SpecsTimeout)
 		for i, r := range results {
 			o := SpecsOutcome{UID: batch[i].UID, Hotkey: batch[i].Hotkey}
 			switch {
 			case !r.OK():
-				o.Result, o.Detail = SpecsMissing, clip(fmt.Sprintf("status %d: %s", r.StatusCode, r.StatusMessage))
+				o.Result, o.Detail = SpecsMissing, shortDetail(fmt.Sprintf("status %d: %s", r.StatusCode, r.StatusMessage))
 			case r.Synapse.SpecsOutput == "":
 				o.Result, o.Detail = SpecsMissing, "empty specs"
 			default:
 				s, err := specs.Parse([]byte(r.Synapse.SpecsOutput))
 				if err != nil {
-					o.Result, o.Detail = SpecsInvalid, clip(err.Error())
+					o.Result, o.Detail = SpecsInvalid, shortDetail(err.Error())
 				} else {
 					o.Result, o.Specs = SpecsStored, &s
 				}
@@ -236,7 +232,7 @@ func SpecsRound(ctx context.Context, cfg Config, d *wire.Dendrite, st SpecsStore
 			_, err = st.MissedSpecs(wctx, o.Hotkey, now)
 		}
 		if err != nil {
-			o.Detail = clip("store: " + err.Error())
+			o.Detail = shortDetail("store: " + err.Error())
 		}
 	}
 	return out

@@ -17,6 +17,8 @@ import (
 	"github.com/fernet/fernet-go"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/nacl/secretbox"
+
+	"github.com/sn27/compute/internal/clip"
 )
 
 // Format markers that open an encrypted keyfile.
@@ -152,7 +154,7 @@ func decryptVault(data []byte, password string, p kdfParams) ([]byte, error) {
 	header, rest, _ := strings.Cut(text, "\n")
 	fields := strings.Split(strings.TrimSpace(header), ";")
 	if len(fields) < 3 || fields[0] != vaultPrefix || (fields[1] != "1.1" && fields[1] != "1.2") || fields[2] != "AES256" {
-		return nil, fmt.Errorf("%w: vault header %q (want $ANSIBLE_VAULT;1.1;AES256)", ErrUnsupportedKeyfile, truncate(header, 40))
+		return nil, fmt.Errorf("%w: vault header %q (want $ANSIBLE_VAULT;1.1;AES256)", ErrUnsupportedKeyfile, clip.String(header, 40))
 	}
 	outer, err := hex.DecodeString(strings.Join(strings.Fields(rest), ""))
 	if err != nil {
@@ -192,11 +194,4 @@ func decryptVault(data []byte, password string, p kdfParams) ([]byte, error) {
 		return nil, fmt.Errorf("%w: bad vault padding", ErrCorruptKeyfile)
 	}
 	return plain[:len(plain)-n], nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }

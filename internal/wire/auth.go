@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sn27/compute/internal/clip"
 	"github.com/sn27/compute/internal/wallet"
 )
 
@@ -87,7 +88,7 @@ func VerifySignature(h *HeaderInfo, ownHotkey string) error {
 	}
 	pub, err := wallet.PublicKeyFromSS58(*d.Hotkey)
 	if err != nil {
-		return verifyErr("Invalid SS58 formatted address %q.", truncate(*d.Hotkey, 64))
+		return verifyErr("Invalid SS58 formatted address %q.", clip.String(*d.Hotkey, 64))
 	}
 	if d.Nonce == nil {
 		return verifyErr("Missing Nonce")
@@ -109,7 +110,7 @@ func VerifySignature(h *HeaderInfo, ownHotkey string) error {
 	}
 	msg := SignatureMessage(*d.Nonce, *d.Hotkey, ownHotkey, uuid, h.ComputedBodyHash)
 	if !wallet.Verify(pub, []byte(msg), sig) {
-		return verifyErr("Signature mismatch with %s and %s", truncate(msg, 300), sigText)
+		return verifyErr("Signature mismatch with %s and %s", clip.String(msg, 300), sigText)
 	}
 	return nil
 }

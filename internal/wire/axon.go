@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sn27/compute/internal/clip"
 	"github.com/sn27/compute/internal/version"
 )
 
@@ -232,11 +233,11 @@ func Attach[S any, P interface {
 			body = []byte("{}")
 		}
 		if err := decodeSynapse(body, p); err != nil {
-			return nil, nil, "", &bodyError{msg: "Invalid request body: " + truncate(err.Error(), 200)}
+			return nil, nil, "", &bodyError{msg: "Invalid request body: " + clip.String(err.Error(), 200)}
 		}
 		got, err := BodyHash(p)
 		if err != nil {
-			return nil, nil, "", &bodyError{msg: "Invalid request body: " + truncate(err.Error(), 200)}
+			return nil, nil, "", &bodyError{msg: "Invalid request body: " + clip.String(err.Error(), 200)}
 		}
 		if got != hi.ComputedBodyHash {
 			return nil, nil, "", &bodyError{msg: "Hash mismatch between header body hash and computed body hash"}
@@ -421,7 +422,7 @@ func (x *exchange) route() bool {
 			q[i] = PyStrRepr(n)
 		}
 		x.fail(http.StatusNotFound, OutcomeNotFound,
-			fmt.Sprintf("Synapse name '%s' not found. Available synapses [%s]", truncate(name, 64), strings.Join(q, ", ")))
+			fmt.Sprintf("Synapse name '%s' not found. Available synapses [%s]", clip.String(name, 64), strings.Join(q, ", ")))
 		return false
 	}
 	x.rt = rt

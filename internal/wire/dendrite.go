@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sn27/compute/internal/chain"
 )
 
 // Style selects which Bittensor dendrite generation this dendrite imitates.
@@ -232,6 +234,11 @@ type Target struct {
 	Hotkey string // the axon's SS58 hotkey; signed into the request
 	IP     string
 	Port   int
+}
+
+// NeuronTarget is the axon neuron n announced on chain.
+func NeuronTarget(n chain.Neuron) Target {
+	return Target{UID: int(n.UID), Hotkey: n.Hotkey, IP: n.Axon.IP, Port: int(n.Axon.Port)}
 }
 
 // Result is the outcome of one call.

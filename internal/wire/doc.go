@@ -40,7 +40,7 @@
 //
 //	d, err := wire.NewDendrite(wire.DendriteConfig{Signer: hotkey})
 //	reqs := []wire.Request[wire.Challenge]{
-//		{Target: wire.Target{UID: 3, Hotkey: n.Hotkey, IP: n.Axon.IP, Port: int(n.Axon.Port)},
+//		{Target: wire.NeuronTarget(n),
 //		 Synapse: wire.NewChallenge(ch)},
 //	}
 //	for _, r := range wire.Query(ctx, d, reqs, 30*time.Second) {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/sn27/compute/internal/clip"
 )
 
 // Header names and prefixes of the Bittensor wire format. They are written in
@@ -75,9 +77,9 @@ func ParseHeaders(h http.Header) (*HeaderInfo, error) {
 			f, perr := strconv.ParseFloat(strings.TrimSpace(v), 64)
 			switch {
 			case perr != nil:
-				err = fmt.Errorf("timeout %q is not a number", truncate(v, 32))
+				err = fmt.Errorf("timeout %q is not a number", clip.String(v, 32))
 			case math.IsNaN(f) || math.IsInf(f, 0) || f < 0:
-				err = fmt.Errorf("timeout %q is out of range", truncate(v, 32))
+				err = fmt.Errorf("timeout %q is out of range", clip.String(v, 32))
 			default:
 				info.Timeout = f
 			}
@@ -98,7 +100,7 @@ func ParseHeaders(h http.Header) (*HeaderInfo, error) {
 func parseInt(name, v string) (int64, error) {
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%s %q is not an integer", name, truncate(v, 32))
+		return 0, fmt.Errorf("%s %q is not an integer", name, clip.String(v, 32))
 	}
 	return n, nil
 }
@@ -132,7 +134,7 @@ func setTerminalField(t *TerminalInfo, field, v string) error {
 	case "process_time":
 		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil {
-			return fmt.Errorf("process_time %q is not a number", truncate(v, 32))
+			return fmt.Errorf("process_time %q is not a number", clip.String(v, 32))
 		}
 		t.ProcessTime = &f
 	case "status_message":

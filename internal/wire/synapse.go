@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/sha3"
 
+	"github.com/sn27/compute/internal/clip"
 	"github.com/sn27/compute/internal/pow"
 	"github.com/sn27/compute/internal/pyjson"
 )
@@ -199,11 +200,11 @@ func (l lenient) int64(name string) (*int64, error) {
 		f, ferr := strconv.ParseFloat(l.text(), 64)
 		switch {
 		case ferr != nil && !errors.Is(ferr, strconv.ErrRange):
-			return nil, fmt.Errorf("wire: field %s: %q is not an integer", name, truncate(l.text(), 32))
+			return nil, fmt.Errorf("wire: field %s: %q is not an integer", name, clip.String(l.text(), 32))
 		case f != math.Trunc(f):
-			return nil, fmt.Errorf("wire: field %s: %s is not a whole number", name, truncate(l.text(), 32))
+			return nil, fmt.Errorf("wire: field %s: %s is not a whole number", name, clip.String(l.text(), 32))
 		case ferr != nil || f >= 1<<63 || f < -(1<<63):
-			return nil, fmt.Errorf("wire: field %s: %s is out of range", name, truncate(l.text(), 32))
+			return nil, fmt.Errorf("wire: field %s: %s is out of range", name, clip.String(l.text(), 32))
 		}
 		v = int64(f)
 	}
@@ -228,7 +229,7 @@ func (l lenient) float(name string) (*float64, error) {
 	}
 	v, err := strconv.ParseFloat(l.text(), 64)
 	if err != nil {
-		return nil, fmt.Errorf("wire: field %s: %q is not a number", name, truncate(l.text(), 32))
+		return nil, fmt.Errorf("wire: field %s: %q is not a number", name, clip.String(l.text(), 32))
 	}
 	return &v, nil
 }
@@ -615,13 +616,6 @@ func hashStrings(strs []string) string {
 		outer.Write(hx[:])
 	}
 	return hex.EncodeToString(outer.Sum(nil))
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 func ptr[T any](v T) *T { return &v }
