@@ -499,17 +499,30 @@ func (v *Validator) afterSpecs(outs []SpecsOutcome) {
 
 // refreshScores recomputes every score from the store and publishes State.
 func (v *Validator) refreshScores(ctx context.Context) {
-	stats, err := v.store.Stats(ctx, v.now())
+	rows, stats, alloc, err := v.weights(ctx)
 	if err != nil {
 		v.log.Warn("reading history failed", "err", err)
 		return
 	}
+	v.publish(rows, stats, alloc)
+}
+
+// weights recomputes every miner's weight from the store's history and
+// allocations (ours and those other validators share), with penalties
+// applied. It fails only when the history cannot be read; allocations that
+// cannot be read are logged and count as none.
+func (v *Validator) weights(ctx context.Context) ([]WeightRow, map[string]score.Stats, map[string]bool, error) {
+	stats, err := v.store.Stats(ctx, v.now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	alloc, err := v.store.Allocated(ctx, v.now())
 	if err != nil {
-		v.log.Warn("reading allocations failed", "err", err)
+		v.log.Warn("reading allocations failed; scores and weights count no allocation", "err", err)
 	}
 	alloc = v.withShared(alloc)
-	v.publish(applyPenalties(v.cfg, ComputeWeights(v.cfg, v.mg, v.self, stats, alloc), v.penalisedHotkeys(ctx)), stats, alloc)
+	rows := applyPenalties(v.cfg, ComputeWeights(v.cfg, v.mg, v.self, stats, alloc), v.penalisedHotkeys(ctx))
+	return rows, stats, alloc, nil
 }
 
 func (v *Validator) publish(rows []WeightRow, stats map[string]score.Stats, alloc map[string]bool) {
@@ -529,18 +542,12 @@ func (v *Validator) publish(rows []WeightRow, stats map[string]score.Stats, allo
 // setWeights computes the weights at block b and sends them as the chain
 // asks: set in the clear, or committed for the chain to reveal.
 func (v *Validator) setWeights(ctx context.Context, b uint64) {
-	stats, err := v.store.Stats(ctx, v.now())
+	rows, stats, alloc, err := v.weights(ctx)
 	if err != nil {
 		v.log.Warn("reading history failed; weights wait", "err", err)
 		v.weightsRetry = b + 1
 		return
 	}
-	alloc, err := v.store.Allocated(ctx, v.now())
-	if err != nil {
-		v.log.Warn("reading allocations failed; weights count no allocation", "err", err)
-	}
-	alloc = v.withShared(alloc)
-	rows := applyPenalties(v.cfg, ComputeWeights(v.cfg, v.mg, v.self, stats, alloc), v.penalisedHotkeys(ctx))
 	v.publish(rows, stats, alloc)
 	sent, err := SendWeights(ctx, v.cfg, v.chain, v.hotkey, rows, v.now, nil)
 	var limited *RateLimitedError
