@@ -316,9 +316,9 @@ func TestCanaryCatchesLiars(t *testing.T) {
 	deny := n.buildImage("compute-ssh-test-deny:"+suffix, `printf 'DenyUsers *\n' > /etc/ssh/sshd_config.d/00-deny.conf`)
 	nosshd := n.buildImage("compute-ssh-test-nosshd:"+suffix, `rm /usr/sbin/sshd`)
 
-	small := machine(1, 1<<30, 10<<30)
+	small := machine(1, 1<<30, 1<<30)
 	honest := n.startMiner(testnet.Key(t, "//Bob//honest"), small, testutil.SSHImage(), nil)
-	liar := n.startMiner(testnet.Key(t, "//Bob//liar"), machine(8, 1<<30, 10<<30), testutil.SSHImage(), n.lyingDocker(8))
+	liar := n.startMiner(testnet.Key(t, "//Bob//liar"), machine(8, 1<<30, 1<<30), testutil.SSHImage(), n.lyingDocker(8))
 	denied := n.startMiner(testnet.Key(t, "//Bob//denied"), small, deny, nil)
 	broken := n.startMiner(testnet.Key(t, "//Bob//broken"), small, nosshd, nil)
 	all := []*testMiner{honest, liar, denied, broken}
@@ -415,7 +415,7 @@ func TestCanaryCatchesLiars(t *testing.T) {
 func BenchmarkCanaryLease(b *testing.B) {
 	n := newE2ENet(b)
 	ctx := context.Background()
-	honest := n.startMiner(testnet.Key(b, "//Bob//honest"), machine(1, 1<<30, 10<<30), testutil.SSHImage(), nil)
+	honest := n.startMiner(testnet.Key(b, "//Bob//honest"), machine(1, 1<<30, 1<<30), testutil.SSHImage(), nil)
 	n.collectSpecs(honest)
 	r, err := renter.New(renter.Config{Netuid: e2eNetuid, DataDir: n.dir}, renter.Deps{Meta: n.chain, Store: n.store, Signer: n.validator, Log: e2eLogger()})
 	if err != nil {
