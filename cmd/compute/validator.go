@@ -205,10 +205,6 @@ func runValidator(ctx context.Context, log *slog.Logger, cfg validator.Config, r
 	defer st.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics, err := validator.NewMetrics(reg)
-	if err != nil {
-		return err
-	}
 	if r.MetricsAddr != "" {
 		stop, err := serveMetrics(ctx, log, r.MetricsAddr, reg)
 		if err != nil {
@@ -217,7 +213,7 @@ func runValidator(ctx context.Context, log *slog.Logger, cfg validator.Config, r
 		defer stop()
 	}
 	deps := r.Deps
-	deps.Store, deps.Metrics, deps.Log, deps.Tables = st, metrics, log, r.Tables
+	deps.Store, deps.Registry, deps.Log, deps.Tables = st, reg, log, r.Tables
 	v, err := validator.New(cfg, deps)
 	if err != nil {
 		return err

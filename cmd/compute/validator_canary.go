@@ -72,12 +72,8 @@ func runWithCanary(ctx context.Context, log *slog.Logger, v *validator.Validator
 	if err != nil {
 		return fmt.Errorf("canary: %w", err)
 	}
-	m, err := canary.NewMetrics(reg)
-	if err != nil {
-		return err
-	}
 	c, err := canary.New(cfg, canary.Deps{Meta: r.Deps.Chain, Store: st, Leaser: rent, Self: r.Deps.Hotkey.SS58Address(),
-		Allocated: v.Allocated, Metrics: m, Log: log})
+		Allocated: v.Allocated, Registry: reg, Log: log})
 	if err != nil {
 		if errors.Is(err, canary.ErrNoSSH) {
 			log.Error("canary leases are off: the OpenSSH client is missing (apt-get install openssh-client, or --validator.canary=false to silence this)", "err", err)

@@ -164,8 +164,8 @@ type Deps struct {
 	// Allocated says which miners hold a lease now and must not be
 	// disturbed; by default the store's (this validator's renters).
 	Allocated func(ctx context.Context, now time.Time) (map[string]bool, error)
-	// Metrics are created on a private registry when nil.
-	Metrics *Metrics
+	// Registry receives the canary's metrics (a private one when nil).
+	Registry prometheus.Registerer
 	// Log defaults to slog.Default().
 	Log *slog.Logger
 	// Now defaults to time.Now.
@@ -203,11 +203,13 @@ func New(cfg Config, deps Deps) (*Canary, error) {
 	if deps.Allocated == nil {
 		deps.Allocated = deps.Store.Allocated
 	}
-	if deps.Metrics == nil {
-		var err error
-		if deps.Metrics, err = NewMetrics(prometheus.NewRegistry()); err != nil {
-			return nil, err
-		}
+	reg := deps.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := NewMetrics(reg)
+	if err != nil {
+		return nil, err
 	}
 	if deps.Log == nil {
 		deps.Log = slog.Default()
@@ -216,7 +218,7 @@ func New(cfg Config, deps Deps) (*Canary, error) {
 		deps.Now = time.Now
 	}
 	return &Canary{
-		cfg: cfg, deps: deps, log: deps.Log.With("component", "canary"), now: deps.Now, m: deps.Metrics,
+		cfg: cfg, deps: deps, log: deps.Log.With("component", "canary"), now: deps.Now, m: m,
 		wake: make(chan struct{}, 1), inFlight: map[string]bool{}, backoff: map[string]time.Time{},
 	}, nil
 }

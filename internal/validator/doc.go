@@ -15,6 +15,6 @@
 // by a slow round. Every chain call has a deadline and every round is
 // stored in one transaction ([store.Validator.RecordRound]): killing the
 // process loses at most the round in flight. [Validator.State] is safe to
-// call from any goroutine. Metrics are registered on a caller-owned
-// Prometheus registry ([NewMetrics]).
+// call from any goroutine. Metrics are registered on the caller's
+// Prometheus registry ([Deps].Registry).
 package validator

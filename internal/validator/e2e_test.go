@@ -31,15 +31,11 @@ func TestEndToEnd(t *testing.T) {
 	}
 	keys["Gone"] = n.addMiner("Gone", closedPort(t)).SS58Address()
 
-	reg := prometheus.NewRegistry()
-	metrics, err := NewMetrics(reg)
+	v, err := New(n.config(), Deps{Chain: n.chain, Hotkey: n.val, Store: n.store, Registry: prometheus.NewRegistry(), Log: testLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := New(n.config(), Deps{Chain: n.chain, Hotkey: n.val, Store: n.store, Metrics: metrics, Log: testLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	metrics := v.metrics
 	ctx, cancel := context.WithCancel(n.ctx)
 	done := make(chan error, 1)
 	go func() { done <- v.Run(ctx) }()

@@ -42,8 +42,8 @@ type Deps struct {
 	Store  Store       // required
 	// Dendrite is built from Hotkey when nil.
 	Dendrite *wire.Dendrite
-	// Metrics are created on a private registry when nil.
-	Metrics *Metrics
+	// Registry receives the validator's metrics (a private one when nil).
+	Registry prometheus.Registerer
 	// Log defaults to slog.Default().
 	Log *slog.Logger
 	// Tables, when set, receives the per-round and weights tables as text;
@@ -156,12 +156,13 @@ func New(cfg Config, deps Deps) (*Validator, error) {
 			return nil, fmt.Errorf("validator: dendrite: %w", err)
 		}
 	}
-	m := deps.Metrics
-	if m == nil {
-		var err error
-		if m, err = NewMetrics(prometheus.NewRegistry()); err != nil {
-			return nil, err
-		}
+	reg := deps.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := NewMetrics(reg)
+	if err != nil {
+		return nil, err
 	}
 	now := deps.Now
 	if now == nil {
