@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"net"
-	"net/http"
 	"net/netip"
 	"time"
 
@@ -199,19 +198,31 @@ func runLocalnet(ctx context.Context, log *slog.Logger, cfg localnetConfig, read
 	if err != nil {
 		return fmt.Errorf("flag '--listen' %s: %w", cfg.Listen, err)
 	}
-	srv := devchain.NewHTTPServer(devchain.NewServer(c, log))
+	srv, err := devchain.NewServer(devchain.DefaultServerConfig(), devchain.ServerDeps{Chain: c, Listener: ln, Log: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
 		log.Warn("the localnet API listens beyond this host: anyone who reaches it can fund accounts through /v1/dev/fund", "listen", ln.Addr().String())
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The producer outlives the server, so that long polls in flight end
+	// with the grace period rather than with the chain.
+	prodCtx, stopProducing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopProducing()
 	produced := make(chan error, 1)
-	go func() { produced <- c.Run(runCtx) }()
+	go func() { produced <- c.Run(prodCtx) }()
+	srvCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Run(srvCtx) }()
 	b, _ := c.Block(ctx)
 	bi, err := c.Beacon(ctx)
 	if err != nil {
+		stopServing()
+		<-served
+		stopProducing()
+		<-produced
 		return err
 	}
 	log.Info("localnet started", "listen", ln.Addr().String(), "state", cfg.State, "block_time", cfg.BlockTime, "block", b,
@@ -226,17 +237,17 @@ func runLocalnet(ctx context.Context, log *slog.Logger, cfg localnetConfig, read
 	case runErr = <-produced:
 		produced <- runErr
 	case runErr = <-served:
+		served <- runErr
 	}
-	shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second) // ctx is already done
-	defer stop()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
+	stopServing()
+	if err := <-served; err != nil && runErr == nil {
+		runErr = err
 	}
-	cancel()
+	stopProducing()
 	if err := <-produced; err != nil && runErr == nil {
 		runErr = err
 	}
-	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
+	if runErr != nil {
 		return runErr
 	}
 	log.Info("localnet stopped")

@@ -15,7 +15,7 @@ func TestOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	srv := httptest.NewServer(devchain.NewServer(c, nil))
+	srv := httptest.NewServer(devchain.NewHandler(c, nil))
 	defer srv.Close()
 
 	tests := []struct {

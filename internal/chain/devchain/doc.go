@@ -19,7 +19,7 @@
 // its own state. Every state-changing call is signed by the key that owns it
 // (sr25519) and carries a strictly increasing per-account nonce.
 //
-// The same chain is served over a small HTTP/JSON API by NewServer (see
+// The same chain is served over a small HTTP/JSON API by a Server (see
 // docs/localnet-api.md) and reached from other processes with Dial, whose
 // *Client also implements chain.Chain and signs calls locally. A *Chain is safe
 // for concurrent use: SQLite serialises writers and a mutex guards the block

@@ -18,7 +18,7 @@ func TestErrorsNameTheField(t *testing.T) {
 	alice, bob := key(t, SudoURI), key(t, "//Bob")
 	must(t, c.CreateSubnet(ctx, alice, 1, testParams()))
 	must(t, c.Fund(ctx, bob.SS58Address(), 10*RaoPerTAO))
-	h := NewServer(c, nil)
+	h := NewHandler(c, nil)
 	hk := key(t, "//Bob//hot").SS58Address()
 
 	signed := func(method, args string) string {

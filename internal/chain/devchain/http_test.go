@@ -18,7 +18,7 @@ import (
 func serve(t *testing.T) (*Chain, *httptest.Server, func(int)) {
 	t.Helper()
 	c, step := memChain(t)
-	srv := httptest.NewServer(NewServer(c, nil))
+	srv := httptest.NewServer(NewHandler(c, nil))
 	t.Cleanup(srv.Close)
 	return c, srv, step
 }
@@ -203,7 +203,7 @@ func FuzzCallHandler(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer c.Close()
-	h := NewServer(c, nil)
+	h := NewHandler(c, nil)
 	alice := key(f, "//Alice")
 	for _, m := range []string{MethodCommit, MethodCreateSubnet, MethodRegister, MethodSetWeights, MethodAddStake, MethodCommitTimelockedWeights} {
 		call, _ := SignCall(alice, m, 1, map[string]any{"netuid": 3})

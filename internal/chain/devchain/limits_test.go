@@ -9,7 +9,7 @@ import (
 // The localnet API server bounds slow and idle clients; its write timeout
 // leaves room for the longest long poll.
 func TestHTTPServerLimits(t *testing.T) {
-	s := NewHTTPServer(http.NotFoundHandler())
+	s := newHTTPServer(http.NotFoundHandler())
 	if s.ReadHeaderTimeout <= 0 || s.ReadTimeout <= 0 || s.IdleTimeout <= 0 || s.MaxHeaderBytes <= 0 || s.MaxHeaderBytes > 1<<20 {
 		t.Fatalf("unbounded server: %+v", s)
 	}

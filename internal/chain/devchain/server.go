@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/config"
 )
 
 // API limits.
@@ -54,11 +56,92 @@ var errorCodes = []struct {
 	{ErrInvalidCall, "invalid_request", http.StatusBadRequest},
 }
 
-// NewHTTPServer wraps the API handler h in an http.Server whose timeouts
+// ServerConfig is the localnet API server's configuration.
+type ServerConfig struct {
+	// ShutdownGrace bounds how long Run lets requests in flight finish once
+	// its context ends (long polls included); then connections are closed.
+	ShutdownGrace time.Duration
+}
+
+// DefaultServerConfig gives requests in flight 5 s to finish.
+func DefaultServerConfig() ServerConfig { return ServerConfig{ShutdownGrace: 5 * time.Second} }
+
+// Validate reports a setting the server cannot run with.
+func (c ServerConfig) Validate() error {
+	if c.ShutdownGrace < 0 {
+		return config.Errorf("devchain.ServerConfig.ShutdownGrace", "must not be negative, got %s", c.ShutdownGrace)
+	}
+	return nil
+}
+
+// ServerDeps are the server's collaborators, opened by the caller.
+type ServerDeps struct {
+	// Chain is the chain served (required); its block producer (Chain.Run)
+	// and its state belong to the caller.
+	Chain *Chain
+	// Listener is where the API is served (required); Run closes it.
+	Listener net.Listener
+	// Log defaults to slog.Default().
+	Log *slog.Logger
+}
+
+// Server serves a chain's HTTP/JSON API (documented in docs/localnet-api.md)
+// on a listener until its context ends.
+type Server struct {
+	cfg ServerConfig
+	ln  net.Listener
+	log *slog.Logger
+	srv *http.Server
+}
+
+// NewServer checks cfg and deps; it serves nothing until Run.
+func NewServer(cfg ServerConfig, deps ServerDeps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Chain == nil || deps.Listener == nil {
+		return nil, errors.New("devchain server: chain and listener are required")
+	}
+	log := deps.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{cfg: cfg, ln: deps.Listener, log: log, srv: newHTTPServer(NewHandler(deps.Chain, log))}, nil
+}
+
+// Addr is the address the API is served on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Handler is the API the server serves.
+func (s *Server) Handler() http.Handler { return s.srv.Handler }
+
+// Run serves the API until ctx ends, then stops accepting and lets the
+// requests in flight finish within ShutdownGrace. It returns nil when ctx
+// ended and the listener's error when serving failed; the listener is closed
+// either way.
+func (s *Server) Run(ctx context.Context) error {
+	served := make(chan error, 1)
+	go func() { served <- s.srv.Serve(s.ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("localnet API on %s: %w", s.ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownGrace)
+	defer stop()
+	if err := s.srv.Shutdown(shutdownCtx); err != nil {
+		s.log.Warn("localnet API: requests still in flight after the grace period were cut", "err", err)
+		s.srv.Close()
+	}
+	<-served
+	return nil
+}
+
+// newHTTPServer wraps the API handler h in an http.Server whose timeouts
 // bound slow or idle clients: headers and body within 10 s, an answer within
 // maxWait plus 15 s (long polls included), idle keep-alives 2 minutes, 64 KiB
 // of headers.
-func NewHTTPServer(h http.Handler) *http.Server {
+func newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -69,8 +152,9 @@ func NewHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-// NewServer returns the HTTP/JSON API of c (documented in docs/localnet-api.md).
-func NewServer(c *Chain, log *slog.Logger) http.Handler {
+// NewHandler returns the HTTP/JSON API of c (documented in
+// docs/localnet-api.md), for a Server or a test's httptest.Server.
+func NewHandler(c *Chain, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -588,7 +588,7 @@ func TestPendingCommitHoldsCatchUp(t *testing.T) {
 // TestTimelockedHTTP runs commit, reveal and the new reads through the HTTP client.
 func TestTimelockedHTTP(t *testing.T) {
 	c := newCR(t)
-	srv := httptest.NewServer(NewServer(c.Chain, nil))
+	srv := httptest.NewServer(NewHandler(c.Chain, nil))
 	t.Cleanup(srv.Close)
 	cl := dial(t, srv.URL)
 	step := c.step(t)
@@ -735,7 +735,7 @@ func TestRunRevealsInRealTime(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	srv := httptest.NewServer(NewServer(c, nil))
+	srv := httptest.NewServer(NewHandler(c, nil))
 	defer srv.Close()
 	cl := dial(t, srv.URL)
 	runCtx, stop := context.WithCancel(ctx)
