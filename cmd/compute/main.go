@@ -170,5 +170,6 @@ Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 inter
 		newWeightsCommand(g),
 	)
 	typedUsage(root)
+	hintErrors(root)
 	return root
 }

@@ -130,7 +130,7 @@ func askNewPassword(ask wallet.PasswordFunc, out io.Writer, name string) (string
 func refuseExisting(paths ...string) error {
 	for _, p := range paths {
 		if _, err := os.Lstat(p); err == nil {
-			return fmt.Errorf("%w: %s (pass --overwrite to replace it)", wallet.ErrKeyExists, p)
+			return fmt.Errorf("%w: %s", wallet.ErrKeyExists, p)
 		}
 	}
 	return nil

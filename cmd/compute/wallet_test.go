@@ -22,12 +22,12 @@ const (
 // runWallet runs `compute wallet <args>` in-process with a non-terminal stdin.
 func runWallet(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	cmd := newWalletCommand()
+	cmd := newRootCommand()
 	var out, errOut bytes.Buffer
 	cmd.SetIn(strings.NewReader(""))
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
-	cmd.SetArgs(args)
+	cmd.SetArgs(append([]string{"wallet"}, args...))
 	err := cmd.Execute()
 	return out.String(), err
 }

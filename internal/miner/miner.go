@@ -30,8 +30,24 @@ import (
 	"github.com/sn27/compute/internal/version"
 )
 
-// ErrNotRegistered is returned by Run when the hotkey holds no uid on the subnet.
+// ErrNotRegistered is returned by Run when the hotkey holds no uid on the
+// subnet (a *NotRegisteredError says which).
 var ErrNotRegistered = errors.New("miner: hotkey not registered on the subnet")
+
+// NotRegisteredError is the hotkey and subnet of ErrNotRegistered; the hotkey
+// must be registered (which burns the registration cost from its coldkey)
+// before the miner can serve.
+type NotRegisteredError struct {
+	Hotkey string
+	Netuid uint16
+}
+
+func (e *NotRegisteredError) Error() string {
+	return fmt.Sprintf("%v: hotkey %s holds no uid on netuid %d", ErrNotRegistered, e.Hotkey, e.Netuid)
+}
+
+// Is makes errors.Is(err, ErrNotRegistered) hold.
+func (e *NotRegisteredError) Is(target error) bool { return target == ErrNotRegistered }
 
 // Hotkey is the miner's key: it names the axon and signs serve_axon.
 type Hotkey interface {
@@ -238,8 +254,7 @@ func (m *Miner) start(ctx context.Context) error {
 	n, err := m.deps.Chain.NeuronByHotkey(ctx, m.cfg.Netuid, hotkey)
 	switch {
 	case errors.Is(err, chain.ErrNotRegistered):
-		return fmt.Errorf("%w: hotkey %s holds no uid on netuid %d; register it first with `compute register --netuid %d --wallet.name <wallet> --wallet.hotkey <hotkey>` (it burns the registration cost from the coldkey)",
-			ErrNotRegistered, hotkey, m.cfg.Netuid, m.cfg.Netuid)
+		return &NotRegisteredError{Hotkey: hotkey, Netuid: m.cfg.Netuid}
 	case err != nil:
 		return fmt.Errorf("check registration of %s on netuid %d: %w", hotkey, m.cfg.Netuid, err)
 	}

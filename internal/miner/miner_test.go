@@ -394,7 +394,8 @@ func TestMinerStartChecks(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = m.Run(context.Background())
-		if !errors.Is(err, ErrNotRegistered) || !strings.Contains(err.Error(), "compute register --netuid 1") {
+		var nr *NotRegisteredError
+		if !errors.Is(err, ErrNotRegistered) || !errors.As(err, &nr) || nr.Netuid != 1 || !strings.Contains(err.Error(), "netuid 1") {
 			t.Fatalf("Run: %v", err)
 		}
 	})

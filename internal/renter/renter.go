@@ -35,9 +35,40 @@ var (
 	ErrRefused = errors.New("the miner refused")
 	// ErrUnreachable: the miner is not in the metagraph, serves no axon or did not answer.
 	ErrUnreachable = errors.New("the miner cannot be reached")
-	// ErrAlreadyHeld: this validator already holds a lease on the miner.
+	// ErrAlreadyHeld: this validator already holds a lease on the miner
+	// (a *HeldError says which).
 	ErrAlreadyHeld = errors.New("you already hold a lease on this miner")
+	// ErrAllHeld: every miner that meets the requirement is already leased
+	// to this validator; it comes wrapped with ErrNoneAvailable.
+	ErrAllHeld = errors.New("the miners that meet the requirement are already leased to you")
 )
+
+// HeldError is the lease this validator already holds on the miner asked
+// for; errors.Is(err, ErrAlreadyHeld) holds.
+type HeldError struct {
+	Hotkey       string
+	UID          uint16
+	Since, Until time.Time
+}
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("%v: %s (uid %d) since %s, until %s", ErrAlreadyHeld, e.Hotkey, e.UID,
+		e.Since.Local().Format(time.DateTime), e.Until.Local().Format(time.DateTime))
+}
+
+// Is makes errors.Is(err, ErrAlreadyHeld) hold.
+func (e *HeldError) Is(target error) bool { return target == ErrAlreadyHeld }
+
+// ReleaseError is a release the miner did not confirm, made without
+// ReleaseOptions.Force: the local record is kept.
+type ReleaseError struct {
+	Hotkey string
+	Err    error
+}
+
+func (e *ReleaseError) Error() string { return "release " + e.Hotkey + ": " + e.Err.Error() }
+
+func (e *ReleaseError) Unwrap() error { return e.Err }
 
 // Store is what the renter needs from the validator store; *store.Validator
 // implements it.
@@ -353,8 +384,8 @@ func (r *Renter) Allocate(ctx context.Context, req Request) (*Allocation, error)
 		return nil, err
 	}
 	if len(cands) == 0 && len(held) > 0 {
-		return nil, fmt.Errorf("%w: the miners that meet the requirement (%s) are already leased to you (%s); `compute allocate list` shows their logins, `compute allocate release --hotkey HOTKEY` ends a lease",
-			ErrNoneAvailable, DescribeRequirement(req.Requirement), strings.Join(held, ", "))
+		return nil, fmt.Errorf("%w: %w (%s): %s",
+			ErrNoneAvailable, ErrAllHeld, DescribeRequirement(req.Requirement), strings.Join(held, ", "))
 	}
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("%w (%s); the validator stores miners' specs as it queries them", ErrNoCandidate, DescribeRequirement(req.Requirement))
@@ -407,8 +438,7 @@ func (r *Renter) notHeld(ctx context.Context, hotkey string) error {
 	if !a.ExpiresAt.IsZero() && !a.ExpiresAt.After(r.now()) {
 		return nil // expired: a new lease replaces the record
 	}
-	return fmt.Errorf("%w: %s (uid %d) since %s, until %s; `compute allocate list` shows its login, `compute allocate release --hotkey %s` ends it",
-		ErrAlreadyHeld, hotkey, a.UID, a.CreatedAt.Local().Format(time.DateTime), a.ExpiresAt.Local().Format(time.DateTime), hotkey)
+	return &HeldError{Hotkey: hotkey, UID: a.UID, Since: a.CreatedAt, Until: a.ExpiresAt}
 }
 
 // withoutHeld drops the candidates this validator already holds a lease
@@ -643,7 +673,7 @@ func (r *Renter) Release(ctx context.Context, hotkey string, opts ReleaseOptions
 		return nil
 	}()
 	if relErr != nil && !opts.Force {
-		return fmt.Errorf("release %s: %w (use --force to forget the local record anyway)", hotkey, relErr)
+		return &ReleaseError{Hotkey: hotkey, Err: relErr}
 	}
 	if relErr != nil {
 		r.log.Warn("miner did not confirm the release; forgetting the record anyway", "hotkey", hotkey, "err", relErr)

@@ -17,9 +17,9 @@ func ensureDir(dir string) error {
 	return nil
 }
 
-// existsError reports an existing key file the operator must opt in to replace.
+// existsError reports an existing key file the caller must opt in to replace.
 func existsError(path string) error {
-	return fmt.Errorf("%w: %s (pass --overwrite to replace it)", ErrKeyExists, path)
+	return fmt.Errorf("%w: %s", ErrKeyExists, path)
 }
 
 // writeFileAtomic writes data to path through a 0600 temp file in the same
@@ -93,7 +93,7 @@ func readKeyfile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s (check --wallet.path, --wallet.name and --wallet.hotkey)", ErrKeyfileNotFound, path)
+			return nil, fmt.Errorf("%w: %s", ErrKeyfileNotFound, path)
 		}
 		return nil, fmt.Errorf("wallet: open %s: %w", path, err)
 	}

@@ -191,7 +191,7 @@ func TestNoOverwrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := w.WriteColdkey(second, "", false)
-	if !errors.Is(err, ErrKeyExists) || !strings.Contains(err.Error(), "--overwrite") || !strings.Contains(err.Error(), w.ColdkeyPath()) {
+	if !errors.Is(err, ErrKeyExists) || !strings.Contains(err.Error(), w.ColdkeyPath()) {
 		t.Fatalf("coldkey overwrite: %v", err)
 	}
 	if err := w.WriteHotkey(second, false); !errors.Is(err, ErrKeyExists) {
