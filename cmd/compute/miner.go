@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -108,7 +112,6 @@ func (o *minerOptions) config(netuid uint16, wo *walletOptions) (miner.Config, e
 		SSHPort:            o.SSHPort,
 		SSHBindIP:          o.SSHBindIP,
 		DataDir:            dataDir,
-		MetricsAddr:        o.MetricsAddr,
 		SyncInterval:       o.SyncInterval,
 	}, nil
 }
@@ -142,11 +145,7 @@ registered on --netuid (see compute register). Metrics are served on --metrics.a
 			if err != nil {
 				return err
 			}
-			m, err := miner.New(cfg, miner.Deps{Chain: c, Hotkey: hotkey, Log: log})
-			if err != nil {
-				return err
-			}
-			return m.Run(ctx)
+			return runMiner(ctx, log, cfg, miner.Deps{Chain: c, Hotkey: hotkey, Log: log}, mo.MetricsAddr)
 		},
 	}
 	co.AddFlags(cmd.Flags())
@@ -154,6 +153,37 @@ registered on --netuid (see compute register). Metrics are served on --metrics.a
 	mo.AddFlags(cmd.Flags())
 	cmd.AddCommand(newMinerImageCommand())
 	return cmd
+}
+
+// runMiner opens the axon's listener on --axon.ip and --axon.port, serves
+// the miner's metrics on metricsAddr ("" for none) and runs the miner until
+// ctx ends. Stop order: the miner returns (its axon listener closed), then
+// the metrics listener closes.
+func runMiner(ctx context.Context, log *slog.Logger, cfg miner.Config, deps miner.Deps, metricsAddr string) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.AxonListenAddr())
+	if err != nil {
+		return fmt.Errorf("flags '--axon.ip' and '--axon.port': axon: %w (choose another axon port)", err)
+	}
+	reg := prometheus.NewRegistry()
+	deps.Listener, deps.Registry = ln, reg
+	m, err := miner.New(cfg, deps)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if metricsAddr != "" {
+		stop, err := serveMetrics(ctx, log, metricsAddr, reg)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
+	}
+	return m.Run(ctx)
 }
 
 func newMinerImageCommand() *cobra.Command {

@@ -129,7 +129,7 @@ func (n *e2eNet) startMiner(hk *wallet.Keypair, claim specs.Specs, image string,
 		AllocationRequired: true,
 	}
 	testutil.RemoveAtCleanup(t, n.docker, container.LabelOwner, tm.owner)
-	m, err := miner.New(cfg, miner.Deps{Chain: n.chain, Hotkey: hk, GPUs: noGPUs, Specs: fixedSpecs{claim}, Docker: docker, Log: e2eLogger()})
+	m, err := miner.New(cfg, miner.Deps{Chain: n.chain, Hotkey: hk, Listener: testutil.Listen(t), GPUs: noGPUs, Specs: fixedSpecs{claim}, Docker: docker, Log: e2eLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

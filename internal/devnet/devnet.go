@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -428,8 +429,15 @@ func (d *Devnet) startMiner(ctx, runCtx context.Context, i int, n *node) error {
 		}
 		d.onClose(closeDocker)
 	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", mcfg.AxonListenAddr())
+	if err != nil {
+		return fmt.Errorf("%s: axon: %w", n.name, err)
+	}
+	mdeps.Listener = ln
 	m, err := miner.New(mcfg, mdeps)
 	if err != nil {
+		ln.Close()
 		return fmt.Errorf("%s: %w", n.name, err)
 	}
 	n.m = m

@@ -93,7 +93,7 @@ func TestMinerAllocateEndToEnd(t *testing.T) {
 	if !ok || lease.ValidatorHotkey != n.validator.SS58Address() {
 		t.Fatalf("lease %+v does not record the caller %s", lease, n.validator.SS58Address())
 	}
-	body := scrape(t, r.m)
+	body := scrape(t, r)
 	if !strings.Contains(body, "compute_miner_leases_active 1") || !strings.Contains(body, "compute_miner_allocation_enabled 1") {
 		t.Errorf("lease gauges:\n%s", grepLines(body, "compute_miner_"))
 	}

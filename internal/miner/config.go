@@ -1,6 +1,7 @@
 package miner
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -20,16 +21,19 @@ const (
 	DefaultUpdatedThreshold = 60
 	DefaultSyncInterval     = time.Minute
 	DefaultSpecsInterval    = 10 * time.Minute
-	DefaultMetricsAddr      = "127.0.0.1:9100"
+	// DefaultMetricsAddr is where `compute miner` serves the miner's metrics.
+	DefaultMetricsAddr = "127.0.0.1:9100"
 )
 
 // Config is everything the operator chooses for a miner (the `compute miner` flags).
 type Config struct {
 	// Netuid is the subnet served.
 	Netuid uint16
-	// AxonIP is the address the axon listens on ("" or "0.0.0.0": all).
+	// AxonIP is the address the axon listens on ("" or "0.0.0.0": all); the caller opens
+	// Deps.Listener there (AxonListenAddr).
 	AxonIP string
-	// AxonPort is the axon's port (default 8091; 0 picks a free one, for tests).
+	// AxonPort is the axon's port (default 8091; 0 picks a free one, for tests), where the
+	// caller opens Deps.Listener.
 	AxonPort int
 	// ExternalIP is the IP announced on chain ("": AxonIP when it is a concrete address,
 	// else the address of the interface holding the default route).
@@ -67,8 +71,6 @@ type Config struct {
 
 	// DataDir holds the lease state and the specs probe file (created 0700).
 	DataDir string
-	// MetricsAddr is the Prometheus listener ("" disables it).
-	MetricsAddr string
 	// SyncInterval is how often the metagraph is refreshed and the served axon checked.
 	SyncInterval time.Duration
 	// SpecsInterval is how often the specs report is taken again.
@@ -85,6 +87,15 @@ func DefaultDataDir(walletName, hotkey string, netuid uint16) (string, error) {
 	}
 	return filepath.Join(home, ".bittensor", "compute", "miner", walletName, hotkey, "netuid"+strconv.Itoa(int(netuid))), nil
 }
+
+// AxonListenAddr is the address to open Deps.Listener on: AxonIP and AxonPort.
+func (c Config) AxonListenAddr() string {
+	return net.JoinHostPort(c.AxonIP, strconv.Itoa(c.AxonPort))
+}
+
+// Validate reports a setting the miner cannot run with (New checks it too), so that a
+// caller can check cfg before it opens the axon's listener.
+func (c Config) Validate() error { return c.setDefaults() }
 
 func (c *Config) setDefaults() error {
 	if c.AxonPort < 0 || c.AxonPort > 65535 {

@@ -19,6 +19,7 @@
 // loop (one goroutine); the specs report is cached the same way. Run owns every goroutine
 // it starts and returns after they exit. Shutdown order: the axon stops accepting and
 // cancels requests still running after its grace period (which cancels their solves),
-// the solver is closed, the lease manager stops its timers (lease state is written on
-// every change), and the metrics listener closes.
+// the solver is closed, and the lease manager stops its timers (lease state is written on
+// every change). The axon's listener (Deps.Listener) is opened by the caller and closed
+// by Run; the metrics are registered on Deps.Registry, which the caller serves.
 package miner

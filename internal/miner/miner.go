@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"strconv"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/moby/moby/client"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sn27/compute/internal/chain"
@@ -62,11 +60,14 @@ type SpecsSource interface {
 // GPUSource lists the GPUs and driver; gpu.Query fits.
 type GPUSource func(ctx context.Context) (gpu.Inventory, error)
 
-// Deps are the miner's collaborators. Chain and Hotkey are required; the others are built
-// from Config when nil.
+// Deps are the miner's collaborators. Chain, Hotkey and Listener are required; the others
+// are built from Config when nil.
 type Deps struct {
 	Chain  chain.Chain
 	Hotkey Hotkey
+	// Listener is where the axon is served, opened by the caller (on Config.AxonIP and
+	// Config.AxonPort: Config.AxonListenAddr); Run closes it.
+	Listener net.Listener
 	// Solver replaces the solver named by Config.Solver.
 	Solver pow.Solver
 	// Docker replaces the daemon found through the environment (container.Dial).
@@ -75,8 +76,8 @@ type Deps struct {
 	Specs SpecsSource
 	// GPUs replaces the NVML inventory.
 	GPUs GPUSource
-	// Registry receives the metrics and is served on Config.MetricsAddr (default: a new one).
-	Registry *prometheus.Registry
+	// Registry receives the miner's metrics (a private one when nil); the caller serves it.
+	Registry prometheus.Registerer
 	// Log defaults to slog.Default().
 	Log *slog.Logger
 }
@@ -86,7 +87,6 @@ type Miner struct {
 	cfg  Config
 	deps Deps
 	log  *slog.Logger
-	reg  *prometheus.Registry
 	met  *Metrics
 
 	policy atomic.Pointer[Policy]
@@ -98,7 +98,6 @@ type Miner struct {
 	solver   pow.Solver
 	leases   *container.Manager
 	axonAddr net.Addr
-	metAddr  net.Addr
 	announce chain.AxonInfo
 	// ownDocker is the Docker client start dialled itself (closed by stop).
 	ownDocker *client.Client
@@ -118,6 +117,9 @@ func New(cfg Config, deps Deps) (*Miner, error) {
 	if deps.Hotkey == nil {
 		return nil, errors.New("miner: a hotkey is required")
 	}
+	if deps.Listener == nil {
+		return nil, errors.New("miner: an axon listener is required")
+	}
 	if cfg.LeaseOwner == "" {
 		cfg.LeaseOwner = "miner-" + deps.Hotkey.SS58Address()
 	}
@@ -133,12 +135,12 @@ func New(cfg Config, deps Deps) (*Miner, error) {
 		return nil, fmt.Errorf("miner: register metrics: %w", err)
 	}
 	m := &Miner{
-		cfg:   cfg,
-		deps:  deps,
-		log:   deps.Log.With("component", "miner"),
-		reg:   reg,
-		met:   met,
-		ready: make(chan struct{}),
+		cfg:      cfg,
+		deps:     deps,
+		log:      deps.Log.With("component", "miner"),
+		met:      met,
+		axonAddr: deps.Listener.Addr(),
+		ready:    make(chan struct{}),
 	}
 	m.policy.Store(NewPolicy(cfg.Policy, nil))
 	return m, nil
@@ -147,11 +149,8 @@ func New(cfg Config, deps Deps) (*Miner, error) {
 // Ready is closed once the axon serves and is announced on chain.
 func (m *Miner) Ready() <-chan struct{} { return m.ready }
 
-// AxonAddr is the address the axon listens on (valid after Ready).
+// AxonAddr is the address the axon listens on (Deps.Listener's).
 func (m *Miner) AxonAddr() net.Addr { return m.axonAddr }
-
-// MetricsAddr is the metrics listener's address (nil when disabled; valid after Ready).
-func (m *Miner) MetricsAddr() net.Addr { return m.metAddr }
 
 // UID is the miner's uid on the subnet (valid after Ready).
 func (m *Miner) UID() uint16 { return m.uid }
@@ -159,12 +158,15 @@ func (m *Miner) UID() uint16 { return m.uid }
 // AllocationEnabled reports whether Allocate requests reach a lease manager (valid after Ready).
 func (m *Miner) AllocationEnabled() bool { return m.leases != nil }
 
-// Run starts the miner and serves until ctx ends. It returns after every goroutine it
-// started has exited; a start-up failure is returned at once.
+// Run starts the miner and serves the axon on Deps.Listener until ctx ends. It returns
+// after every goroutine it started has exited, the listener closed; a start-up failure is
+// returned at once.
 func (m *Miner) Run(ctx context.Context) error {
 	if !m.started.CompareAndSwap(false, true) {
 		return errors.New("miner: Run called twice")
 	}
+	axonLn := m.deps.Listener
+	defer axonLn.Close()
 	if err := m.start(ctx); err != nil {
 		m.stop()
 		return err
@@ -175,27 +177,9 @@ func (m *Miner) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	axonLn, err := net.Listen("tcp", net.JoinHostPort(m.cfg.AxonIP, strconv.Itoa(m.cfg.AxonPort)))
-	if err != nil {
-		return fmt.Errorf("axon: listen on port %d: %w (choose another axon port)", m.cfg.AxonPort, err)
-	}
-	m.axonAddr = axonLn.Addr()
-	var metSrv *http.Server
-	var metLn net.Listener
-	if m.cfg.MetricsAddr != "" {
-		if metLn, err = net.Listen("tcp", m.cfg.MetricsAddr); err != nil {
-			axonLn.Close()
-			return fmt.Errorf("metrics: listen on %s: %w (choose another metrics address, or none to disable them)", m.cfg.MetricsAddr, err)
-		}
-		m.metAddr = metLn.Addr()
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
-		metSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	}
-
 	// Stop order (see doc.go): the axon (Serve returns after draining and cancelling its
-	// requests, which cancels their solves), then the sync loop, then the metrics
-	// listener; stop() closes the solver and the lease manager after all of them.
+	// requests, which cancels their solves), then the sync loop; stop() closes the solver
+	// and the lease manager after both.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := ax.Serve(gctx, axonLn); err != nil {
@@ -203,20 +187,6 @@ func (m *Miner) Run(ctx context.Context) error {
 		}
 		return nil
 	})
-	if metSrv != nil {
-		g.Go(func() error {
-			if err := metSrv.Serve(metLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return fmt.Errorf("metrics: %w", err)
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return metSrv.Shutdown(sctx)
-		})
-	}
 	if err := m.serveAxon(gctx); err != nil {
 		m.log.Error("announcing the axon on chain failed; retrying at each sync", "err", err)
 	}
@@ -225,7 +195,7 @@ func (m *Miner) Run(ctx context.Context) error {
 			"ip", m.announce.IP)
 	}
 	m.log.Info("miner serving", "axon", m.axonAddr.String(), "announced", net.JoinHostPort(m.announce.IP, strconv.Itoa(int(m.announce.Port))),
-		"version", version.String, "solver", m.solver.Name(), "allocation", m.leases != nil, "metrics", addrString(m.metAddr))
+		"version", version.String, "solver", m.solver.Name(), "allocation", m.leases != nil)
 	g.Go(func() error { m.syncLoop(gctx); return nil })
 	close(m.ready)
 	err = g.Wait()
@@ -233,13 +203,6 @@ func (m *Miner) Run(ctx context.Context) error {
 		m.log.Info("miner stopped")
 	}
 	return err
-}
-
-func addrString(a net.Addr) string {
-	if a == nil {
-		return ""
-	}
-	return a.String()
 }
 
 // start runs the start-up checks and builds the services.

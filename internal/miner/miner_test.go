@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/sn27/compute/internal/chain"
@@ -88,7 +91,6 @@ func testConfig(t testing.TB, dataDir string) Config {
 	return Config{
 		Netuid:             testNetuid,
 		AxonIP:             "127.0.0.1",
-		MetricsAddr:        "127.0.0.1:0",
 		Solver:             "cpu",
 		DataDir:            dataDir,
 		SpecsProbeBytes:    -1,
@@ -113,6 +115,7 @@ func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // running is a miner started by startMiner.
 type running struct {
 	m      *Miner
+	reg    prometheus.Gatherer // where the miner's metrics are registered
 	cancel context.CancelFunc
 	done   chan struct{} // closed when Run returned
 	err    error         // Run's error, valid after done
@@ -142,12 +145,19 @@ func startMiner(t testing.TB, n *network, cfg Config, deps Deps) *running {
 	if deps.Log == nil {
 		deps.Log = quietLog()
 	}
+	if deps.Listener == nil {
+		deps.Listener = testutil.Listen(t)
+	}
+	reg := prometheus.NewRegistry()
+	if deps.Registry == nil {
+		deps.Registry = reg
+	}
 	m, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{m: m, cancel: cancel, done: make(chan struct{})}
+	r := &running{m: m, reg: reg, cancel: cancel, done: make(chan struct{})}
 	go func() { r.err = m.Run(ctx); close(r.done) }()
 	select {
 	case <-m.Ready():
@@ -297,7 +307,7 @@ func TestMinerServesSynapses(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		body := scrape(t, r.m)
+		body := scrape(t, r)
 		for _, want := range []string{
 			`compute_miner_requests_total{outcome="success",synapse="Challenge"}`,
 			`compute_miner_requests_total{outcome="success",synapse="Specs"}`,
@@ -322,9 +332,13 @@ func TestMinerServesSynapses(t *testing.T) {
 	})
 }
 
-func scrape(t testing.TB, m *Miner) string {
+// scrape reads the miner's metrics as the caller serving its registry
+// (`compute miner` on --metrics.addr) exposes them.
+func scrape(t testing.TB, r *running) string {
 	t.Helper()
-	resp, err := http.Get("http://" + m.MetricsAddr().String() + "/metrics")
+	srv := httptest.NewServer(promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +383,7 @@ func TestMinerBlacklist(t *testing.T) {
 			}
 		})
 	}
-	body := scrape(t, r.m)
+	body := scrape(t, r)
 	if !strings.Contains(body, `compute_miner_requests_total{outcome="blacklisted",synapse="Specs"} 4`) {
 		t.Errorf("blacklisted requests not counted:\n%s", grepLines(body, "requests_total"))
 	}
@@ -389,7 +403,7 @@ func TestMinerStartChecks(t *testing.T) {
 	n := newNetwork(t)
 	t.Run("not registered", func(t *testing.T) {
 		cfg := testConfig(t, t.TempDir())
-		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: key(t, "//Nobody"), GPUs: noGPUs, Log: quietLog()})
+		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: key(t, "//Nobody"), Listener: testutil.Listen(t), GPUs: noGPUs, Log: quietLog()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -409,9 +423,26 @@ func TestMinerStartChecks(t *testing.T) {
 		} {
 			cfg := testConfig(t, t.TempDir())
 			mut(&cfg)
-			if _, err := New(cfg, Deps{Chain: n.chain, Hotkey: n.miner}); err == nil {
+			if _, err := New(cfg, Deps{Chain: n.chain, Hotkey: n.miner, Listener: testutil.Listen(t)}); err == nil {
 				t.Errorf("config %+v accepted", cfg)
 			}
+			if err := cfg.Validate(); err == nil {
+				t.Errorf("Validate accepted %+v", cfg)
+			}
+		}
+	})
+	t.Run("no listener", func(t *testing.T) {
+		if _, err := New(testConfig(t, t.TempDir()), Deps{Chain: n.chain, Hotkey: n.miner}); err == nil || !strings.Contains(err.Error(), "listener") {
+			t.Fatalf("New without an axon listener: %v", err)
+		}
+	})
+	t.Run("closes its listener", func(t *testing.T) {
+		r := startMiner(t, n, testConfig(t, t.TempDir()), Deps{})
+		addr := r.m.AxonAddr().String()
+		r.stop(t)
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			t.Fatalf("the axon still accepts on %s after Run returned", addr)
 		}
 	})
 	t.Run("data dir is private", func(t *testing.T) {
@@ -471,7 +502,7 @@ func TestMinerDockerUnavailable(t *testing.T) {
 	t.Run("fatal when required", func(t *testing.T) {
 		cfg := testConfig(t, t.TempDir())
 		cfg.Allocation, cfg.AllocationRequired = true, true
-		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: n.miner, GPUs: noGPUs, Docker: dead, Log: quietLog()})
+		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: n.miner, Listener: testutil.Listen(t), GPUs: noGPUs, Docker: dead, Log: quietLog()})
 		if err != nil {
 			t.Fatal(err)
 		}

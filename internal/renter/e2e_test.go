@@ -103,7 +103,7 @@ func (n *e2eNet) startMiner(hk *wallet.Keypair, cpus int, ramGiB int64, docker *
 		LeaseOwner:      rm.owner,
 		Image:           testutil.SSHImage(),
 	}
-	deps := miner.Deps{Chain: n.chain, Hotkey: hk, GPUs: noGPUs, Specs: fixedSpecs{rep}, Log: e2eLogger()}
+	deps := miner.Deps{Chain: n.chain, Hotkey: hk, Listener: testutil.Listen(t), GPUs: noGPUs, Specs: fixedSpecs{rep}, Log: e2eLogger()}
 	if docker != nil {
 		cfg.Allocation, cfg.AllocationRequired = true, true
 		deps.Docker = docker

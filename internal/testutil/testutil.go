@@ -124,6 +124,19 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// Listen opens a loopback TCP listener on a free port, for a role's Deps
+// (a miner's axon); it is closed when the test ends, if the role has not
+// closed it already.
+func Listen(t testing.TB) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
 // RSAKey generates a 2048-bit requester key and its public half as a "PUBLIC KEY" PEM,
 // what the original renter sends in Allocate.public_key.
 func RSAKey(t testing.TB) (*rsa.PrivateKey, string) {

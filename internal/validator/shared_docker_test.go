@@ -45,7 +45,7 @@ func (n *testNet) startLeasingMiner(name string) (*wallet.Keypair, int) {
 		SSHBindIP: "127.0.0.1", SSHPort: sshPort, LeaseOwner: owner, Image: testutil.SSHImage(),
 		Allocation: true, AllocationRequired: true,
 	}
-	m, err := miner.New(cfg, miner.Deps{Chain: n.chain, Hotkey: hot, Docker: docker, Specs: reportedSpecs{rep},
+	m, err := miner.New(cfg, miner.Deps{Chain: n.chain, Hotkey: hot, Listener: testutil.Listen(t), Docker: docker, Specs: reportedSpecs{rep},
 		GPUs: func(context.Context) (gpu.Inventory, error) { return gpu.Inventory{Reason: "test machine"}, nil }, Log: testLog()})
 	if err != nil {
 		t.Fatal(err)
