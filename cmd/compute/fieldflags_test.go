@@ -38,6 +38,7 @@ func TestFieldFlagsCoverFields(t *testing.T) {
 		"validator.Config.MaxMinerStake": true, "canary.Config.Jitter": true, "canary.Config.RetryAfter": true,
 		"canary.Config.ReleaseTimeout": true, "canary.Config.Tick": true, "canary.Config.Margin": true,
 		"canary.Config.Strikes": true, "canary.Config.Timeline": true,
+		"devchain.ServerConfig.ShutdownGrace": true,
 	}
 	flags := fieldFlags()
 	for f := range named {
