@@ -166,7 +166,7 @@ func runMiner(ctx context.Context, log *slog.Logger, cfg miner.Config, deps mine
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.AxonListenAddr())
 	if err != nil {
-		return fmt.Errorf("flags '--axon.ip' and '--axon.port': axon: %w (choose another axon port)", err)
+		return fmt.Errorf("axon: listen on port %d: %w (choose another --axon.port)", cfg.AxonPort, err)
 	}
 	reg := prometheus.NewRegistry()
 	deps.Listener, deps.Registry = ln, reg
