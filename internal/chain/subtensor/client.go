@@ -312,6 +312,20 @@ func (c *Client) runtimeVersion(ctx context.Context, hash string) (runtimeVersio
 	return rv, nil
 }
 
+// headMetadata reads the head and the runtime metadata at that block, for
+// storage reads made at one block.
+func (c *Client) headMetadata(ctx context.Context) (string, *metadata.Metadata, error) {
+	hash, _, err := c.Head(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	m, _, err := c.Metadata(ctx, hash)
+	if err != nil {
+		return "", nil, err
+	}
+	return hash, m, nil
+}
+
 // Metadata returns the runtime metadata at hash ("" = best block), cached per spec_version.
 func (c *Client) Metadata(ctx context.Context, hash string) (*metadata.Metadata, runtimeVersion, error) {
 	rv, err := c.runtimeVersion(ctx, hash)

@@ -116,11 +116,7 @@ func (c *Client) Commitment(ctx context.Context, netuid uint16, hotkey string) (
 	if err != nil {
 		return nil, fmt.Errorf("hotkey %q: %w", hotkey, err)
 	}
-	hash, _, err := c.Head(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m, _, err := c.Metadata(ctx, hash)
+	hash, m, err := c.headMetadata(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -290,11 +290,7 @@ func (c *Client) TimelockedCommits(ctx context.Context, netuid uint16, hotkey st
 	if err != nil {
 		return nil, fmt.Errorf("timelocked commits: hotkey %q: %w", hotkey, err)
 	}
-	hash, _, err := c.Head(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m, _, err := c.Metadata(ctx, hash)
+	hash, m, err := c.headMetadata(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -401,11 +397,7 @@ func nullable(s string) any {
 
 // Weights reads uid's weights row on netuid (mechanism 0): Weights(netuid, uid).
 func (c *Client) Weights(ctx context.Context, netuid, uid uint16) ([]uint16, []uint16, error) {
-	hash, _, err := c.Head(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, _, err := c.Metadata(ctx, hash)
+	hash, m, err := c.headMetadata(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
