@@ -25,7 +25,6 @@ import (
 
 	"github.com/sn27/compute/internal/chain/devchain"
 	"github.com/sn27/compute/internal/container"
-	"github.com/sn27/compute/internal/gpu"
 	"github.com/sn27/compute/internal/miner"
 	"github.com/sn27/compute/internal/renter"
 	"github.com/sn27/compute/internal/specs"
@@ -85,15 +84,6 @@ func (n *e2eNet) register(hk *wallet.Keypair, tao uint64) {
 	n.net.MustJoin(n.t, n.cold, hk, 0, tao)
 }
 
-// fixedSpecs reports a made-up machine.
-type fixedSpecs struct{ s specs.Specs }
-
-func (f fixedSpecs) Collect(context.Context) (specs.Specs, error) { return f.s, nil }
-
-func noGPUs(context.Context) (gpu.Inventory, error) {
-	return gpu.Inventory{Reason: "test machine"}, nil
-}
-
 // testMiner is a running internal/miner offering allocation on the real daemon.
 type testMiner struct {
 	hotkey *wallet.Keypair
@@ -129,7 +119,7 @@ func (n *e2eNet) startMiner(hk *wallet.Keypair, claim specs.Specs, image string,
 		AllocationRequired: true,
 	}
 	testutil.RemoveAtCleanup(t, n.docker, container.LabelOwner, tm.owner)
-	m, err := miner.New(cfg, miner.Deps{Chain: n.chain, Hotkey: hk, Listener: testutil.Listen(t), GPUs: noGPUs, Specs: fixedSpecs{claim}, Docker: docker, Log: e2eLogger()})
+	m, err := miner.New(cfg, miner.Deps{Chain: n.chain, Hotkey: hk, Listener: testutil.Listen(t), GPUs: testnet.NoGPUs, Specs: testnet.FixedSpecs{Specs: claim}, Docker: docker, Log: e2eLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

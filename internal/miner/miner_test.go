@@ -23,7 +23,6 @@ import (
 
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/chain/devchain"
-	"github.com/sn27/compute/internal/gpu"
 	"github.com/sn27/compute/internal/pow"
 	"github.com/sn27/compute/internal/specs"
 	"github.com/sn27/compute/internal/testnet"
@@ -81,10 +80,6 @@ func (n *network) registerWith(cold, hk *wallet.Keypair, tao uint64) {
 	n.net.MustJoin(n.t, cold, hk, fund, tao)
 }
 
-func noGPUs(context.Context) (gpu.Inventory, error) {
-	return gpu.Inventory{Reason: "test machine"}, nil
-}
-
 // testConfig is a miner on loopback with a CPU solver and allocation off.
 func testConfig(t testing.TB, dataDir string) Config {
 	t.Helper()
@@ -140,7 +135,7 @@ func startMiner(t testing.TB, n *network, cfg Config, deps Deps) *running {
 	deps.Chain = n.chain
 	deps.Hotkey = n.miner
 	if deps.GPUs == nil {
-		deps.GPUs = noGPUs
+		deps.GPUs = testnet.NoGPUs
 	}
 	if deps.Log == nil {
 		deps.Log = quietLog()
@@ -403,7 +398,7 @@ func TestMinerStartChecks(t *testing.T) {
 	n := newNetwork(t)
 	t.Run("not registered", func(t *testing.T) {
 		cfg := testConfig(t, t.TempDir())
-		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: key(t, "//Nobody"), Listener: testutil.Listen(t), GPUs: noGPUs, Log: quietLog()})
+		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: key(t, "//Nobody"), Listener: testutil.Listen(t), GPUs: testnet.NoGPUs, Log: quietLog()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -502,7 +497,7 @@ func TestMinerDockerUnavailable(t *testing.T) {
 	t.Run("fatal when required", func(t *testing.T) {
 		cfg := testConfig(t, t.TempDir())
 		cfg.Allocation, cfg.AllocationRequired = true, true
-		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: n.miner, Listener: testutil.Listen(t), GPUs: noGPUs, Docker: dead, Log: quietLog()})
+		m, err := New(cfg, Deps{Chain: n.chain, Hotkey: n.miner, Listener: testutil.Listen(t), GPUs: testnet.NoGPUs, Docker: dead, Log: quietLog()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/sn27/compute/internal/chain/devchain"
 	"github.com/sn27/compute/internal/container"
-	"github.com/sn27/compute/internal/gpu"
 	"github.com/sn27/compute/internal/miner"
 	"github.com/sn27/compute/internal/specs"
 	"github.com/sn27/compute/internal/store"
@@ -59,15 +58,6 @@ func (n *e2eNet) register(hk *wallet.Keypair, tao uint64) {
 	n.net.MustJoin(n.t, n.cold, hk, 0, tao)
 }
 
-// fixedSpecs reports a made-up machine, so that selection by specs can be tested on one host.
-type fixedSpecs struct{ s specs.Specs }
-
-func (f fixedSpecs) Collect(context.Context) (specs.Specs, error) { return f.s, nil }
-
-func noGPUs(context.Context) (gpu.Inventory, error) {
-	return gpu.Inventory{Reason: "test machine"}, nil
-}
-
 // realMiner is a running internal/miner.
 type realMiner struct {
 	m      *miner.Miner
@@ -103,7 +93,7 @@ func (n *e2eNet) startMiner(hk *wallet.Keypair, cpus int, ramGiB int64, docker *
 		LeaseOwner:      rm.owner,
 		Image:           testutil.SSHImage(),
 	}
-	deps := miner.Deps{Chain: n.chain, Hotkey: hk, Listener: testutil.Listen(t), GPUs: noGPUs, Specs: fixedSpecs{rep}, Log: e2eLogger()}
+	deps := miner.Deps{Chain: n.chain, Hotkey: hk, Listener: testutil.Listen(t), GPUs: testnet.NoGPUs, Specs: testnet.FixedSpecs{Specs: rep}, Log: e2eLogger()}
 	if docker != nil {
 		cfg.Allocation, cfg.AllocationRequired = true, true
 		deps.Docker = docker

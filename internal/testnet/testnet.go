@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/sn27/compute/internal/chain/devchain"
+	"github.com/sn27/compute/internal/gpu"
+	"github.com/sn27/compute/internal/specs"
 	"github.com/sn27/compute/internal/wallet"
 )
 
@@ -114,4 +116,16 @@ func Key(t testing.TB, uri string) *wallet.Keypair {
 		t.Fatal(err)
 	}
 	return kp
+}
+
+// FixedSpecs is a miner's specs source that reports a made-up machine, so
+// that selection and checks by specs can run on one host.
+type FixedSpecs struct{ Specs specs.Specs }
+
+// Collect returns the made-up report.
+func (f FixedSpecs) Collect(context.Context) (specs.Specs, error) { return f.Specs, nil }
+
+// NoGPUs is a miner's GPU inventory on a machine without GPUs.
+func NoGPUs(context.Context) (gpu.Inventory, error) {
+	return gpu.Inventory{Reason: "test machine"}, nil
 }

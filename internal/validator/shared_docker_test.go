@@ -10,18 +10,14 @@ import (
 	"time"
 
 	"github.com/sn27/compute/internal/container"
-	"github.com/sn27/compute/internal/gpu"
 	"github.com/sn27/compute/internal/miner"
 	"github.com/sn27/compute/internal/renter"
 	"github.com/sn27/compute/internal/sharedstate"
 	"github.com/sn27/compute/internal/specs"
+	"github.com/sn27/compute/internal/testnet"
 	"github.com/sn27/compute/internal/testutil"
 	"github.com/sn27/compute/internal/wallet"
 )
-
-type reportedSpecs struct{ s specs.Specs }
-
-func (r reportedSpecs) Collect(context.Context) (specs.Specs, error) { return r.s, nil }
 
 // startLeasingMiner runs the real miner role for hot, registered on the
 // test subnet, leasing containers on the real Docker daemon; it returns the
@@ -45,8 +41,8 @@ func (n *testNet) startLeasingMiner(name string) (*wallet.Keypair, int) {
 		SSHBindIP: "127.0.0.1", SSHPort: sshPort, LeaseOwner: owner, Image: testutil.SSHImage(),
 		Allocation: true, AllocationRequired: true,
 	}
-	m, err := miner.New(cfg, miner.Deps{Chain: n.chain, Hotkey: hot, Listener: testutil.Listen(t), Docker: docker, Specs: reportedSpecs{rep},
-		GPUs: func(context.Context) (gpu.Inventory, error) { return gpu.Inventory{Reason: "test machine"}, nil }, Log: testLog()})
+	m, err := miner.New(cfg, miner.Deps{Chain: n.chain, Hotkey: hot, Listener: testutil.Listen(t), Docker: docker, Specs: testnet.FixedSpecs{Specs: rep},
+		GPUs: testnet.NoGPUs, Log: testLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
