@@ -91,6 +91,14 @@ CREATE INDEX weights_log_key ON weights_log (netuid, hotkey, id);
 	Version: 3,
 	Name:    "canary leases",
 	SQL:     canarySchema,
+}, {
+	Version: 4,
+	Name:    "renter API keys and audit",
+	SQL:     apiSchema,
+}, {
+	Version: 5,
+	Name:    "API rentals, idempotency keys and webhooks",
+	SQL:     rentalsSchema,
 }}
 
 // ValidatorConfig sets the windows and the retention policy.
