@@ -51,6 +51,17 @@ func TestBodyHashCoveredFieldsPythonVectors(t *testing.T) {
 			`{"challenge_hash": "$BLAKE2$` + strings.Repeat("ab", 64) + `", "challenge_salt": "0011223344556677", "challenge_mode": "610", "challenge_chars": "abcdefghij", "challenge_mask": "?1?1?1?1?1?1?1", "challenge_difficulty": 7.0, ` +
 				`"required_hash_fields": ["challenge_hash", "challenge_salt", "challenge_mode", "challenge_chars", "challenge_mask", "challenge_difficulty"]}`,
 			"", "aa3410a1256316e489d623e5a31b560b5b45f7d27aaa68548195e12f71f22102"},
+		{"lease action: exchange_key, two keys", &Allocate{},
+			`{"timeline": 0, "device_requirement": {}, "checking": true, "public_key": ` + string(pemJSON) + `, "docker_change": true, "docker_action": {"action": "exchange_key", "ssh_key": "` + testSSHKey + `\n` + strings.Replace(testSSHKey, "renter", "other", 1) + `", "key_type": ""}, ` +
+				`"required_hash_fields": ["timeline", "device_requirement", "checking", "public_key", "docker_change", "docker_action"]}`,
+			"", "f8c44cc7a0a243bfd6615dfe7863473dde79a0deb8169d9be7309c8b15374bc1"},
+		{"lease action: keys in another order, an unknown key, names in another order", &Allocate{},
+			`{"timeline": 9, "device_requirement": {}, "checking": true, "public_key": ` + string(pemJSON) + `, "docker_change": true, "docker_action": {"key_type": "", "action": "extend", "ssh_key": "", "x": [1e3, null]}, ` +
+				`"required_hash_fields": ["docker_action", "docker_change", "timeline", "checking", "public_key"]}`,
+			"", "c6763ead1d0beb92832faf241b65f3b39bef372188399d5504ae8b62353f0c42"},
+		{"lease action fields named, not sent: the class defaults", &Allocate{},
+			`{"timeline": 1, "checking": true, "public_key": "x", "required_hash_fields": ["docker_change", "docker_action"]}`,
+			"", "7a2457261a50f483fe59dd4f195f337da5048471bffdc7900b4a1122079aa305"},
 		{"seed era: no fields", &Allocate{}, `{"timeline": 30, "public_key": "x", "required_hash_fields": []}`, "", EmptyBodyHash},
 		{"7.2 and later: no list", &Challenge{}, `{"challenge_hash": "x"}`, "", EmptyBodyHash},
 		{"only unknown names", &Allocate{}, `{"timeline": 30, "required_hash_fields": ["name", "output"]}`, "", EmptyBodyHash},
@@ -103,6 +114,86 @@ func TestCoveredAllocateMatchesPython(t *testing.T) {
 	}
 	if CoveredFields(&Specs{}) != nil || CoveredFields(&Ping{}) != nil {
 		t.Fatal("specs and ping are sent unhashed")
+	}
+}
+
+// A lease action as this package's dendrite sends it hashes as a Python
+// axon recomputes it (the lease action vector above), and the receiver's hash
+// of the decoded body is the sender's.
+func TestCoveredLeaseActionMatchesPython(t *testing.T) {
+	keys := testSSHKey + "\n" + strings.Replace(testSSHKey, "renter", "other", 1)
+	a := &Allocate{Timeline: 0, Checking: true, PublicKey: testPEM, DockerChange: true, DockerAction: &DockerAction{Action: ActionExchangeKey, SSHKey: keys}}
+	a.RequiredHashFields = CoveredFields(a)
+	if got := strings.Join(a.RequiredHashFields, ","); got != "timeline,device_requirement,checking,public_key,docker_change,docker_action" {
+		t.Fatalf("covered %s", got)
+	}
+	got, err := BodyHash(a)
+	if err != nil || got != "f8c44cc7a0a243bfd6615dfe7863473dde79a0deb8169d9be7309c8b15374bc1" {
+		t.Fatalf("BodyHash = %q, %v", got, err)
+	}
+	body, err := json.Marshal(a)
+	must(t, err)
+	var back Allocate
+	must(t, json.Unmarshal(body, &back))
+	if again, _ := BodyHash(&back); again != got {
+		t.Fatalf("decoded body hashes to %s", again)
+	}
+	act, ok := back.LeaseAction()
+	if !ok || act.Action != ActionExchangeKey || act.SSHKey != keys || !back.Checking {
+		t.Fatalf("decoded action %+v, %v", act, ok)
+	}
+	// The bytes as sent are what the receiver hashes, whatever their order.
+	reordered := strings.Replace(string(body), `"docker_action":{"action":"exchange_key",`, `"docker_action":{"key_type":"","action":"exchange_key",`, 1)
+	reordered = strings.Replace(reordered, `,"key_type":""}`, `}`, 1)
+	var back2 Allocate
+	must(t, json.Unmarshal([]byte(reordered), &back2))
+	if again, _ := BodyHash(&back2); again == got {
+		t.Fatal("a reordered docker_action hashes as the original (Python's str() keeps the order)")
+	}
+	// Either field alone asks for both to be covered.
+	for _, s := range []*Allocate{{DockerChange: true}, {DockerAction: &DockerAction{}}} {
+		if got := strings.Join(CoveredFields(s), ","); got != "timeline,device_requirement,checking,public_key,docker_change,docker_action" {
+			t.Fatalf("covered %s", got)
+		}
+	}
+	c := a.Clone()
+	c.DockerAction.SSHKey = "changed"
+	if a.DockerAction.SSHKey != keys {
+		t.Fatal("Clone shares docker_action")
+	}
+}
+
+// Requests that are no lease action are sent as before the lease actions
+// existed: no docker_change, no docker_action, the same hash, so older and
+// Python miners see the bodies they know.
+func TestPlainAllocateBodiesUnchanged(t *testing.T) {
+	a := &Allocate{Timeline: 30, Checking: false, PublicKey: testPEM, DockerRequirement: &DockerRequirement{SSHKey: testSSHKey}}
+	var r DeviceRequirement
+	r.CPU.Count = 1
+	must(t, a.SetRequirement(r))
+	a.RequiredHashFields = CoveredFields(a)
+	body, err := json.Marshal(a)
+	must(t, err)
+	pemJSON, _ := json.Marshal(testPEM)
+	want := `{"name":"","timeout":0,"total_size":0,"header_size":0,` +
+		`"dendrite":{"status_code":null,"status_message":null,"process_time":null,"ip":null,"port":null,"version":null,"nonce":null,"uuid":null,"hotkey":null,"signature":null},` +
+		`"axon":{"status_code":null,"status_message":null,"process_time":null,"ip":null,"port":null,"version":null,"nonce":null,"uuid":null,"hotkey":null,"signature":null},` +
+		`"computed_body_hash":"","required_hash_fields":["timeline","device_requirement","checking","public_key","docker_requirement"],` +
+		`"timeline":30,"device_requirement":{"cpu":{"count":1},"gpu":{"count":0,"capacity":0,"type":""},"hard_disk":{"capacity":0},"ram":{"capacity":0}},` +
+		`"checking":false,"public_key":` + string(pemJSON) + `,"output":{"status":false},"docker_requirement":{"ssh_key":"` + testSSHKey + `"}}`
+	if string(body) != want {
+		t.Fatalf("plain allocate body\n got %s\nwant %s", body, want)
+	}
+	// A Python peer of the later subnet sends both fields with their defaults:
+	// that is no lease action, and its hash is Python's.
+	py := `{"timeline": 1, "device_requirement": {}, "checking": true, "public_key": "x", "docker_change": false, "docker_action": {"action": "", "ssh_key": "", "key_type": ""}, "required_hash_fields": ["docker_change", "docker_action"]}`
+	var p Allocate
+	must(t, json.Unmarshal([]byte(py), &p))
+	if _, ok := p.LeaseAction(); ok {
+		t.Fatal("docker_change false read as a lease action")
+	}
+	if got, _ := BodyHash(&p); got != "7a2457261a50f483fe59dd4f195f337da5048471bffdc7900b4a1122079aa305" {
+		t.Fatalf("hash of the defaults %s", got)
 	}
 }
 

@@ -300,7 +300,7 @@ func Broadcast[S any, P interface {
 // that may be sent unhashed (a challenge, an allocation check, a
 // deallocation) is then sent once more without hashed fields, within the same
 // timeout, unless that axon has answered a hashed request before. A real
-// allocation is never sent unhashed this way. Elapsed is the time of the
+// allocation or a lease action is never sent unhashed this way. Elapsed is the time of the
 // attempt that was answered.
 func Call[S any, P interface {
 	*S
@@ -353,7 +353,7 @@ func Call[S any, P interface {
 			d.markHasher(key)
 		case code == http.StatusInternalServerError && !d.hasher(key):
 			if !any(local).(coverer).plainRetry() {
-				msg += " (the axon may not check body hashes, as Python bittensor >= 7.2 axons do not: an allocation is not sent to it unhashed)"
+				msg += " (the axon may not check body hashes, as Python bittensor >= 7.2 axons do not: an allocation or a lease action is not sent to it unhashed)"
 				break
 			}
 			// An axon that ignores required_hash_fields computes the empty

@@ -73,7 +73,10 @@
 // cover CoveredFields. An axon that cannot check hashes (Python >= 7.2, where
 // the list is a class variable) answers 500: the Dendrite then sends a
 // challenge, an allocation check or a deallocation once more unhashed, never a
-// real allocation, and never to an axon that has checked a hash before.
+// real allocation or a lease action, and never to an axon that has checked a
+// hash before. A lease action (docker_change with docker_action) covers both
+// fields too; an older miner that does not know them hashes without them and
+// answers 500, so it never acts on a lease action it cannot check.
 // Bodies are decoded as pydantic would: a whole-number float fills an integer
 // field, a fraction is refused naming the field.
 //

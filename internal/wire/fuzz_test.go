@@ -42,6 +42,9 @@ func FuzzDecodeBody(f *testing.F) {
 	f.Add("Hashed", `{"a":1,"b":2,"d":["x"]}`)
 	f.Add("Synapse", `[`)
 	f.Add("Allocate", `{"timeline":30.0,"total_size":4000.0,"device_requirement":{"gpu":{"capacity":24576.0}},"required_hash_fields":["timeline","device_requirement","docker_requirement"],"docker_requirement":{"ssh_key":"k","x":[1e3,null]}}`)
+	f.Add("Allocate", `{"timeline":3.0,"checking":true,"public_key":"k","docker_change":true,"docker_action":{"action":"exchange_key","ssh_key":"a\nb","key_type":"","x":[1e3,null]},"required_hash_fields":["docker_change","docker_action","timeline"]}`)
+	f.Add("Allocate", `{"docker_change":1,"docker_action":null}`)
+	f.Add("Allocate", `{"docker_change":"yes","docker_action":["restart"]}`)
 	f.Add("Challenge", `{"challenge_difficulty":7.5,"required_hash_fields":["challenge_difficulty","challenge_hash"]}`)
 	e := &Axon{cfg: AxonConfig{Version: 1}, routes: map[string]*route{}}
 	ok := func(context.Context, Synapse) error { return nil }
@@ -49,6 +52,7 @@ func FuzzDecodeBody(f *testing.F) {
 	must(f, Attach(e, Handler[Challenge]{Forward: func(ctx context.Context, s *Challenge) error { return ok(ctx, s) }}))
 	must(f, Attach(e, Handler[Allocate]{Forward: func(ctx context.Context, s *Allocate) error {
 		_, _ = s.Requirement()
+		_, _ = s.LeaseAction()
 		return nil
 	}}))
 	must(f, Attach(e, Handler[hashed]{Forward: func(ctx context.Context, s *hashed) error { return nil }}))

@@ -72,7 +72,8 @@ type sender interface{ prepareSend() }
 // CoveredFields returns the fields this package's Dendrite covers with the
 // signed body hash of s (nil for synapses it sends unhashed): every request
 // field of Challenge, and Allocate's timeline, device_requirement, checking,
-// public_key and, when present, docker_requirement.
+// public_key and, when present, docker_requirement, and docker_change and
+// docker_action when either is present.
 func CoveredFields(s Synapse) []string {
 	if c, ok := s.(coverer); ok {
 		return c.coveredFields()
@@ -399,10 +400,15 @@ func (c *Challenge) plainRetry() bool { return true }
 func NewChallenge(c pow.Challenge) *Challenge { return &Challenge{Challenge: c} }
 
 // AllocateOutput is what a miner answers to an Allocate. Info is the
-// base64 RSA-OAEP-encrypted credentials of a real allocation.
+// base64 RSA-OAEP-encrypted credentials of a real allocation. Action and
+// Reason answer a lease action (docker_change): a miner that performed or
+// refused the action names it in Action, and Reason says why it refused;
+// a miner that does not know lease actions leaves both out.
 type AllocateOutput struct {
 	Status bool   `json:"status"`
 	Info   string `json:"info,omitempty"`
+	Action string `json:"action,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // DeviceRequirement is the typed form of Allocate.device_requirement. Unknown
@@ -436,11 +442,46 @@ type Allocate struct {
 	// versions of the original subnet; only its ssh_key is read. Miners that do
 	// not know the field ignore it, and it is omitted when empty.
 	DockerRequirement *DockerRequirement `json:"docker_requirement,omitempty"`
+	// DockerChange and DockerAction are the docker_change and docker_action
+	// fields of later versions of the original subnet: with DockerChange
+	// set, the request is a lease action (DockerAction) on the lease that
+	// PublicKey allocated, not an allocation. Both are omitted when unset, so
+	// that other requests keep the bodies older miners know.
+	DockerChange bool          `json:"docker_change,omitempty"`
+	DockerAction *DockerAction `json:"docker_action,omitempty"`
 
-	// dockerSent is docker_requirement as a decoded body carried it, which
-	// is what the sender's body hash covers.
+	// dockerSent and actionSent are docker_requirement and docker_action as
+	// a decoded body carried them, which is what the sender's body hash covers.
 	dockerSent []byte
+	actionSent []byte
 }
+
+// Lease actions (DockerAction.Action) this implementation serves. The
+// original subnet's later Python miners also know "pause" and "unpause".
+const (
+	// ActionRestart restarts the lease container.
+	ActionRestart = "restart"
+	// ActionExchangeKey replaces the renter's SSH keys with SSHKey, one key a line.
+	ActionExchangeKey = "exchange_key"
+	// ActionExtend moves the lease's end: Allocate.Timeline is then the new
+	// length of the whole lease in days, counted from its start.
+	ActionExtend = "extend"
+)
+
+// DockerAction is the docker_action object: the action, and for
+// exchange_key the new SSH keys (one a line). KeyType is the original's
+// "user" or "terminal" key slot; this implementation's miners accept only
+// "" and "user", and replace every renter key. Every key is always sent,
+// as the original's default {"action": "", "ssh_key": "", "key_type": ""}.
+type DockerAction struct {
+	Action  string `json:"action"`
+	SSHKey  string `json:"ssh_key"`
+	KeyType string `json:"key_type"`
+}
+
+// pyDefaultDockerAction is str() of the original class's docker_action
+// default, hashed when a request names docker_action but does not carry it.
+const pyDefaultDockerAction = "{'action': '', 'ssh_key': '', 'key_type': ''}"
 
 // DockerRequirement carries the renter's wishes for the container; today only
 // the SSH public key that makes the lease key-only.
@@ -452,8 +493,8 @@ type DockerRequirement struct {
 func (*Allocate) SynapseName() string { return "Allocate" }
 
 // UnmarshalJSON decodes leniently (see Specs.UnmarshalJSON): timeline 30.0
-// is 30. device_requirement and docker_requirement are kept as they were
-// sent, so that a body hash covers what the sender hashed.
+// is 30. device_requirement, docker_requirement and docker_action are kept
+// as they were sent, so that a body hash covers what the sender hashed.
 func (a *Allocate) UnmarshalJSON(b []byte) error {
 	type plain Allocate
 	if err := pyjson.Unmarshal(b, (*plain)(a)); err != nil {
@@ -462,6 +503,7 @@ func (a *Allocate) UnmarshalJSON(b []byte) error {
 	var sent struct {
 		DeviceRequirement JSONObject      `json:"device_requirement"`
 		DockerRequirement json.RawMessage `json:"docker_requirement"`
+		DockerAction      json.RawMessage `json:"docker_action"`
 	}
 	if err := json.Unmarshal(b, &sent); err != nil {
 		return err
@@ -469,26 +511,41 @@ func (a *Allocate) UnmarshalJSON(b []byte) error {
 	if sent.DeviceRequirement != nil {
 		a.DeviceRequirement = sent.DeviceRequirement
 	}
-	a.dockerSent = nil
-	if d := bytes.TrimSpace(sent.DockerRequirement); len(d) > 0 && !bytes.Equal(d, []byte("null")) {
-		a.dockerSent = append([]byte(nil), d...)
+	a.dockerSent = asSent(sent.DockerRequirement)
+	a.actionSent = asSent(sent.DockerAction)
+	return nil
+}
+
+// asSent is a field's raw JSON as a body carried it; nil when absent or null.
+func asSent(raw json.RawMessage) []byte {
+	if d := bytes.TrimSpace(raw); len(d) > 0 && !bytes.Equal(d, []byte("null")) {
+		return append([]byte(nil), d...)
 	}
 	return nil
 }
 
+// dictStr is str() of a dict field: the bytes a decoded body carried, else
+// the value this side holds, else def (the class default).
+func dictStr(sent []byte, v any, isNil bool, def string) (string, error) {
+	switch {
+	case sent != nil:
+		return PyJSON(sent)
+	case !isNil:
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return "", err
+		}
+		return PyJSON(raw)
+	}
+	return def, nil
+}
+
 func (a *Allocate) hashFields() []hashField {
 	docker := func() (string, error) {
-		switch {
-		case a.dockerSent != nil:
-			return PyJSON(a.dockerSent)
-		case a.DockerRequirement != nil:
-			raw, err := json.Marshal(a.DockerRequirement)
-			if err != nil {
-				return "", err
-			}
-			return PyJSON(raw)
-		}
-		return "{}", nil
+		return dictStr(a.dockerSent, a.DockerRequirement, a.DockerRequirement == nil, "{}")
+	}
+	action := func() (string, error) {
+		return dictStr(a.actionSent, a.DockerAction, a.DockerAction == nil, pyDefaultDockerAction)
 	}
 	return []hashField{
 		intField("timeline", a.Timeline),
@@ -496,6 +553,8 @@ func (a *Allocate) hashFields() []hashField {
 		boolField("checking", a.Checking),
 		strField("public_key", &a.PublicKey),
 		{"docker_requirement", docker},
+		boolField("docker_change", a.DockerChange),
+		{"docker_action", action},
 	}
 }
 
@@ -504,15 +563,21 @@ func (a *Allocate) coveredFields() []string {
 	if a.DockerRequirement != nil {
 		f = append(f, "docker_requirement")
 	}
+	if a.DockerChange || a.DockerAction != nil {
+		f = append(f, "docker_change", "docker_action")
+	}
 	return f
 }
 
 // plainRetry is false for a real allocation, whose public_key and ssh_key
-// receive the lease's credentials; checking and deallocation requests may be
-// sent again unhashed.
-func (a *Allocate) plainRetry() bool { return a.Checking || a.Timeline <= 0 }
+// receive the lease's credentials, and for a lease action, whose ssh_key
+// and timeline a rewrite on the way would change; checking and
+// deallocation requests may be sent again unhashed.
+func (a *Allocate) plainRetry() bool {
+	return !a.DockerChange && (a.Checking || a.Timeline <= 0)
+}
 
-func (a *Allocate) prepareSend() { a.dockerSent = nil }
+func (a *Allocate) prepareSend() { a.dockerSent, a.actionSent = nil, nil }
 
 // SSHKey returns the renter's SSH public key carried by the synapse ("" if none).
 func (a *Allocate) SSHKey() string {
@@ -522,14 +587,31 @@ func (a *Allocate) SSHKey() string {
 	return a.DockerRequirement.SSHKey
 }
 
+// LeaseAction returns the lease action the synapse asks for, and whether it
+// asks for one (docker_change set). A request with docker_change set and no
+// docker_action asks for the empty action.
+func (a *Allocate) LeaseAction() (DockerAction, bool) {
+	if !a.DockerChange {
+		return DockerAction{}, false
+	}
+	if a.DockerAction == nil {
+		return DockerAction{}, true
+	}
+	return *a.DockerAction, true
+}
+
 // Clone returns a deep copy, for requests sent to several axons at once.
 func (a *Allocate) Clone() *Allocate {
 	c := *a
-	c.dockerSent = nil
+	c.dockerSent, c.actionSent = nil, nil
 	c.DeviceRequirement = append(JSONObject(nil), a.DeviceRequirement...)
 	if a.DockerRequirement != nil {
 		d := *a.DockerRequirement
 		c.DockerRequirement = &d
+	}
+	if a.DockerAction != nil {
+		d := *a.DockerAction
+		c.DockerAction = &d
 	}
 	return &c
 }

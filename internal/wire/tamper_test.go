@@ -72,6 +72,9 @@ func newTamperEnv(t *testing.T, requireHash bool) *tamperEnv {
 	must(t, Attach(ax, Handler[Allocate]{RequireHash: requireHash, Forward: func(_ context.Context, a *Allocate) error {
 		e.seen.add(&e.seen.publicKeys, a.PublicKey)
 		e.seen.add(&e.seen.sshKeys, a.SSHKey())
+		if act, ok := a.LeaseAction(); ok {
+			e.seen.add(&e.seen.sshKeys, act.Action+":"+act.SSHKey+"/"+strconv.FormatInt(a.Timeline, 10))
+		}
 		a.Output = AllocateOutput{Status: true, Info: "credentials for " + a.PublicKey}
 		return nil
 	}}))
@@ -130,6 +133,13 @@ func realAllocate() *Allocate {
 	return a
 }
 
+// leaseAction is a lease action as the renter sends it: checking set, so
+// that a miner that does not know docker_change takes it for a check.
+func leaseAction(action, sshKey string, timeline int64) *Allocate {
+	return &Allocate{Timeline: timeline, Checking: true, PublicKey: testPEM, DockerChange: true,
+		DockerAction: &DockerAction{Action: action, SSHKey: sshKey}}
+}
+
 // A man in the middle rewrites an Allocate or a Challenge between this
 // package's dendrite and axon, over HTTP: every rewrite of a covered field is
 // refused before the miner's forward function sees it.
@@ -155,6 +165,10 @@ func TestTamperedRequestsRefused(t *testing.T) {
 			b = replace(pemJSON, evilJSON)(b)
 			return replace(`"checking","public_key",`, `"checking",`)(b)
 		}},
+		{"action ssh_key", func() Synapse { return leaseAction(ActionExchangeKey, testSSHKey, 0) }, replace("renter@host", "attacker@evil")},
+		{"action docker_change dropped", func() Synapse { return leaseAction(ActionExchangeKey, testSSHKey, 0) }, replace(`"docker_change":true,`, ``)},
+		{"action turned into a deallocation", func() Synapse { return leaseAction(ActionRestart, "", 0) }, replace(`"checking":true`, `"checking":false`)},
+		{"action extend timeline", func() Synapse { return leaseAction(ActionExtend, "", 3) }, replace(`"timeline":3`, `"timeline":12`)},
 		{"challenge difficulty", func() Synapse { return NewChallenge(testChallenge()) }, replace(`"challenge_difficulty":7`, `"challenge_difficulty":12`)},
 		{"challenge hash", func() Synapse { return NewChallenge(testChallenge()) }, replace(`"challenge_hash":"$BLAKE2$ab`, `"challenge_hash":"$BLAKE2$cd`)},
 	}
@@ -360,7 +374,7 @@ func modernPythonAxon(t *testing.T, requests *[]string, mu *sync.Mutex) Target {
 
 // Against an axon that cannot check a hashed body, a challenge, an
 // allocation check and a deallocation are sent once more unhashed; a real
-// allocation is not, and says why it failed.
+// allocation or a lease action is not, and says why it failed.
 func TestModernPythonAxonFallback(t *testing.T) {
 	alice, _ := wallet.FromURI("//Alice")
 	tests := []struct {
@@ -373,6 +387,7 @@ func TestModernPythonAxonFallback(t *testing.T) {
 		{"allocation check", &Allocate{Timeline: 3, Checking: true, PublicKey: testPEM}, 200, 2},
 		{"deallocation", &Allocate{Timeline: 0, Checking: false, PublicKey: testPEM}, 200, 2},
 		{"real allocation", realAllocate(), 500, 1},
+		{"lease action", leaseAction(ActionExchangeKey, testSSHKey, 0), 500, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
