@@ -10,6 +10,12 @@
 // returns the credentials encrypted to the requester's RSA public key with
 // RSA-OAEP-SHA256, as the original subnet did.
 //
+// The lease's holder (its requester RSA key, and the validator hotkey the lease
+// records) may act on the running lease: Restart restarts the container, SetSSHKeys
+// replaces root's authorized_keys, Extend moves the lease's end (stored, timer re-armed,
+// /etc/lease and the motd rewritten). The end stored in the state file is what counts;
+// the expiry label keeps the end given at allocation.
+//
 // A Manager owns the leases. Its state is guarded by one mutex (no goroutine owns it);
 // the expiry timer runs its callback under that mutex too. Leases are persisted
 // atomically (temp file, fsync, rename; mode 0600) in the miner's data directory and

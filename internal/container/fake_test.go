@@ -1,10 +1,14 @@
 package container
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,9 +40,12 @@ type fakeEngine struct {
 }
 
 type fakeContainer struct {
-	opts    client.ContainerCreateOptions
-	running bool
-	copied  int
+	opts     client.ContainerCreateOptions
+	running  bool
+	copied   int
+	restarts int
+	// files holds the regular files copied in, by absolute path.
+	files map[string]string
 }
 
 var _ Engine = (*fakeEngine)(nil)
@@ -115,10 +122,68 @@ func (f *fakeEngine) CopyToContainer(ctx context.Context, id string, o client.Co
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.get(id)
-	if err == nil {
-		c.copied++
+	if err != nil {
+		return client.CopyToContainerResult{}, err
 	}
-	return client.CopyToContainerResult{}, err
+	c.copied++
+	if c.files == nil {
+		c.files = map[string]string{}
+	}
+	tr := tar.NewReader(o.Content)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return client.CopyToContainerResult{}, err
+		}
+		if h.Typeflag == tar.TypeReg {
+			b, _ := io.ReadAll(tr)
+			c.files[path.Join(o.DestinationPath, h.Name)] = string(b)
+		}
+	}
+	return client.CopyToContainerResult{}, nil
+}
+
+func (f *fakeEngine) CopyFromContainer(ctx context.Context, id string, o client.CopyFromContainerOptions) (client.CopyFromContainerResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.get(id)
+	if err != nil {
+		return client.CopyFromContainerResult{}, err
+	}
+	body, ok := c.files[o.SourcePath]
+	if !ok {
+		return client.CopyFromContainerResult{}, fmt.Errorf("Could not find the file %s in container %s: %w", o.SourcePath, id, cerrdefs.ErrNotFound)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: path.Base(o.SourcePath), Mode: 0o644, Size: int64(len(body))})
+	io.WriteString(tw, body)
+	tw.Close()
+	return client.CopyFromContainerResult{Content: io.NopCloser(&buf)}, nil
+}
+
+func (f *fakeEngine) ContainerRestart(ctx context.Context, id string, _ client.ContainerRestartOptions) (client.ContainerRestartResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.get(id)
+	if err == nil {
+		c.running = true
+		c.restarts++
+	}
+	return client.ContainerRestartResult{}, err
+}
+
+// file returns a file copied into a container ("" when none).
+func (f *fakeEngine) file(id, p string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.containers[id]; ok {
+		return c.files[p]
+	}
+	return ""
 }
 
 func (f *fakeEngine) ContainerStart(ctx context.Context, id string, _ client.ContainerStartOptions) (client.ContainerStartResult, error) {

@@ -73,7 +73,7 @@ func (i leaseInfo) LeaseFile() string {
 	kv := func(k, v string) { fmt.Fprintf(&b, "LEASE_%s=%s\n", k, shellQuote(v)) }
 	kv("ID", l.ID)
 	kv("START", l.Start.UTC().Format(time.RFC3339))
-	kv("EXPIRY", l.Expiry.UTC().Format(time.RFC3339))
+	b.WriteString(expiryLine(l.Expiry))
 	kv("CPUS", strconv.Itoa(lim.CPUCount))
 	kv("CPUSET", lim.CPUSet)
 	kv("MEMORY_BYTES", strconv.FormatInt(lim.MemoryBytes, 10))
@@ -106,7 +106,7 @@ func (i leaseInfo) LeaseFile() string {
 func (i leaseInfo) Motd() string {
 	l, lim := i.lease, i.lim
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nCompute lease %s, until %s.\n", l.ID, l.Expiry.UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "\n%s\n", motdHeader(l))
 	fmt.Fprintf(&b, "  CPUs     %d (cpuset %s)\n", lim.CPUCount, lim.CPUSet)
 	fmt.Fprintf(&b, "  memory   %s, no swap\n", formatBytes(lim.MemoryBytes))
 	switch i.diskState() {
@@ -130,4 +130,33 @@ func (i leaseInfo) Motd() string {
 	b.WriteString("free, top and df / may show the host's totals; the limits above are what this container gets.\n")
 	fmt.Fprintf(&b, "The same in %s (shell syntax).\n\n", leaseInfoPath)
 	return b.String()
+}
+
+// expiryLine is the LEASE_EXPIRY line of /etc/lease, newline included.
+func expiryLine(expiry time.Time) string {
+	return "LEASE_EXPIRY=" + shellQuote(expiry.UTC().Format(time.RFC3339)) + "\n"
+}
+
+// motdHeader is the first line of the motd: the lease and its end.
+func motdHeader(l *Lease) string {
+	return fmt.Sprintf("Compute lease %s, until %s.", l.ID, l.Expiry.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// withExpiry rewrites, in the /etc/lease (file) or motd text a lease was
+// given, the line that states its end; ok is false when no line does (the
+// renter changed the file), and the text is then left as it is.
+func withExpiry(text string, l *Lease, motd bool) (string, bool) {
+	lines := strings.SplitAfter(text, "\n")
+	for i, line := range lines {
+		switch {
+		case !motd && strings.HasPrefix(line, "LEASE_EXPIRY="):
+			lines[i] = expiryLine(l.Expiry)
+		case motd && strings.HasPrefix(line, "Compute lease "+l.ID+", until "):
+			lines[i] = motdHeader(l) + "\n"
+		default:
+			continue
+		}
+		return strings.Join(lines, ""), true
+	}
+	return text, false
 }

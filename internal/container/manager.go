@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -268,7 +269,8 @@ type AllocateRequest struct {
 	DeviceRequirement json.RawMessage
 	// PublicKey is the requester's RSA public key (PEM); credentials are encrypted to it.
 	PublicKey string
-	// SSHPublicKey, when set, is installed for root and password login is disabled.
+	// SSHPublicKey, when set, is installed for root and password login is
+	// disabled: one key, or several one a line (see NormalizeSSHKeys).
 	SSHPublicKey string
 	// ValidatorHotkey is the SS58 address of the caller, recorded with the lease.
 	ValidatorHotkey string
@@ -301,9 +303,11 @@ func (m *Manager) validate(timeline int, requirement json.RawMessage, publicKey,
 		return v, err
 	}
 	if sshKey != "" {
-		if v.sshKey, err = NormalizeSSHKey(sshKey); err != nil {
+		keys, err := NormalizeSSHKeys(sshKey)
+		if err != nil {
 			return v, err
 		}
+		v.sshKey = strings.Join(keys, "\n")
 	}
 	if hotkey != "" {
 		if _, _, err := wallet.SS58Decode(hotkey); err != nil {
@@ -491,6 +495,10 @@ const (
 	opNone operation = iota
 	opAllocate
 	opEnd
+	// Lease actions of the holder: the lease stays active meanwhile.
+	opRestart
+	opKeys
+	opExtend
 )
 
 // freeLocked says whether this machine could take a lease now.

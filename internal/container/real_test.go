@@ -378,3 +378,116 @@ func benchmarkAllocateToSSH(b *testing.B, disk int64) {
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-login/op")
 }
+
+// The holder of a key-only lease restarts it (what it wrote stays, SSH answers
+// again), replaces its keys (the new key logs in, the old one no longer) and
+// extends it (the lease's files say so, and a new manager keeps the new end);
+// another requester key is refused and changes nothing. Without a disk size, and
+// with one (a sized volume and a read-only root where one can be made).
+func TestRealLeaseActions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		disk int64
+	}{{"no-disk", 0}, {"disk-256MiB", MinDiskBytes}} {
+		t.Run(tc.name, func(t *testing.T) { testRealLeaseActions(t, tc.disk) })
+	}
+}
+
+func testRealLeaseActions(t *testing.T, disk int64) {
+	c := testutil.Docker(t)
+	cfg := realConfig(t, c)
+	ctx := context.Background()
+	_, pub := testutil.RSAKey(t)
+	_, otherPub := testutil.RSAKey(t)
+	oldKey, oldPub := testutil.SSHKey(t)
+	newKey, newPub := testutil.SSHKey(t)
+	const hotkey = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+	m := startManager(t, c, cfg)
+	res, err := m.Allocate(ctx, AllocateRequest{Timeline: 1, DeviceRequirement: requirementJSON(1, 128<<20, disk), PublicKey: pub, SSHPublicKey: oldPub, ValidatorHotkey: hotkey})
+	if err != nil {
+		t.Fatalf("allocate: %v", err)
+	}
+	t.Logf("sized volume and read-only root: %v", res.Lease.DiskVolume != "")
+	login := func(key string) (string, error) {
+		return testutil.SSH(t, testutil.Login{Port: cfg.SSHPort, Identity: key}, "cat /root/marker 2>/dev/null; . /etc/lease; echo $LEASE_EXPIRY")
+	}
+	if _, err := testutil.SSH(t, testutil.Login{Port: cfg.SSHPort, Identity: oldKey}, "echo kept >/root/marker"); err != nil {
+		t.Fatalf("key login: %v", err)
+	}
+
+	// Another requester key: refused, nothing happens.
+	if err := m.Restart(ctx, otherPub, hotkey); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("restart by another: %v", err)
+	}
+	if err := m.SetSSHKeys(ctx, otherPub, hotkey, []string{newPub}); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("keys by another: %v", err)
+	}
+	if _, err := m.Extend(ctx, otherPub, hotkey, 3); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("extend by another: %v", err)
+	}
+
+	// Restart.
+	insp, err := c.ContainerInspect(ctx, res.Lease.ContainerID, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := insp.Container.State.StartedAt
+	t0 := time.Now()
+	if err := m.Restart(ctx, pub, hotkey); err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	t.Logf("restart to SSH answering took %v", time.Since(t0).Round(time.Millisecond))
+	if insp, err = c.ContainerInspect(ctx, res.Lease.ContainerID, client.ContainerInspectOptions{}); err != nil || insp.Container.State.StartedAt == started {
+		t.Fatalf("container not restarted (started %s, then %s): %v", started, insp.Container.State.StartedAt, err)
+	}
+	out, err := login(oldKey)
+	if f := strings.Fields(out); err != nil || len(f) != 2 || f[0] != "kept" || f[1] != res.Lease.Expiry.UTC().Format(time.RFC3339) {
+		t.Fatalf("login after restart: %q %v", out, err)
+	}
+
+	// Keys.
+	if err := m.SetSSHKeys(ctx, pub, hotkey, nil); !errors.Is(err, ErrLastKey) {
+		t.Fatalf("removing every key: %v", err)
+	}
+	if err := m.SetSSHKeys(ctx, pub, hotkey, []string{newPub}); err != nil {
+		t.Fatalf("set keys: %v", err)
+	}
+	if _, err := login(newKey); err != nil {
+		t.Fatalf("the new key does not log in: %v", err)
+	}
+	if out, err := login(oldKey); err == nil {
+		t.Fatalf("the replaced key still logs in: %q", out)
+	}
+
+	// Extend.
+	l, err := m.Extend(ctx, pub, hotkey, 3)
+	if err != nil {
+		t.Fatalf("extend: %v", err)
+	}
+	want := res.Lease.Start.Add(3 * 24 * time.Hour)
+	if !l.Expiry.Equal(want) {
+		t.Fatalf("expiry %v, want %v", l.Expiry, want)
+	}
+	out, err = login(newKey)
+	if f := strings.Fields(out); err != nil || len(f) != 2 || f[1] != want.UTC().Format(time.RFC3339) {
+		t.Fatalf("/etc/lease after extend: %q %v", out, err)
+	}
+	motd, err := testutil.SSH(t, testutil.Login{Port: cfg.SSHPort, Identity: newKey}, "cat /etc/motd")
+	if err != nil || !strings.Contains(motd, "until "+want.UTC().Format("2006-01-02 15:04 UTC")) {
+		t.Fatalf("motd after extend: %q %v", motd, err)
+	}
+	m.Close()
+	m2 := startManager(t, c, cfg)
+	if cur, ok := m2.Lease(); !ok || !cur.Expiry.Equal(want) {
+		t.Fatalf("after re-adoption: %+v, %v", cur, ok)
+	}
+	if err := m2.Restart(ctx, pub, hotkey); err != nil {
+		t.Fatalf("restart after re-adoption: %v", err)
+	}
+	if _, err := login(newKey); err != nil {
+		t.Fatalf("login after the second restart: %v", err)
+	}
+	if err := m2.Deallocate(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+}
