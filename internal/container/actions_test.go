@@ -321,3 +321,41 @@ func TestWithExpiry(t *testing.T) {
 		t.Fatal("a file without the line was changed")
 	}
 }
+
+// FuzzHandleAction: any lease action from the holder is served, refused with a
+// reason, or refused as malformed; nothing panics, and a refused action leaves
+// the lease's end and keys as they were.
+func FuzzHandleAction(f *testing.F) {
+	f.Add(ActionExchangeKey, unitSSHKey1+"\n"+unitSSHKey2, "", 0)
+	f.Add(ActionExchangeKey, "ssh-ed25519 AAAA\x00\n\n", "terminal", 0)
+	f.Add(ActionExtend, "", "", 5)
+	f.Add(ActionExtend, "", "", -1<<40)
+	f.Add(ActionRestart, "", "user", 0)
+	f.Add("pause", "", "", 0)
+	f.Add("", "command=\"id\" "+unitSSHKey1, "user", 3)
+	fe := newFakeEngine()
+	m := fakeManager(f, fe, f.TempDir())
+	_, pub := testutil.RSAKey(f)
+	res, err := m.Allocate(context.Background(), AllocateRequest{Timeline: 2, DeviceRequirement: unitReq, PublicKey: pub, SSHPublicKey: unitSSHKey1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, action, keys, keyType string, timeline int) {
+		before, _ := m.Lease()
+		keysBefore := fe.file(res.Lease.ContainerID, "/root/.ssh/authorized_keys")
+		resp := m.Handle(context.Background(), Request{DockerChange: true, Action: action, ActionSSHKeys: keys, ActionKeyType: keyType, Timeline: timeline, PublicKey: pub})
+		if resp.Action != action || resp.Status != (resp.Err == nil) || (resp.Err != nil && resp.Reason == "") {
+			t.Fatalf("response %+v", resp)
+		}
+		after, ok := m.Lease()
+		if !ok {
+			t.Fatal("an action ended the lease")
+		}
+		if resp.Status {
+			return
+		}
+		if !after.Expiry.Equal(before.Expiry) || fe.file(res.Lease.ContainerID, "/root/.ssh/authorized_keys") != keysBefore {
+			t.Fatalf("a refused action (%v) changed the lease", resp.Err)
+		}
+	})
+}

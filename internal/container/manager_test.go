@@ -16,7 +16,7 @@ import (
 	"github.com/sn27/compute/internal/testutil"
 )
 
-func fakeManager(t *testing.T, f *fakeEngine, dir string) *Manager {
+func fakeManager(t testing.TB, f *fakeEngine, dir string) *Manager {
 	t.Helper()
 	m, err := NewManager(Config{DataDir: dir, Image: "img", SSHPort: 4444, Owner: "unit",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, f)

@@ -190,3 +190,106 @@ func BenchmarkAllocateToSSH(b *testing.B) {
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "s/login")
 }
+
+// TestMinerLeaseActions: the holder of a key-only lease acts on it through the
+// dendrite as the renter does (checking set, docker_change with docker_action):
+// restart, new keys, extend, kept across a miner restart; another validator,
+// another requester key and an unknown action are refused with a reason.
+func TestMinerLeaseActions(t *testing.T) {
+	if wire.ActionRestart != container.ActionRestart || wire.ActionExchangeKey != container.ActionExchangeKey || wire.ActionExtend != container.ActionExtend {
+		t.Fatal("the wire's and the lease manager's action names differ")
+	}
+	docker := testutil.Docker(t)
+	n := newNetwork(t)
+	other := key(t, "//Bob//validator2")
+	n.register(other, 2000)
+	cfg := allocConfig(t, docker, t.TempDir())
+	r := startMiner(t, n, cfg, Deps{})
+	ctx := context.Background()
+	d, dOther := dendrite(t, n.validator), dendrite(t, other)
+	_, pub := testutil.RSAKey(t)
+	_, otherPub := testutil.RSAKey(t)
+	oldKey, oldSSH := testutil.SSHKey(t)
+	newKey, newSSH := testutil.SSHKey(t)
+	call := func(d *wire.Dendrite, a *wire.Allocate) wire.Result[wire.Allocate] {
+		t.Helper()
+		return wire.Call(ctx, d, r.target(), a, 60*time.Second)
+	}
+	act := func(action, keys string, timeline int64, pub string) *wire.Allocate {
+		return &wire.Allocate{Timeline: timeline, Checking: true, PublicKey: pub, DockerChange: true,
+			DockerAction: &wire.DockerAction{Action: action, SSHKey: keys}}
+	}
+	res := call(d, &wire.Allocate{Timeline: 1, PublicKey: pub, DeviceRequirement: requirement(t, 1, 128<<20), DockerRequirement: &wire.DockerRequirement{SSHKey: oldSSH}})
+	if !res.OK() || !res.Synapse.Output.Status {
+		t.Fatalf("allocate: %d %s %+v", res.StatusCode, res.StatusMessage, res.Synapse.Output)
+	}
+	lease, _ := r.m.leases.Lease()
+	login := func(key string) error {
+		_, err := testutil.SSH(t, testutil.Login{Port: cfg.SSHPort, Identity: key}, "true")
+		return err
+	}
+
+	// Refusals: answered with the action and why, nothing changes.
+	refused := []struct {
+		name   string
+		d      *wire.Dendrite
+		a      *wire.Allocate
+		code   int
+		reason string
+	}{
+		{"another validator", dOther, act(wire.ActionRestart, "", 0, pub), 200, "the lease was allocated by another validator hotkey"},
+		{"another requester key", d, act(wire.ActionExchangeKey, newSSH, 0, otherPub), 200, "the public key is not the one that allocated this machine"},
+		{"the last key removed", d, act(wire.ActionExchangeKey, "", 0, pub), 200, "a key-only lease keeps at least one SSH key"},
+		{"unknown action", d, act("pause", "", 0, pub), 400, `container: invalid lease action: unknown action "pause" (this miner serves restart, exchange_key and extend)`},
+		{"no action", d, &wire.Allocate{Checking: true, PublicKey: pub, DockerChange: true}, 400, `container: invalid lease action: unknown action "" (this miner serves restart, exchange_key and extend)`},
+		{"a bad key", d, act(wire.ActionExchangeKey, newSSH+"\n; rm -rf /", 0, pub), 400, "SSH key 2 of 2"},
+		{"extend past 60 days", d, act(wire.ActionExtend, "", 61, pub), 400, "an extended lease lasts 1 to 60 days from its start, got 61"},
+	}
+	for _, tc := range refused {
+		res := call(tc.d, tc.a)
+		switch {
+		case res.StatusCode != tc.code || res.Synapse.Output.Status:
+			t.Errorf("%s: %d %q %+v, want %d and status false", tc.name, res.StatusCode, res.StatusMessage, res.Synapse.Output, tc.code)
+		case tc.code == 200 && (res.Synapse.Output.Action != tc.a.DockerAction.Action || res.Synapse.Output.Reason != tc.reason):
+			t.Errorf("%s: output %+v, want reason %q", tc.name, res.Synapse.Output, tc.reason)
+		case tc.code == 400 && !strings.Contains(res.StatusMessage, tc.reason):
+			t.Errorf("%s: message %q, want %q", tc.name, res.StatusMessage, tc.reason)
+		}
+	}
+	if l, _ := r.m.leases.Lease(); !l.Expiry.Equal(lease.Expiry) {
+		t.Fatal("a refused action changed the lease")
+	}
+	if err := login(oldKey); err != nil {
+		t.Fatalf("a refused action changed the keys: %v", err)
+	}
+
+	ok := func(what string, a *wire.Allocate) {
+		t.Helper()
+		res := call(d, a)
+		if !res.OK() || !res.Synapse.Output.Status || res.Synapse.Output.Action != a.DockerAction.Action {
+			t.Fatalf("%s: %d %q %+v", what, res.StatusCode, res.StatusMessage, res.Synapse.Output)
+		}
+	}
+	ok("restart", act(wire.ActionRestart, "", 0, pub))
+	if err := login(oldKey); err != nil {
+		t.Fatalf("login after restart: %v", err)
+	}
+	ok("new keys", act(wire.ActionExchangeKey, newSSH, 0, pub))
+	if err := login(newKey); err != nil {
+		t.Fatalf("the new key: %v", err)
+	}
+	if err := login(oldKey); err == nil {
+		t.Fatal("the old key still logs in")
+	}
+	ok("extend", act(wire.ActionExtend, "", 5, pub))
+	want := lease.Start.Add(5 * 24 * time.Hour)
+	r.stop(t)
+	r = startMiner(t, n, cfg, Deps{})
+	if l, found := r.m.leases.Lease(); !found || !l.Expiry.Equal(want) {
+		t.Fatalf("after a miner restart the lease ends %v, want %v", l.Expiry, want)
+	}
+	if res := call(d, &wire.Allocate{Timeline: 0, PublicKey: pub}); !res.OK() || !res.Synapse.Output.Status {
+		t.Fatalf("deallocate: %d %+v", res.StatusCode, res.Synapse.Output)
+	}
+	r.stop(t)
+}

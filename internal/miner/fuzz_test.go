@@ -85,6 +85,9 @@ func TestAllocateMode(t *testing.T) {
 		{wire.Allocate{}, "deallocate"},
 		{wire.Allocate{Timeline: -1}, "invalid"},
 		{wire.Allocate{Checking: true, Timeline: -1}, "invalid"},
+		{wire.Allocate{Checking: true, DockerChange: true, DockerAction: &wire.DockerAction{Action: wire.ActionRestart}}, "action restart"},
+		{wire.Allocate{Timeline: 5, DockerChange: true, DockerAction: &wire.DockerAction{Action: wire.ActionExtend}}, "action extend"},
+		{wire.Allocate{Timeline: 5, DockerAction: &wire.DockerAction{Action: wire.ActionExtend}}, "allocate"},
 	}
 	for _, tc := range tests {
 		if got := allocateMode(&tc.a); got != tc.want {

@@ -133,15 +133,21 @@ func (m *Miner) forwardChallenge(ctx context.Context, syn *wire.Challenge) error
 	return nil
 }
 
-// forwardAllocate serves the four Allocate modes through the lease manager. A malformed
-// request is answered with 400 and a message saying what is wrong; a refusal (already
-// allocated, wrong key, not enough resources) with status false, as the original did.
+// forwardAllocate serves the four Allocate modes and the lease actions (docker_change)
+// through the lease manager. A malformed request is answered with 400 and a message
+// saying what is wrong; a refusal (already allocated, wrong key, not enough resources)
+// with status false, as the original did, and for a lease action with the action's name
+// and the reason.
 func (m *Miner) forwardAllocate(ctx context.Context, syn *wire.Allocate) error {
 	hotkey := callerHotkey(ctx)
 	mode := allocateMode(syn)
 	log := m.log.With("caller", hotkey, "mode", mode, "timeline", syn.Timeline)
+	action, isAction := syn.LeaseAction()
 	if m.leases == nil {
 		syn.Output = wire.AllocateOutput{Status: false}
+		if isAction {
+			syn.Output.Action, syn.Output.Reason = action.Action, "allocation is disabled on this miner"
+		}
 		log.Info("allocate refused: allocation is disabled on this miner")
 		return nil
 	}
@@ -157,12 +163,16 @@ func (m *Miner) forwardAllocate(ctx context.Context, syn *wire.Allocate) error {
 		PublicKey:         syn.PublicKey,
 		SSHPublicKey:      syn.SSHKey(),
 		ValidatorHotkey:   hotkey,
+		DockerChange:      isAction,
+		Action:            action.Action,
+		ActionSSHKeys:     action.SSHKey,
+		ActionKeyType:     action.KeyType,
 	})
 	if resp.Err != nil && invalidRequest(resp.Err) {
 		log.Info("allocate request refused as malformed", "err", resp.Err)
 		return wire.Errorf(http.StatusBadRequest, "%s", clip.String(resp.Err.Error(), 512))
 	}
-	syn.Output = wire.AllocateOutput{Status: resp.Status, Info: resp.Info}
+	syn.Output = wire.AllocateOutput{Status: resp.Status, Info: resp.Info, Action: resp.Action, Reason: resp.Reason}
 	if resp.Err != nil {
 		log.Info("allocate answered", "status", resp.Status, "reason", resp.Err, "elapsed", time.Since(start))
 	} else {
@@ -172,7 +182,7 @@ func (m *Miner) forwardAllocate(ctx context.Context, syn *wire.Allocate) error {
 }
 
 func invalidRequest(err error) bool {
-	for _, target := range []error{container.ErrInvalidTimeline, container.ErrInvalidRequest, container.ErrInvalidRequirement, container.ErrInvalidPublicKey} {
+	for _, target := range []error{container.ErrInvalidTimeline, container.ErrInvalidRequest, container.ErrInvalidRequirement, container.ErrInvalidPublicKey, container.ErrInvalidAction} {
 		if errors.Is(err, target) {
 			return true
 		}
@@ -181,6 +191,9 @@ func invalidRequest(err error) bool {
 }
 
 func allocateMode(a *wire.Allocate) string {
+	if act, ok := a.LeaseAction(); ok {
+		return "action " + clip.String(act.Action, 32)
+	}
 	switch {
 	case a.Checking && a.Timeline > 0:
 		return "check"
