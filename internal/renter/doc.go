@@ -15,7 +15,16 @@
 //
 // The renter's optional SSH public key travels in the Allocate synapse's
 // docker_requirement object as "ssh_key" (the field later versions of the
-// original subnet use); with it the miner allows key login only.
+// original subnet use); with it the miner allows key login only. Several
+// keys go one a line, which older miners refuse as malformed.
+//
+// The holder of a recorded lease can act on it while it runs: Restart,
+// Extend (days added; the whole lease at most MaxTimeline days from its
+// start) and SetSSHKeys (the renter's keys replaced). Each is an Allocate
+// with docker_change and docker_action, signed with the allocation's key,
+// sent with checking set so that a miner that does not know lease actions
+// takes it for a check and changes nothing; the renter then reports
+// ErrUnsupported (see actions.go).
 //
 // A Renter holds no mutable state of its own beyond its dendrite and is safe
 // for concurrent use; concurrent allocations of the same miner are settled by

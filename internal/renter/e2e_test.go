@@ -325,3 +325,114 @@ func TestEndToEndDockerSSHKey(t *testing.T) {
 		t.Fatal("the container is still there after the release")
 	}
 }
+
+// TestEndToEndDockerLeaseActions: through a real miner on the real Docker
+// daemon, the renter allocates with two SSH keys, restarts its key-only lease (SSH answers again, what was
+// written stays), replaces its keys (the new key logs in, the old one no
+// longer), extends it (the lease's own /etc/lease says the new end) and is
+// refused with another allocation key.
+func TestEndToEndDockerLeaseActions(t *testing.T) {
+	docker := testutil.Docker(t)
+	n := newE2ENet(t)
+	m := n.startMiner(keypair(t, "//Bob//actions"), 1, 2, docker)
+	n.collectSpecs(m)
+	r := n.renter()
+	ctx := context.Background()
+
+	oldKey, oldPub := testutil.SSHKey(t)
+	newKey, newPub := testutil.SSHKey(t)
+	secondKey, secondPub := testutil.SSHKey(t)
+	req := need(1, 1)
+	req.RAM.Capacity = 256 << 20
+	a, err := r.Allocate(ctx, Request{Requirement: req, Timeline: 1, SSHKey: oldPub, SSHKeys: []string{secondPub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(key, cmd string) (string, error) {
+		return testutil.SSH(t, testutil.Login{Port: a.Port, User: a.Username, Identity: key}, cmd)
+	}
+	if _, err := login(secondKey, "true"); err != nil || len(a.SSHKeys) != 2 {
+		t.Fatalf("the second key given at allocation: %v (keys %q)", err, a.SSHKeys)
+	}
+	if _, err := login(oldKey, "echo kept >/root/marker"); err != nil {
+		t.Fatalf("key login: %v", err)
+	}
+
+	start := time.Now()
+	if err := r.Restart(ctx, a.Hotkey); err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	t.Logf("restart request to SSH answering: %v", time.Since(start).Round(time.Millisecond))
+	if out, err := login(oldKey, "cat /root/marker"); err != nil || strings.TrimSpace(out) != "kept" {
+		t.Fatalf("after restart: %q %v", out, err)
+	}
+
+	if err := r.SetSSHKeys(ctx, a.Hotkey, []string{newPub}); err != nil {
+		t.Fatalf("set keys: %v", err)
+	}
+	if _, err := login(newKey, "true"); err != nil {
+		t.Fatalf("the new key: %v", err)
+	}
+	if _, err := login(oldKey, "true"); err == nil {
+		t.Fatal("the replaced key still logs in")
+	}
+	if _, err := login(secondKey, "true"); err == nil {
+		t.Fatal("the replaced second key still logs in")
+	}
+	if rec, err := r.Lookup(ctx, a.Hotkey); err != nil || len(rec.SSHKeys) != 1 || !strings.HasPrefix(newPub, rec.SSHKeys[0]) {
+		t.Fatalf("recorded keys %+v, %v", rec, err)
+	}
+
+	before, _ := r.Lookup(ctx, a.Hotkey)
+	ext, err := r.Extend(ctx, a.Hotkey, 2)
+	if err != nil {
+		t.Fatalf("extend: %v", err)
+	}
+	if ext.Timeline != 3 || !ext.ExpiresAt.Equal(before.ExpiresAt.Add(48*time.Hour)) {
+		t.Fatalf("extended to %v (%d days), was %v", ext.ExpiresAt, ext.Timeline, before.ExpiresAt)
+	}
+	out, err := login(newKey, ". /etc/lease; echo $LEASE_START $LEASE_EXPIRY")
+	f := strings.Fields(out)
+	if err != nil || len(f) != 2 {
+		t.Fatalf("/etc/lease: %q %v", out, err)
+	}
+	leaseStart, err1 := time.Parse(time.RFC3339, f[0])
+	leaseEnd, err2 := time.Parse(time.RFC3339, f[1])
+	if err1 != nil || err2 != nil || leaseEnd.Sub(leaseStart) != 3*24*time.Hour {
+		t.Fatalf("the lease says it runs from %s to %s, want 3 days", f[0], f[1])
+	}
+
+	// Another allocation key is not the holder's.
+	good, err := os.ReadFile(a.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := newAllocationKey(2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPath, err := other.save(n.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, _ := os.ReadFile(otherPath)
+	os.Remove(otherPath)
+	if err := os.WriteFile(a.KeyFile, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Restart(ctx, a.Hotkey); !errors.Is(err, ErrRefused) {
+		t.Fatalf("restart with another key: %v, want ErrRefused", err)
+	}
+	if _, err := r.Extend(ctx, a.Hotkey, 1); !errors.Is(err, ErrRefused) {
+		t.Fatalf("extend with another key: %v, want ErrRefused", err)
+	}
+	if err := os.WriteFile(a.KeyFile, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Release(ctx, a.Hotkey, ReleaseOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if testutil.Containers(t, docker, container.LabelOwner, m.owner) != 0 {
+		t.Fatal("the container is still there after the release")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -37,6 +38,11 @@ type fakeMiner struct {
 	allocs     int
 	releases   int
 	lastReq    container.Requirement
+	// actions makes it a miner that knows lease actions; without it a lease
+	// action is what an older miner takes it for (a check).
+	actions  bool
+	restarts int
+	timeline int64 // the lease's length, as allocated or extended
 }
 
 func keypair(t testing.TB, uri string) *wallet.Keypair {
@@ -78,6 +84,28 @@ func (m *fakeMiner) forward(ctx context.Context, syn *wire.Allocate) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	key, keyErr := container.ParseRequesterKey(syn.PublicKey)
+	if act, ok := syn.LeaseAction(); ok && m.actions {
+		syn.Output.Action = act.Action
+		if keyErr != nil || m.ownerFP == "" || m.ownerFP != key.Fingerprint {
+			syn.Output.Reason = "the public key is not the one that allocated this machine"
+			return nil
+		}
+		switch act.Action {
+		case wire.ActionRestart:
+			m.restarts++
+		case wire.ActionExchangeKey:
+			m.sshKey = act.SSHKey
+		case wire.ActionExtend:
+			if syn.Timeline < m.timeline || syn.Timeline > 60 {
+				return wire.Errorf(http.StatusBadRequest, "container: invalid timeline: %d days", syn.Timeline)
+			}
+			m.timeline = syn.Timeline
+		default:
+			return wire.Errorf(http.StatusBadRequest, "container: invalid lease action: unknown action %q", act.Action)
+		}
+		syn.Output.Status = true
+		return nil
+	}
 	switch {
 	case syn.Checking && syn.Timeline > 0:
 		m.checks++
@@ -97,7 +125,7 @@ func (m *fakeMiner) forward(ctx context.Context, syn *wire.Allocate) error {
 			m.mu.Lock()
 		}
 		m.lastReq = req
-		m.ownerFP, m.sshKey = key.Fingerprint, syn.SSHKey()
+		m.ownerFP, m.sshKey, m.timeline = key.Fingerprint, syn.SSHKey(), syn.Timeline
 		creds := container.Credentials{Username: "root", Password: "pw-" + m.hotkey[:6], Port: 4444}
 		if m.creds != nil {
 			creds = *m.creds

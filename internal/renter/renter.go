@@ -180,6 +180,10 @@ type Request struct {
 	// SSHKey is the renter's optional SSH public key (authorized_keys
 	// syntax); with it the lease allows key login only.
 	SSHKey string
+	// SSHKeys are more renter SSH keys, installed with SSHKey (key login
+	// only, as with SSHKey). Several keys need a miner that knows lease
+	// actions; older ones refuse them as a malformed request.
+	SSHKeys []string
 	// Hotkey, when set, allocates this miner only, whatever its stored specs.
 	Hotkey string
 	// IdentityFile is the private key of SSHKey on the renter's machine, when
@@ -205,9 +209,12 @@ type Allocation struct {
 	KeyFile     string `json:"key_file"`
 	Fingerprint string `json:"key_fingerprint"`
 	// IdentityFile is the renter's SSH private key for a key-only lease, when known.
-	IdentityFile string    `json:"identity_file,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	ExpiresAt    time.Time `json:"expires_at"`
+	IdentityFile string `json:"identity_file,omitempty"`
+	// SSHKeys are the renter's SSH keys installed on the lease (canonical, without
+	// comments), as given at allocation or last set with SetSSHKeys.
+	SSHKeys   []string  `json:"ssh_keys,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
 	// Disk is what the miner said of the disk asked for: container.DiskEnforced,
 	// container.DiskNotEnforced, or empty (none asked, or the miner did not say).
 	Disk string `json:"disk,omitempty"`
@@ -366,8 +373,13 @@ func (r *Renter) Allocate(ctx context.Context, req Request) (*Allocation, error)
 		}
 		req.SSHKey = k
 	}
+	// From here on req.SSHKeys holds every key, SSHKey first.
+	keys, err := normalizeKeys(append([]string{req.SSHKey}, req.SSHKeys...))
+	if err != nil {
+		return nil, config.Errorf("renter.Request.SSHKeys", "%w", err)
+	}
+	req.SSHKey, req.SSHKeys = "", keys
 	var cands []Candidate
-	var err error
 	if req.Hotkey != "" {
 		if err := r.notHeld(ctx, req.Hotkey); err != nil {
 			return nil, err
@@ -503,8 +515,9 @@ func (r *Renter) synapse(req Request, publicPEM string, checking bool) (*wire.Al
 		return nil, fmt.Errorf("encode the requirement: %w", err)
 	}
 	syn.DeviceRequirement = b
-	if req.SSHKey != "" {
-		syn.DockerRequirement = &wire.DockerRequirement{SSHKey: req.SSHKey}
+	if len(req.SSHKeys) > 0 {
+		// One key is the body older miners know; several go one a line.
+		syn.DockerRequirement = &wire.DockerRequirement{SSHKey: strings.Join(req.SSHKeys, "\n")}
 	}
 	return syn, nil
 }
@@ -571,7 +584,7 @@ func (r *Renter) grant(ctx context.Context, c Candidate, syn *wire.Allocate, req
 	// The credentials come from the miner: the user name ends up in a printed ssh
 	// command line (a name like "-oProxyCommand=..." would run a command on the
 	// renter's machine) and the password on the renter's terminal (escape sequences).
-	if creds.Port < 1 || creds.Port > 65535 || !userName(creds.Username) || (req.SSHKey == "" && !password(creds.Password)) {
+	if creds.Port < 1 || creds.Port > 65535 || !userName(creds.Username) || (len(req.SSHKeys) == 0 && !password(creds.Password)) {
 		r.giveBack(ctx, c, key)
 		return nil, fmt.Errorf("%s (uid %d) sent unusable credentials (user %q, port %d)", c.Hotkey, c.UID, clip.String(strconv.QuoteToASCII(creds.Username), 40), creds.Port)
 	}
@@ -582,7 +595,8 @@ func (r *Renter) grant(ctx context.Context, c Candidate, syn *wire.Allocate, req
 		IP:          c.Target.IP,
 		Port:        creds.Port,
 		Username:    creds.Username,
-		KeyOnly:     req.SSHKey != "",
+		KeyOnly:     len(req.SSHKeys) > 0,
+		SSHKeys:     req.SSHKeys,
 		Requirement: req.Requirement,
 		Timeline:    req.Timeline,
 		Score:       c.Score,
@@ -603,15 +617,20 @@ func (r *Renter) grant(ctx context.Context, c Candidate, syn *wire.Allocate, req
 }
 
 func (r *Renter) record(ctx context.Context, a *Allocation) error {
-	details, err := json.Marshal(a)
-	if err != nil {
-		return fmt.Errorf("encode allocation: %w", err)
-	}
 	// A stale record of the same miner (an expired lease) is replaced; its key goes too.
 	if old, ok, err := r.lookup(ctx, a.Hotkey); err == nil && ok && old.KeyFile != a.KeyFile {
 		if err := removeKey(r.cfg.DataDir, old.KeyFile); err != nil {
 			r.log.Warn("old allocation key left behind", "file", old.KeyFile, "err", err)
 		}
+	}
+	return r.save(ctx, a)
+}
+
+// save writes the allocation's record (a new one, or a changed one over the old).
+func (r *Renter) save(ctx context.Context, a *Allocation) error {
+	details, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encode allocation: %w", err)
 	}
 	return r.store.SaveAllocation(ctx, store.Allocation{Hotkey: a.Hotkey, Details: details, CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt})
 }

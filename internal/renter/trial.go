@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/wire"
 )
 
@@ -71,13 +70,11 @@ func (r *Renter) AllocateTrial(ctx context.Context, req Request) (*Trial, error)
 	if err := req.Requirement.Validate(); err != nil {
 		return nil, err
 	}
-	if req.SSHKey != "" {
-		k, err := container.NormalizeSSHKey(req.SSHKey)
-		if err != nil {
-			return nil, fmt.Errorf("trial lease SSH key: %w", err)
-		}
-		req.SSHKey = k
+	keys, err := normalizeKeys(append([]string{req.SSHKey}, req.SSHKeys...))
+	if err != nil {
+		return nil, fmt.Errorf("trial lease SSH key: %w", err)
 	}
+	req.SSHKey, req.SSHKeys = "", keys
 	cands, err := r.byHotkey(ctx, req.Hotkey)
 	if err != nil {
 		return nil, &TrialError{Stage: StageCheck, Err: err}
