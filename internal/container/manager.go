@@ -33,7 +33,7 @@ var (
 	ErrInvalidRequest   = errors.New("container: invalid allocation request")
 	ErrClosed           = errors.New("container: lease manager is closed")
 	ErrNotReady         = errors.New("container: lease container did not start serving SSH")
-	ErrBusy             = errors.New("container: a lease is being allocated or removed; try again shortly")
+	ErrBusy             = errors.New("container: a lease is being allocated, changed or removed; try again shortly")
 )
 
 // Labels set on every lease container; they are the source of truth on restart.
