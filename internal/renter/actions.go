@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/sn27/compute/internal/clip"
 	"github.com/sn27/compute/internal/config"
 	"github.com/sn27/compute/internal/container"
@@ -200,4 +202,14 @@ func peerText(s string, n int) string {
 		}
 		return r
 	}, s)
+}
+
+// SSHKeyFingerprint is the SHA-256 fingerprint of an SSH public key as
+// `ssh-keygen -l` prints it ("SHA256:..."), for listing and choosing keys.
+func SSHKeyFingerprint(key string) (string, error) {
+	k, _, _, _, err := ssh.ParseAuthorizedKey([]byte(key))
+	if err != nil {
+		return "", fmt.Errorf("SSH key: %w", err)
+	}
+	return ssh.FingerprintSHA256(k), nil
 }
