@@ -151,6 +151,9 @@ Examples:
   compute allocate --requirement '{"cpu":{"count":1},"gpu":{},"hard_disk":{"capacity":10737418240},"ram":{"capacity":1073741824}}'
   compute allocate --hotkey 5F... --ssh-key ~/.ssh/id_ed25519.pub --timeline 7
   compute allocate list
+  compute allocate restart --hotkey 5F...
+  compute allocate extend --hotkey 5F... --days 3
+  compute allocate keys set --hotkey 5F... --ssh-key a.pub --ssh-key b.pub
   compute allocate release --hotkey 5F...`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -180,11 +183,12 @@ Examples:
 	fs.StringVar(&res.RAM, "ram", res.RAM, "memory (e.g. 8GiB)")
 	fs.StringVar(&res.Disk, "disk", "", "disk space (e.g. 50GiB; none: no disk quota)")
 	fs.IntVar(&timeline, "timeline", renter.DefaultTimeline, fmt.Sprintf("lease length in days (1 to %d)", renter.MaxTimeline))
-	fs.StringVar(&sshKeyPath, "ssh-key", "", "SSH public key file (e.g. ~/.ssh/id_ed25519.pub) for key-only login")
+	fs.StringVar(&sshKeyPath, "ssh-key", "", "SSH public key file (e.g. ~/.ssh/id_ed25519.pub) for key-only login (more keys later with `compute allocate keys add`)")
 	fs.StringVar(&hotkey, "hotkey", "", "allocate this miner (SS58 hotkey) instead of choosing by specs and score")
 	fs.DurationVar(&checkTO, "timeout.check", 30*time.Second, "time limit of each miner's answer to the check")
 	fs.DurationVar(&allocTO, "timeout.allocate", 2*time.Minute, "time limit of each real allocation")
-	cmd.AddCommand(newAllocateReleaseCommand(g, &o), newAllocateListCommand(g, &o))
+	cmd.AddCommand(newAllocateReleaseCommand(g, &o), newAllocateListCommand(g, &o),
+		newAllocateRestartCommand(g, &o), newAllocateExtendCommand(g, &o), newAllocateKeysCommand(g, &o))
 	return cmd
 }
 

@@ -129,10 +129,15 @@ func TestAllocateFlagErrors(t *testing.T) {
 	}
 }
 
-// cliMiner is a small Allocate-only axon for the command test.
+// cliMiner is a small Allocate-only axon for the command test. With actions
+// it serves lease actions; without, it takes them for checks, as older miners do.
 type cliMiner struct {
-	mu    sync.Mutex
-	owner string
+	mu       sync.Mutex
+	owner    string
+	actions  bool
+	keys     string
+	timeline int64
+	restarts int
 }
 
 func (m *cliMiner) forward(_ context.Context, syn *wire.Allocate) error {
@@ -142,11 +147,28 @@ func (m *cliMiner) forward(_ context.Context, syn *wire.Allocate) error {
 	if err != nil {
 		return wire.Errorf(400, "%v", err)
 	}
+	if act, ok := syn.LeaseAction(); ok && m.actions {
+		syn.Output.Action = act.Action
+		if m.owner != key.Fingerprint {
+			syn.Output.Reason = "the public key is not the one that allocated this machine"
+			return nil
+		}
+		switch act.Action {
+		case wire.ActionRestart:
+			m.restarts++
+		case wire.ActionExchangeKey:
+			m.keys = act.SSHKey
+		case wire.ActionExtend:
+			m.timeline = syn.Timeline
+		}
+		syn.Output.Status = true
+		return nil
+	}
 	switch {
 	case syn.Checking:
 		syn.Output.Status = m.owner == ""
 	case syn.Timeline > 0 && m.owner == "":
-		m.owner = key.Fingerprint
+		m.owner, m.keys, m.timeline = key.Fingerprint, syn.SSHKey(), syn.Timeline
 		syn.Output.Info, err = container.EncryptCredentials(key.Key, container.Credentials{Username: "root", Password: "s3cret-pw", Port: 4444})
 		syn.Output.Status = err == nil
 	case syn.Timeline == 0 && m.owner == key.Fingerprint:
@@ -156,18 +178,23 @@ func (m *cliMiner) forward(_ context.Context, syn *wire.Allocate) error {
 	return nil
 }
 
-// TestAllocateCommand runs allocate, list and release through the CLI
-// against a localnet and a miner axon on loopback.
-func TestAllocateCommand(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+// cliNet is a localnet with a validator and a miner whose axon serves m on
+// loopback, and a validator store that knows the miner's specs.
+type cliNet struct {
+	ep     string // the --subtensor.chain_endpoint flag
+	dir    string // the validator's data directory
+	miner  string // the miner's hotkey
+	common []string
+}
+
+func startCLINet(t *testing.T, ctx context.Context, m *cliMiner) *cliNet {
+	t.Helper()
 	url := startLocalnet(t, filepath.Join(t.TempDir(), "localnet.db"))
 	ep := "--subtensor.chain_endpoint=" + url
 	runCLI(t, ctx, "register", ep, "--netuid", "1", "--coldkey-uri", "//Bob", "--hotkey-uri", "//Bob//validator")
 	runCLI(t, ctx, "register", ep, "--netuid", "1", "--coldkey-uri", "//Bob", "--hotkey-uri", "//Bob//m1")
 
 	minerKey := mustKey(t, "//Bob//m1")
-	m := &cliMiner{}
 	ax, err := wire.NewAxon(wire.AxonConfig{Hotkey: minerKey.SS58Address(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -179,10 +206,10 @@ func TestAllocateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	axCtx, stopAxon := context.WithCancel(ctx)
+	axCtx, stopAxon := context.WithCancel(context.Background())
 	axDone := make(chan struct{})
 	go func() { defer close(axDone); _ = ax.Serve(axCtx, ln) }()
-	defer func() { stopAxon(); <-axDone }()
+	t.Cleanup(func() { stopAxon(); <-axDone })
 	c, err := devchain.Dial(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -204,8 +231,19 @@ func TestAllocateCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
+	return &cliNet{ep: ep, dir: dir, miner: minerKey.SS58Address(),
+		common: []string{ep, "--netuid", "1", "--hotkey-uri", "//Bob//validator", "--validator.data_dir", dir}}
+}
 
-	common := []string{ep, "--netuid", "1", "--hotkey-uri", "//Bob//validator", "--validator.data_dir", dir}
+// TestAllocateCommand runs allocate, list and release through the CLI
+// against a localnet and a miner axon on loopback.
+func TestAllocateCommand(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cn := startCLINet(t, ctx, &cliMiner{})
+	minerKey := mustKey(t, "//Bob//m1")
+	dir := cn.dir
+	common := cn.common
 	if _, err := runAllocate(t, ctx, append([]string{"--cpu.count", "8"}, common...)...); !errors.Is(err, renter.ErrNoCandidate) {
 		t.Fatalf("8 CPUs: %v, want ErrNoCandidate", err)
 	}
@@ -276,6 +314,111 @@ func TestAllocateCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "released") || !strings.Contains(stderr, "level=INFO msg=released") {
 		t.Fatalf("release -v: %v\n%s\nstderr:\n%s", err, out, stderr)
 	}
+}
+
+// TestAllocateLeaseActionsCommand: restart, extend and keys through the CLI,
+// against a miner that knows lease actions and one that does not.
+func TestAllocateLeaseActionsCommand(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	m := &cliMiner{actions: true}
+	cn := startCLINet(t, ctx, m)
+	sshDir := t.TempDir()
+	keyFile := func(name, line string) string {
+		p := filepath.Join(sshDir, name)
+		if err := os.WriteFile(p, []byte(line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	k1 := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ0ZXN0a2V5Zm9ydGhlcmVudGVydGVzdHN1aXRlMTIz one@test"
+	k2 := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl two@test"
+	f1, f2 := keyFile("one.pub", k1), keyFile("two.pub", k2)
+	c1, _ := container.NormalizeSSHKey(k1)
+	c2, _ := container.NormalizeSSHKey(k2)
+	fp2, _ := renter.SSHKeyFingerprint(c2)
+	state := func() (string, int64, int) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.keys, m.timeline, m.restarts
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := runAllocate(t, ctx, append(args, cn.common...)...)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+
+	run("--hotkey", cn.miner, "--ssh-key", f1, "--timeline", "2")
+	if out := run("restart", "--hotkey", cn.miner); !strings.Contains(out, "restarted the lease on "+cn.miner) {
+		t.Fatalf("restart: %s", out)
+	}
+	if _, _, restarts := state(); restarts != 1 {
+		t.Fatal("not restarted")
+	}
+	if out := run("extend", "--hotkey", cn.miner, "--days", "3"); !strings.Contains(out, "by 3 days") || !strings.Contains(out, "(5 days from its start)") {
+		t.Fatalf("extend: %s", out)
+	}
+	if _, tl, _ := state(); tl != 5 {
+		t.Fatalf("the miner was asked for %d days", tl)
+	}
+	if out := run("keys", "add", "--hotkey", cn.miner, "--ssh-key", f2); !strings.Contains(out, fp2) {
+		t.Fatalf("keys add: %s", out)
+	}
+	if keys, _, _ := state(); keys != c1+"\n"+c2 {
+		t.Fatalf("keys on the miner after add: %q", keys)
+	}
+	if out := run("keys", "list", "--validator.data_dir", cn.dir, "--hotkey", cn.miner); !strings.Contains(out, fp2) || strings.Count(out, "SHA256:") != 2 {
+		t.Fatalf("keys list: %s", out)
+	}
+	run("keys", "remove", "--hotkey", cn.miner, "--fingerprint", fp2)
+	if keys, _, _ := state(); keys != c1 {
+		t.Fatalf("keys on the miner after remove: %q", keys)
+	}
+	run("keys", "set", "--hotkey", cn.miner, "--ssh-key", f2)
+	if keys, _, _ := state(); keys != c2 {
+		t.Fatalf("keys on the miner after set: %q", keys)
+	}
+
+	// Refused before the miner is asked: bad flags, the last key, too many days.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"extend", "--hotkey", cn.miner}, "flag 'days' is required"},
+		{[]string{"extend", "--hotkey", cn.miner, "--days", "56"}, "flag 'days': 56 more days make the lease 61 days long"},
+		{[]string{"restart"}, "flag 'hotkey' is required"},
+		{[]string{"keys", "set", "--hotkey", cn.miner}, "give the keys with --ssh-key"},
+		{[]string{"keys", "remove", "--hotkey", cn.miner, "--fingerprint", fp2}, "flag 'ssh-key': the lease of " + cn.miner + " allows key login only"},
+		{[]string{"keys", "remove", "--hotkey", cn.miner, "--fingerprint", "SHA256:nope"}, "SHA256:nope is none of the lease's keys"},
+		{[]string{"keys", "add", "--hotkey", cn.miner, "--ssh-key", keyFile("bad.pub", "ssh-ed25519 AAAA")}, "flag 'ssh-key'"},
+	} {
+		_, err := runAllocate(t, ctx, append(tc.args, cn.common...)...)
+		if err == nil || !strings.Contains(operatorMessage(err), tc.want) || exitCode(ctx, err) != exitUsage {
+			t.Errorf("%s: %v, want a usage error containing %q", strings.Join(tc.args, " "), err, tc.want)
+		}
+	}
+	if keys, tl, _ := state(); keys != c2 || tl != 5 {
+		t.Fatalf("refused commands changed the lease: %q, %d days", keys, tl)
+	}
+	if _, err := runAllocate(t, ctx, append([]string{"restart", "--hotkey", mustKey(t, "//Bob//m9").SS58Address()}, cn.common...)...); !errors.Is(err, renter.ErrNotRecorded) {
+		t.Fatalf("restart of an unrecorded lease: %v", err)
+	}
+
+	// A miner that does not know lease actions: said so, nothing changes.
+	m.mu.Lock()
+	m.actions = false
+	m.mu.Unlock()
+	_, err := runAllocate(t, ctx, append([]string{"extend", "--hotkey", cn.miner, "--days", "1"}, cn.common...)...)
+	if !errors.Is(err, renter.ErrUnsupported) || !strings.Contains(operatorMessage(err), "does not know lease actions") {
+		t.Fatalf("extend on an older miner: %v", err)
+	}
+	if out := run("list", "--validator.data_dir", cn.dir); !strings.Contains(out, cn.miner) {
+		t.Fatalf("the record is gone: %s", out)
+	}
+	run("release", "--hotkey", cn.miner)
 }
 
 func TestPrintAllocation(t *testing.T) {
