@@ -66,6 +66,18 @@ func fieldFlags() map[string]string {
 		"renter.Resources.RAM":         "ram",
 		"renter.Resources.Disk":        "disk",
 
+		"api.Config.Addr":         "api.addr",
+		"api.Config.TLSCert":      "api.tls.cert",
+		"api.Config.TLSKey":       "api.tls.key",
+		"api.Config.ClientCA":     "api.tls.client_ca",
+		"api.Config.Rate":         "api.rate",
+		"api.Config.ReadTimeout":  "api.timeout.read",
+		"api.Config.WriteTimeout": "api.timeout.write",
+		"api.KeySpec.Name":        "name",
+		"api.KeySpec.Scopes":      "scopes",
+		"api.KeySpec.Webhook":     "webhook",
+		"api.KeySpec.Rate":        "rate",
+
 		"devnet.Config.Miners": "miners",
 		"devnet.Config.Plot":   "plot",
 	}

@@ -39,6 +39,7 @@ func TestFieldFlagsCoverFields(t *testing.T) {
 		"canary.Config.ReleaseTimeout": true, "canary.Config.Tick": true, "canary.Config.Margin": true,
 		"canary.Config.Strikes": true, "canary.Config.Timeline": true,
 		"devchain.ServerConfig.ShutdownGrace": true,
+		"api.Config.MetagraphTTL":             true, "api.Config.ShutdownGrace": true, "api.Config.AuditMaxAge": true,
 	}
 	flags := fieldFlags()
 	for f := range named {

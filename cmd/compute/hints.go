@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sn27/compute/internal/api"
 	"github.com/sn27/compute/internal/miner"
 	"github.com/sn27/compute/internal/renter"
 	"github.com/sn27/compute/internal/wallet"
@@ -29,6 +30,8 @@ func hint(err error) string {
 		return "use --force to forget the local record anyway"
 	case errors.As(err, &unreg):
 		return fmt.Sprintf("register it first with `compute register --netuid %d --wallet.name <wallet> --wallet.hotkey <hotkey>` (it burns the registration cost from the coldkey)", unreg.Netuid)
+	case errors.Is(err, api.ErrPlainOffLoopback):
+		return "give --api.tls.cert and --api.tls.key, or serve plain HTTP on a loopback --api.addr such as 127.0.0.1:8080"
 	case errors.Is(err, wallet.ErrKeyExists):
 		return "pass --overwrite to replace it"
 	case errors.Is(err, wallet.ErrKeyfileNotFound):

@@ -167,6 +167,7 @@ Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 inter
 		newScoreCommand(),
 		newDevnetCommand(g),
 		newAllocateCommand(g),
+		newAPICommand(g),
 		newWeightsCommand(g),
 	)
 	typedUsage(root)

@@ -11,7 +11,7 @@ import (
 // ("container: invalid device requirement"); they mean nothing to an
 // operator and are dropped from what the command prints.
 var internalPrefixes = []string{
-	"axon", "benchmark", "chain", "connect", "container", "cuda", "devchain", "hashcat",
+	"api", "axon", "benchmark", "chain", "connect", "container", "cuda", "devchain", "hashcat",
 	"metadata", "miner", "nvml", "nvrtc", "pow", "renter", "replay", "reveal", "rpc", "scale",
 	"score", "specs", "store", "subtensor", "tlock", "validator", "wallet", "wire",
 }

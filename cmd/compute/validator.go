@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sn27/compute/internal/api"
 	"github.com/sn27/compute/internal/canary"
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/store"
@@ -48,6 +49,7 @@ type validatorOptions struct {
 	Score                ScoreFormulaOptions
 	Shared               validator.SharedConfig
 	Canary               canaryOptions
+	API                  apiOptions
 }
 
 // AddFlags registers the validator flags with the original's names and defaults.
@@ -81,6 +83,7 @@ func (o *validatorOptions) AddFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&o.Shared.PenaltyShare, "validator.shared.penalty.share", d.Shared.PenaltyShare, "a miner counts as penalised when validators holding more than this share of the permitted stake penalise it")
 	fs.Float64Var(&o.Shared.Penalty, "validator.shared.penalty", d.Shared.Penalty, "fraction of its score a penalised miner loses (by this validator's checks or the shared state)")
 	o.Canary.AddFlags(fs)
+	o.API.AddFlags(fs, "")
 	// The score flags of `compute score`, prefixed: --validator.weight.time, --validator.timeout, ...
 	sfs := pflag.NewFlagSet("score", pflag.ContinueOnError)
 	o.Score.AddFlags(sfs)
@@ -147,6 +150,14 @@ registered on --netuid with enough stake for a validator permit.`,
 			if err != nil {
 				return err
 			}
+			var apiCfg *api.Config
+			if vo.API.Addr != "" {
+				c, err := vo.API.config(co.Netuid, cfg.Score)
+				if err != nil {
+					return err
+				}
+				apiCfg = &c
+			}
 			dataDir := vo.DataDir
 			if dataDir == "" {
 				if dataDir, err = validator.DefaultDataDir(wo.Name, wo.Hotkey, co.Netuid); err != nil {
@@ -171,7 +182,7 @@ registered on --netuid with enough stake for a validator permit.`,
 			return runValidator(ctx, log, cfg, validatorRun{
 				DataDir: dataDir, MetricsAddr: vo.MetricsAddr, Tables: tables,
 				Deps:   validator.Deps{Chain: c, Hotkey: hotkey},
-				Canary: canaryCfg,
+				Canary: canaryCfg, API: apiCfg,
 			})
 		},
 	}
@@ -189,11 +200,14 @@ type validatorRun struct {
 	Deps        validator.Deps // Chain and Hotkey; the store and metrics are added here
 	// Canary configures the canary leases run beside the loop (nil: none).
 	Canary *canary.Config
+	// API configures the renter API served beside the loop (nil: none).
+	API *api.Config
 }
 
-// runValidator opens the store and the metrics listener and runs the
-// validator until ctx ends. Stop order: the loop returns (its round stored),
-// then the metrics listener closes, then the store.
+// runValidator opens the store, the metrics listener and the API's
+// listener and runs the validator (and the API beside it) until ctx ends.
+// Stop order: the loop returns (its round stored), the API stops, then the
+// metrics listener closes, then the store.
 func runValidator(ctx context.Context, log *slog.Logger, cfg validator.Config, r validatorRun) error {
 	if err := os.MkdirAll(r.DataDir, 0o700); err != nil {
 		return fmt.Errorf("validator data directory: %w", err)
@@ -219,7 +233,16 @@ func runValidator(ctx context.Context, log *slog.Logger, cfg validator.Config, r
 		return err
 	}
 	log.Info("validator data", "dir", r.DataDir)
-	if err := runWithCanary(ctx, log, v, cfg, st, reg, r); err != nil {
+	run := func(ctx context.Context) error { return runWithCanary(ctx, log, v, cfg, st, reg, r) }
+	if r.API != nil {
+		s, err := apiServer(ctx, log, *r.API, st, r.Deps.Chain, r.Deps.Hotkey, r.DataDir, reg)
+		if err != nil {
+			return err
+		}
+		loop := run
+		run = func(ctx context.Context) error { return beside(ctx, s, loop) }
+	}
+	if err := run(ctx); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
