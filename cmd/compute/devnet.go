@@ -86,5 +86,6 @@ VERIFIED column every miner's verdict.`,
 	fs.DurationVar(&duration, "duration", 0, "stop after this long (default: until Ctrl-C)")
 	fs.BoolVar(&logs, "logs", false, "write the components' logs to stderr")
 	fs.StringVar(&cfg.Plot, "plot", "", "at the end, write every miner's score and incentive by block to this SVG file")
+	fs.StringVar(&cfg.APIAddr, "api.addr", "", "serve the renter API and dashboard here, read endpoints public (loopback, e.g. 127.0.0.1:8080); with allocation on, an API key that may rent is printed")
 	return cmd
 }

@@ -78,8 +78,9 @@ func fieldFlags() map[string]string {
 		"api.KeySpec.Webhook":     "webhook",
 		"api.KeySpec.Rate":        "rate",
 
-		"devnet.Config.Miners": "miners",
-		"devnet.Config.Plot":   "plot",
+		"devnet.Config.Miners":  "miners",
+		"devnet.Config.Plot":    "plot",
+		"devnet.Config.APIAddr": "api.addr",
 	}
 }
 

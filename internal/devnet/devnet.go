@@ -15,6 +15,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sn27/compute/internal/api"
 	"github.com/sn27/compute/internal/canary"
 	"github.com/sn27/compute/internal/chain/devchain"
 	"github.com/sn27/compute/internal/config"
@@ -70,6 +73,11 @@ type Config struct {
 	// Plot, when set, is an SVG file written at the end: every miner's
 	// score and incentive by block.
 	Plot string
+	// APIAddr, when set, is a loopback host:port where the renter API and
+	// its dashboard are served over the validator's store, read endpoints
+	// public; with allocation on, an API key that may rent is made and
+	// printed.
+	APIAddr string
 }
 
 // DefaultConfig returns the devnet `compute devnet` runs without flags:
@@ -119,6 +127,15 @@ func (c Config) Validate() error {
 	if c.Miners < 1 || c.Miners > 64 {
 		return config.Errorf("devnet.Config.Miners", "must be between 1 and 64, got %d", c.Miners)
 	}
+	if c.APIAddr != "" {
+		host, _, err := net.SplitHostPort(c.APIAddr)
+		if err != nil {
+			return config.Errorf("devnet.Config.APIAddr", "%q is not host:port: %w", c.APIAddr, err)
+		}
+		if !api.Loopback(host) {
+			return config.Errorf("devnet.Config.APIAddr", "%s is not a loopback address: the devnet serves its API on this machine only (e.g. 127.0.0.1:8080)", c.APIAddr)
+		}
+	}
 	return checkPlotPath(c.Plot)
 }
 
@@ -156,6 +173,8 @@ type Devnet struct {
 	canaryOn   bool
 	mode       string
 	canaryNote string
+	api        *api.Server
+	apiKey     string // a key that may rent, when allocation is on
 
 	hist   *History
 	result *Result
@@ -394,6 +413,48 @@ func (d *Devnet) start(ctx, setup context.Context) error {
 		d.mode = "on (dockerd reachable)"
 	}
 	d.startCanary(runCtx)
+	return d.startAPI(setup, runCtx)
+}
+
+// startAPI serves the renter API and the dashboard on APIAddr, read
+// endpoints public, over the validator's store; with allocation on it
+// makes an API key that may rent.
+func (d *Devnet) startAPI(setup, runCtx context.Context) error {
+	if d.cfg.APIAddr == "" {
+		return nil
+	}
+	dataDir := filepath.Join(d.dir, "validator")
+	r, err := renter.New(renter.Config{Netuid: Netuid, DataDir: dataDir, CheckTimeout: 10 * time.Second,
+		AllocateTimeout: 90 * time.Second, KeyBits: 2048, Score: &d.vcfg.Score},
+		renter.Deps{Meta: d.net.Chain, Store: d.vst, Signer: d.val.hot, Log: d.log})
+	if err != nil {
+		return fmt.Errorf("API: %w", err)
+	}
+	cfg := api.DefaultConfig()
+	cfg.Addr, cfg.Netuid, cfg.Score, cfg.PublicRead = d.cfg.APIAddr, Netuid, d.vcfg.Score, true
+	cfg.Rate = 600 // the dashboard polls several endpoints
+	var lc net.ListenConfig
+	ln, err := lc.Listen(setup, "tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("API: listen on %s: %w", cfg.Addr, err)
+	}
+	reg := prometheus.NewRegistry()
+	s, err := api.New(cfg, api.Deps{Store: d.vst, Chain: d.net.Chain, Hotkey: d.val.hot.SS58Address(), Renter: r,
+		Listener: ln, Registry: reg, Gatherer: reg, Log: d.log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if d.allocation {
+		nk, err := api.CreateKey(setup, d.vst, api.KeySpec{Name: "devnet", Scopes: []string{api.ScopeRead, api.ScopeRent}}, time.Now())
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("API key: %w", err)
+		}
+		d.apiKey = nk.Token
+	}
+	d.api = s
+	d.goRole(runCtx, "API", s.Run)
 	return nil
 }
 
@@ -514,6 +575,16 @@ func (d *Devnet) printStart() {
 	}
 	fmt.Fprintf(d.out, "devnet: a challenge round every %d-%d blocks, weights every %d blocks; %s\n",
 		d.vcfg.ChallengeMinBlocks, d.vcfg.ChallengeMaxBlocks, d.vcfg.WeightsEvery, stopHint(cfg.Terminal))
+	if d.api != nil {
+		u := d.api.URL()
+		fmt.Fprintf(d.out, "devnet: renter API and dashboard at %s/ (read endpoints public; %s/openapi.json describes them)\n", u, u)
+		if d.apiKey != "" {
+			fmt.Fprintf(d.out, "devnet: API key (scopes read, rent): %s\n", d.apiKey)
+			fmt.Fprintf(d.out, "devnet: rent a miner: curl -H 'Authorization: Bearer %s' -H \"Idempotency-Key: $(date +%%s)\" "+
+				`-H 'Content-Type: application/json' -d "{\"requirement\":{\"cpu\":{\"count\":1},\"ram\":{\"capacity\":1073741824}},`+
+				`\"timeline\":1,\"ssh_keys\":[\"$(cat ~/.ssh/id_ed25519.pub)\"]}" %s/v1/rentals`+"\n", d.apiKey, u)
+		}
+	}
 }
 
 // watch prints the summary every Refresh (in a log, only when it changed)
