@@ -187,6 +187,9 @@ type fakeRentals struct {
 	next    int
 	fail    error
 	calls   []string // "method owner id"
+	// hang makes Create wait for its context's end, as an allocation that
+	// outlives the request's deadline.
+	hang bool
 }
 
 func newFakeRentals() *fakeRentals {
@@ -200,8 +203,13 @@ func (f *fakeRentals) begin(call, owner, id string) error {
 	return err
 }
 
-func (f *fakeRentals) Create(_ context.Context, owner, key string, req rentals.CreateRequest) (rentals.Rental, bool, error) {
+func (f *fakeRentals) Create(ctx context.Context, owner, key string, req rentals.CreateRequest) (rentals.Rental, bool, error) {
 	f.mu.Lock()
+	if f.hang {
+		f.mu.Unlock()
+		<-ctx.Done()
+		return rentals.Rental{}, false, fmt.Errorf("allocate: %w", ctx.Err())
+	}
 	defer f.mu.Unlock()
 	if err := f.begin("Create", owner, key); err != nil {
 		return rentals.Rental{}, false, err

@@ -380,3 +380,25 @@ func TestDashboardMounted(t *testing.T) {
 		t.Errorf("/v1/: %d %s", a.status, a.header.Get("Content-Type"))
 	}
 }
+
+// TestDeadlines: a write past its deadline answers 504; reads have their
+// own, shorter deadline.
+func TestDeadlines(t *testing.T) {
+	fake := newFakeRentals()
+	fake.hang = true
+	ts := newTestServer(t, func(c *Config, d *Deps) { c.WriteTimeout = 300 * time.Millisecond; d.Rentals = fake })
+	tok, _ := ts.key(0, ScopeRent)
+	key, _ := sshKey(t, 1)
+	start := time.Now()
+	a := ts.do(request{method: "POST", path: "/v1/rentals", token: tok, header: map[string]string{IdempotencyHeader: "slow"},
+		body: `{"requirement":{"cpu":{"count":1},"ram":{"capacity":1073741824}},"timeline":1,"ssh_keys":["` + key + `"]}`})
+	if a.status != http.StatusGatewayTimeout || a.problem(t).Type != problemTypeBase+kindTimeout {
+		t.Fatalf("slow write: %d %s", a.status, a.body)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("answered after %v, before the deadline", d)
+	}
+	if ts.srv.cfg.ReadTimeout != DefaultConfig().ReadTimeout {
+		t.Errorf("the read deadline moved: %v", ts.srv.cfg.ReadTimeout)
+	}
+}
