@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -196,10 +197,16 @@ func newFakeRentals() *fakeRentals {
 	return &fakeRentals{rentals: map[string]*rentals.Rental{}, idem: map[string]string{}}
 }
 
+// errPanic, as fail, makes the next call panic.
+var errPanic = errors.New("panic")
+
 func (f *fakeRentals) begin(call, owner, id string) error {
 	f.calls = append(f.calls, call+" "+owner+" "+id)
 	err := f.fail
 	f.fail = nil
+	if err == errPanic {
+		panic("rentals: nil map write at /srv/compute/rentals.go:42")
+	}
 	return err
 }
 

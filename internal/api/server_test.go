@@ -287,6 +287,7 @@ func TestRentalRoutes(t *testing.T) {
 		{config.Errorf("rentals.CreateRequest.SSHKeys", "too many"), 400, kindInvalid, "ssh_keys", ""},
 		{fmt.Errorf("rental: %w", context.DeadlineExceeded), 504, kindTimeout, "", ""},
 		{errors.New("open /var/lib/compute/secret.db: disk I/O error"), 500, kindInternal, "", "/var/lib"},
+		{errPanic, 500, kindInternal, "", "/srv"},
 	} {
 		fake.mu.Lock()
 		fake.fail = tc.err
