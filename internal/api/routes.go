@@ -29,9 +29,12 @@ type route struct {
 	// write routes get the longer deadline and are audited.
 	write bool
 	// body: the route reads a JSON body (Content-Type checked, size bounded).
-	body    bool
-	handler handlerFunc
-	raw     http.Handler // instead of handler (no JSON answer of ours)
+	body bool
+	// fallback answers a path or method the API does not serve (404, 405):
+	// the caller is identified and limited, never refused for its key.
+	fallback bool
+	handler  handlerFunc
+	raw      http.Handler // instead of handler (no JSON answer of ours)
 }
 
 // routes is the API's route table, which the OpenAPI document mirrors
@@ -90,7 +93,7 @@ func (s *Server) dispatch(pattern string, rs []route) http.Handler {
 				return
 			}
 		}
-		rt := route{method: r.Method, pattern: pattern, write: r.Method != http.MethodGet && r.Method != http.MethodHead}
+		rt := route{method: r.Method, pattern: pattern, write: r.Method != http.MethodGet && r.Method != http.MethodHead, fallback: true}
 		if len(rs) == 0 {
 			rt.handler = func(http.ResponseWriter, *http.Request, *caller) error {
 				return problemf(http.StatusNotFound, kindNotFound, "there is no %s (the API's paths are in /openapi.json)", r.URL.Path)
@@ -157,7 +160,9 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) {
 			rec.status = http.StatusOK
 		}
 		s.metrics.observe(r.Method, rt.pattern, rec.status, s.now().Sub(start))
-		if rt.write {
+		// Every write is audited, but a flood without a key that the
+		// rate limit turned away.
+		if rt.write && (c.keyID != "" || rec.status != http.StatusTooManyRequests) {
 			s.audit(r, c, rec)
 		}
 	}()
@@ -172,10 +177,6 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) {
 	rc := http.NewResponseController(rec)
 	_ = rc.SetWriteDeadline(time.Now().Add(deadline + 5*time.Second))
 
-	if rt.scope == "" && rt.write {
-		// A write to no route (a 404, a 405) is audited under its key, if valid.
-		_ = s.authenticate(r, c)
-	}
 	if err := s.admit(rec, r, rt, c); err != nil {
 		s.writeProblem(rec, r, id, err)
 		return
@@ -197,9 +198,10 @@ func (s *Server) serveRoute(w http.ResponseWriter, r *http.Request, rt route) {
 }
 
 // admit authenticates the caller, checks the route's scope and applies the
-// rate limit. Public routes admit everyone unlimited.
+// rate limit. Public routes admit everyone unlimited; a fallback (404,
+// 405) is limited but refuses no one.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt route, c *caller) error {
-	if rt.scope == "" {
+	if rt.scope == "" && !rt.fallback {
 		return nil
 	}
 	authErr := s.authenticate(r, c)
@@ -216,6 +218,9 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, rt route, c *call
 		secs := int((retry + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		return problemf(http.StatusTooManyRequests, kindRateLimited, "more than %d requests a minute; retry in %d s", perMinute, max(secs, 1))
+	}
+	if rt.fallback {
+		return nil
 	}
 	if authErr != nil {
 		return authErr

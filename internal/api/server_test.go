@@ -125,6 +125,33 @@ func TestRateLimit(t *testing.T) {
 	if fmt.Sprint(codes) != "[200 200 200 429]" {
 		t.Errorf("anonymous requests at 3 a minute: %v", codes)
 	}
+	// Writes to paths that do not exist are limited too, and the refused
+	// ones without a key are not audited.
+	ts2 := newTestServer(t, func(c *Config, _ *Deps) { c.Rate = 2 })
+	floodStart := time.Now().Add(-time.Millisecond)
+	codes = nil
+	for range 4 {
+		codes = append(codes, ts2.do(request{method: "POST", path: "/v1/flood", body: "{}"}).status)
+	}
+	if fmt.Sprint(codes) != "[404 404 429 429]" {
+		t.Errorf("anonymous writes to no path at 2 a minute: %v", codes)
+	}
+	entries, err := ts.net.store.Audit(context.Background(), "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flood := 0
+	for _, e := range entries {
+		if e.Path == "/v1/flood" && !e.At.Before(floodStart) {
+			flood++
+			if e.Status != http.StatusNotFound {
+				t.Errorf("audited %+v", e)
+			}
+		}
+	}
+	if flood != 2 {
+		t.Errorf("%d entries of the flood audited, want the 2 answered", flood)
+	}
 	// Health checks are not limited.
 	for range 5 {
 		if a := ts.get("/healthz", ""); a.status != http.StatusOK {
@@ -334,6 +361,7 @@ func TestAuditAndMetrics(t *testing.T) {
 	ts := newTestServer(t, func(_ *Config, d *Deps) { d.Rentals = newFakeRentals() })
 	tok, id := ts.key(0, ScopeRent)
 	key, _ := sshKey(t, 1)
+	start := time.Now().Add(-time.Millisecond)
 	ts.do(request{method: "POST", path: "/v1/rentals", token: tok, header: map[string]string{IdempotencyHeader: "audit-1"},
 		body: `{"requirement":{"cpu":{"count":1},"ram":{"capacity":1073741824}},"timeline":1,"ssh_keys":["` + key + `"]}`})
 	ts.do(request{method: "DELETE", path: "/v1/rentals/r_404", token: tok})
@@ -345,6 +373,9 @@ func TestAuditAndMetrics(t *testing.T) {
 	}
 	var mine []string
 	for _, e := range entries {
+		if e.At.Before(start) {
+			continue
+		}
 		if e.KeyID == id || (e.KeyID == "" && e.Method == "DELETE" && e.Path == "/v1/rentals/r_1") {
 			mine = append(mine, fmt.Sprintf("%s %s %s %d %v %q", e.KeyID, e.Method, e.Path, e.Status, e.Remote != "", e.Detail))
 		}
