@@ -157,14 +157,14 @@ func newAPIKeysListCommand(o *allocateOptions) *cobra.Command {
 				fmt.Fprintf(w, "no API keys in %s (create one with `compute api keys create --name NAME --scopes read`)\n", dir)
 				return nil
 			}
-			return printKeys(w, keys)
+			return printAPIKeys(w, keys)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the keys as JSON")
 	return cmd
 }
 
-func printKeys(w io.Writer, keys []store.APIKey) error {
+func printAPIKeys(w io.Writer, keys []store.APIKey) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tRATE\tWEBHOOK\tCREATED\tLAST USED\tSTATUS")
 	day := func(t time.Time) string {

@@ -159,6 +159,8 @@ func (s *Server) problemFor(err error) *Problem {
 	case errors.Is(err, rentals.ErrInProgress), errors.Is(err, rentals.ErrEnded), errors.Is(err, rentals.ErrLastKey),
 		errors.Is(err, renter.ErrAlreadyHeld), errors.Is(err, renter.ErrAllHeld):
 		return problemf(http.StatusConflict, kindConflict, "%s", detail)
+	case errors.Is(err, renter.ErrUnsupported):
+		return problemf(http.StatusConflict, kindConflict, "%s", detail)
 	case errors.Is(err, renter.ErrNoCandidate):
 		return problemf(http.StatusConflict, kindNoCandidate, "%s", detail)
 	case errors.Is(err, renter.ErrNoneAvailable):

@@ -305,6 +305,7 @@ func TestRentalRoutes(t *testing.T) {
 		{rentals.ErrEnded, 409, kindConflict, "", ""},
 		{rentals.ErrLastKey, 409, kindConflict, "", ""},
 		{fmt.Errorf("%w (1 CPU)", renter.ErrNoCandidate), 409, kindNoCandidate, "", ""},
+		{fmt.Errorf("restart 5F: %w", renter.ErrUnsupported), 409, kindConflict, "", ""},
 		{fmt.Errorf("%w: none of the 2 candidates can take the lease now", renter.ErrNoneAvailable), 503, kindUnavailable, "", ""},
 		{fmt.Errorf("%w: %w (1 CPU): 5F..", renter.ErrNoneAvailable, renter.ErrAllHeld), 409, kindConflict, "", ""},
 		{&renter.HeldError{Hotkey: "5F", UID: 3}, 409, kindConflict, "", ""},
