@@ -40,6 +40,15 @@ func TestFieldFlagsCoverFields(t *testing.T) {
 		"canary.Config.Strikes": true, "canary.Config.Timeline": true,
 		"devchain.ServerConfig.ShutdownGrace": true,
 		"api.Config.MetagraphTTL":             true, "api.Config.ShutdownGrace": true, "api.Config.AuditMaxAge": true,
+
+		// The webhook dispatcher's settings.
+		"webhook.Config.MaxAttempts": true, "webhook.Config.BaseBackoff": true, "webhook.Config.MaxBackoff": true,
+		"webhook.Config.Timeout": true, "webhook.Config.Concurrency": true, "webhook.Config.Retention": true,
+
+		// Fields of the renter API's requests: the API names them by their JSON names.
+		"rentals.CreateRequest.Requirement": true, "rentals.CreateRequest.Hotkey": true, "rentals.CreateRequest.Timeline": true,
+		"rentals.CreateRequest.SSHKeys": true, "rentals.Create.IdempotencyKey": true, "rentals.Extend.Days": true,
+		"rentals.AddSSHKey.Key": true,
 	}
 	flags := fieldFlags()
 	for f := range named {
