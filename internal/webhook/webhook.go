@@ -260,6 +260,17 @@ func (d *Dispatcher) start(ctx context.Context, wg *sync.WaitGroup) {
 		}
 		d.inflight[dlv.ID] = true
 		d.mu.Unlock()
+		// A worker records its attempt before it leaves inflight: read
+		// again, so that an attempt finished since the list was read is
+		// not made twice.
+		fresh, err := d.store.WebhookDelivery(ctx, dlv.ID)
+		if err != nil || !fresh.Pending() || fresh.NextAt.After(d.now()) {
+			d.mu.Lock()
+			delete(d.inflight, dlv.ID)
+			d.mu.Unlock()
+			continue
+		}
+		dlv = fresh
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
