@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,7 +264,16 @@ func TestHealthReleasesUnhealthy(t *testing.T) {
 	_, key := renterKey(t)
 	now := time.Now()
 	seed(t, e.store, "r_1", "k1", "5Mone", "127.0.0.1", srv.port, []string{key}, now, now.Add(24*time.Hour))
+	// The renter's record of the lease, whose release the miner cannot
+	// confirm (its allocation key is gone).
+	if err := e.store.SaveAllocation(context.Background(), store.Allocation{Hotkey: "5Mone", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
+		Details: []byte(`{"key_file":"` + filepath.Join(t.TempDir(), "gone.pem") + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
 	s.Tick(context.Background())
+	if recs, _ := e.store.Allocations(context.Background()); len(recs) != 0 {
+		t.Fatalf("the renter's record was kept: %+v", recs)
+	}
 	r, err := s.Get(context.Background(), "k1", "r_1")
 	if err != nil || r.Status != StatusReleased || r.ReleasedAt == nil {
 		t.Fatalf("%+v, %v", r, err)

@@ -482,3 +482,60 @@ func TestViewJSON(t *testing.T) {
 		t.Fatalf("rental JSON %s", b)
 	}
 }
+
+// TestReleaseUnconfirmed: a healthy rental whose miner cannot confirm the
+// release keeps its lease and says why; once unhealthy, it is released.
+func TestReleaseUnconfirmed(t *testing.T) {
+	e := newEnv(t, nil)
+	s := e.service(Config{})
+	ctx := context.Background()
+	_, key := renterKey(t)
+	now := time.Now()
+	seed(t, e.store, "r_1", "k1", "5Mone", "127.0.0.1", 1, []string{key}, now, now.Add(24*time.Hour))
+	if err := e.store.SaveAllocation(ctx, store.Allocation{Hotkey: "5Mone", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
+		Details: []byte(`{"key_file":"` + filepath.Join(t.TempDir(), "gone.pem") + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Release(ctx, "k1", "r_1")
+	var re *renter.ReleaseError
+	if !errors.As(err, &re) || r.Status != StatusActive {
+		t.Fatalf("release: %+v, %v; want a ReleaseError and the rental kept", r, err)
+	}
+	if _, err := e.store.RecordRentalCheck(ctx, "r_1", store.RentalCheck{At: now, Status: store.RentalUnhealthy, Misses: 3, LastError: "down"}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = s.Release(ctx, "k1", "r_1"); err != nil || r.Status != StatusReleased {
+		t.Fatalf("release of the unhealthy rental: %+v, %v", r, err)
+	}
+	if recs, _ := e.store.Allocations(ctx); len(recs) != 0 {
+		t.Fatalf("the renter's record was kept: %+v", recs)
+	}
+}
+
+// TestIdempotencyKeysPurged: a day after, a key is new again.
+func TestIdempotencyKeysPurged(t *testing.T) {
+	e := newEnv(t, nil)
+	clock := time.Now()
+	s, err := New(Config{DataDir: e.dir}, Deps{Store: e.store, Renter: e.renter, Log: testLog(), Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_, key := renterKey(t)
+	req := CreateRequest{Requirement: &container.Requirement{CPU: container.CPURequirement{Count: 64}, RAM: container.SizeRequirement{Capacity: 1 << 30}},
+		Timeline: 1, SSHKeys: []string{key}}
+	s.Create(ctx, "k1", "idem", req)
+	clock = clock.Add(IdempotencyTTL - time.Minute)
+	s.Tick(ctx)
+	if _, replayed, _ := s.Create(ctx, "k1", "idem", req); !replayed {
+		t.Fatal("the key was forgotten within a day")
+	}
+	clock = clock.Add(2 * time.Minute)
+	s.Tick(ctx)
+	if _, replayed, err := s.Create(ctx, "k1", "idem", req); replayed || !errors.Is(err, renter.ErrNoCandidate) {
+		t.Fatalf("a day later: %v (replayed %v)", err, replayed)
+	}
+	if n := e.renter.allocs.Load(); n != 2 {
+		t.Fatalf("%d allocations, want 2", n)
+	}
+}
