@@ -84,6 +84,9 @@ func TestQueueOrder(t *testing.T) {
 	if g.maxAct != 1 {
 		t.Errorf("%d challenges ran at once", g.maxAct)
 	}
+	// The last caller has its answer a moment before the worker marks
+	// itself idle.
+	waitFor(t, func() bool { return !q.Stats().Running })
 	st := q.Stats()
 	if st.Started != 5 || st.Dropped != 1 || st.Waiting != 0 || st.Running {
 		t.Errorf("stats %+v", st)
