@@ -156,8 +156,8 @@ func (s *Server) problemFor(err error) *Problem {
 		return problemf(http.StatusNotFound, kindNotFound, "%s", detail)
 	case errors.Is(err, rentals.ErrIdempotencyMismatch):
 		return problemf(http.StatusUnprocessableEntity, kindIdempotency, "%s", detail)
-	case errors.Is(err, rentals.ErrInProgress), errors.Is(err, rentals.ErrEnded), errors.Is(err, rentals.ErrLastKey),
-		errors.Is(err, renter.ErrAlreadyHeld), errors.Is(err, renter.ErrAllHeld):
+	case errors.Is(err, rentals.ErrInProgress), errors.Is(err, rentals.ErrInterrupted), errors.Is(err, rentals.ErrEnded),
+		errors.Is(err, rentals.ErrLastKey), errors.Is(err, renter.ErrAlreadyHeld), errors.Is(err, renter.ErrAllHeld):
 		return problemf(http.StatusConflict, kindConflict, "%s", detail)
 	case errors.Is(err, renter.ErrUnsupported):
 		return problemf(http.StatusConflict, kindConflict, "%s", detail)

@@ -302,6 +302,8 @@ func TestRentalRoutes(t *testing.T) {
 		{fmt.Errorf("rental r_9: %w", rentals.ErrNotFound), 404, kindNotFound, "", ""},
 		{rentals.ErrIdempotencyMismatch, 422, kindIdempotency, "", ""},
 		{rentals.ErrInProgress, 409, kindConflict, "", ""},
+		{rentals.ErrInterrupted, 409, kindConflict, "", ""},
+		{&rentals.ReplayedError{Err: rentals.ErrInterrupted}, 409, kindConflict, "", ""},
 		{rentals.ErrEnded, 409, kindConflict, "", ""},
 		{rentals.ErrLastKey, 409, kindConflict, "", ""},
 		{fmt.Errorf("%w (1 CPU)", renter.ErrNoCandidate), 409, kindNoCandidate, "", ""},
