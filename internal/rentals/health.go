@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -73,17 +74,63 @@ func (s *Service) expire(ctx context.Context) {
 func (s *Service) expireOne(ctx context.Context, rec store.Rental) {
 	unlock := s.lock(rec.ID)
 	defer unlock()
+	moved, newer, err := s.followExtension(ctx, rec)
+	if err != nil {
+		s.log.Warn("expired rental not ended: its lease record is unreadable", "id", rec.ID, "err", err)
+		return
+	}
+	if moved {
+		return
+	}
 	_, ended, err := s.end(ctx, rec, store.RentalExpired)
 	if err != nil {
 		s.log.Warn("expired rental not ended", "id", rec.ID, "err", err)
 		return
 	}
-	if !ended {
-		return
+	if !ended || newer {
+		return // a newer lease on the miner is not this rental's to forget
 	}
 	if err := s.renter.Release(ctx, rec.Hotkey, renter.ReleaseOptions{Force: true}); err != nil && !errors.Is(err, renter.ErrNotRecorded) {
 		s.log.Warn("the lease of an expired rental was not forgotten", "id", rec.ID, "hotkey", rec.Hotkey, "err", err)
 	}
+}
+
+// followExtension moves the end of rec to its lease's when the lease was
+// extended outside the API (`compute allocate extend` records a later
+// ExpiresAt on the allocation); moved reports whether it did. The lease is
+// the allocation of rec's hotkey made no later than rec; newer reports an
+// allocation of the miner made after rec (another lease).
+func (s *Service) followExtension(ctx context.Context, rec store.Rental) (moved, newer bool, err error) {
+	all, err := s.store.Allocations(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	for _, a := range all {
+		if a.Hotkey != rec.Hotkey {
+			continue
+		}
+		if a.CreatedAt.After(rec.CreatedAt) {
+			return false, true, nil
+		}
+		if !a.ExpiresAt.After(rec.ExpiresAt) || !a.ExpiresAt.After(s.now()) {
+			return false, false, nil
+		}
+		d, err := decodeDetails(rec)
+		if err != nil {
+			return false, false, err
+		}
+		d.Timeline = int(math.Round(a.ExpiresAt.Sub(rec.CreatedAt).Hours() / 24))
+		if err := s.store.UpdateRental(ctx, rec.ID, encodeDetails(d), a.ExpiresAt); err != nil {
+			if errors.Is(err, store.ErrRentalEnded) {
+				return true, false, nil // ended meanwhile: nothing to expire
+			}
+			return false, false, err
+		}
+		s.log.Info("rental end moved to its extended lease's", "id", rec.ID, "owner", rec.Owner, "hotkey", rec.Hotkey,
+			"was", rec.ExpiresAt.UTC().Format(time.RFC3339), "expires", a.ExpiresAt.UTC().Format(time.RFC3339))
+		return true, false, nil
+	}
+	return false, false, nil
 }
 
 // checkAll probes every live rental, a few at a time.

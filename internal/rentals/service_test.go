@@ -343,6 +343,56 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
+// TestExpiryFollowsExtension: a lease extended outside the API (`compute
+// allocate extend` records a later end on the allocation) moves its
+// rental's end instead of expiring it; a newer lease on the same miner
+// (another allocation) does not.
+func TestExpiryFollowsExtension(t *testing.T) {
+	e := newEnv(t, nil)
+	now := time.Now()
+	clock := now
+	s, err := New(Config{DataDir: e.dir}, Deps{Store: e.store, Renter: e.renter, Notifier: e.events, Log: testLog(), Now: func() time.Time { return clock }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key := renterKey(t)
+	ctx := context.Background()
+	created := now.Add(-25 * time.Hour)
+	seed(t, e.store, "r_ext", "k1", "5Mext", "127.0.0.1", 1, []string{key}, created, now.Add(-time.Hour))
+	seed(t, e.store, "r_other", "k1", "5Mother", "127.0.0.1", 1, []string{key}, created, now.Add(-time.Hour))
+	for _, a := range []store.Allocation{
+		{Hotkey: "5Mext", CreatedAt: created, ExpiresAt: created.Add(3 * 24 * time.Hour), Details: json.RawMessage(`{}`)},
+		// The miner of r_other leased again after it: another lease.
+		{Hotkey: "5Mother", CreatedAt: now.Add(-time.Minute), ExpiresAt: now.Add(24 * time.Hour), Details: json.RawMessage(`{}`)},
+	} {
+		if err := e.store.SaveAllocation(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.expire(ctx)
+	r, err := s.Get(ctx, "k1", "r_ext")
+	if err != nil || r.Status != StatusActive || r.Timeline != 3 || !r.ExpiresAt.Equal(created.Add(3*24*time.Hour).Truncate(time.Millisecond)) {
+		t.Fatalf("extended lease: %+v (%v), want active until %v, 3 days", r, err, created.Add(3*24*time.Hour))
+	}
+	if got := e.events.of("r_ext"); len(got) != 0 {
+		t.Fatalf("events of the extended rental %v, want none", got)
+	}
+	if r, _ := s.Get(ctx, "k1", "r_other"); r.Status != StatusExpired {
+		t.Fatalf("a newer lease on the same miner kept the rental: %+v", r)
+	}
+	if all, err := e.store.Allocations(ctx); err != nil || len(all) != 2 {
+		t.Fatalf("allocations after the expiry: %+v (%v), want both kept (the newer lease is not the rental's)", all, err)
+	}
+	clock = created.Add(3*24*time.Hour + time.Minute)
+	s.expire(ctx)
+	if r, _ := s.Get(ctx, "k1", "r_ext"); r.Status != StatusExpired {
+		t.Fatalf("past its extended end: %+v", r)
+	}
+	if got := e.events.of("r_ext"); len(got) != 1 || got[0] != EventExpired {
+		t.Fatalf("events %v", got)
+	}
+}
+
 func TestHealthKeyFile(t *testing.T) {
 	dir := t.TempDir()
 	k1, err := loadHealthKey(dir)
