@@ -16,10 +16,12 @@ import (
 
 	"github.com/sn27/compute/internal/api"
 	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/rentals"
 	"github.com/sn27/compute/internal/renter"
 	"github.com/sn27/compute/internal/score"
 	"github.com/sn27/compute/internal/store"
 	"github.com/sn27/compute/internal/wallet"
+	"github.com/sn27/compute/internal/webhook"
 	"github.com/sn27/compute/internal/wire"
 )
 
@@ -30,6 +32,9 @@ type apiOptions struct {
 	TLSCert, TLSKey, ClientCA string
 	Rate                      int
 	ReadTimeout, WriteTimeout time.Duration
+	// Health configures the rentals' health checks (its DataDir is the
+	// validator's, set where the store is opened).
+	Health rentals.Config
 }
 
 // AddFlags registers the API flags; addr is --api.addr's default ("" : off).
@@ -47,6 +52,11 @@ func (o *apiOptions) AddFlags(fs *pflag.FlagSet, addr string) {
 	fs.IntVar(&o.Rate, "api.rate", d.Rate, "requests a minute per API key without its own rate, and per client address without a key")
 	fs.DurationVar(&o.ReadTimeout, "api.timeout.read", d.ReadTimeout, "deadline of a read request")
 	fs.DurationVar(&o.WriteTimeout, "api.timeout.write", d.WriteTimeout, "deadline of a write request (an allocation asks miners in turn)")
+	h := rentals.DefaultConfig()
+	fs.DurationVar(&o.Health.HealthInterval, "api.health.interval", h.HealthInterval, "how often each live rental is probed (TCP connect, SSH login with the health key)")
+	fs.IntVar(&o.Health.MaxMisses, "api.health.misses", h.MaxMisses, "failed probes in a row that make a rental unhealthy")
+	fs.DurationVar(&o.Health.ProbeTimeout, "api.health.timeout", h.ProbeTimeout, "deadline of one health probe")
+	fs.BoolVar(&o.Health.ReleaseUnhealthy, "api.health.release", false, "release a rental's lease when it turns unhealthy")
 }
 
 // config is the API configuration of the flags, checked.
@@ -56,7 +66,12 @@ func (o *apiOptions) config(netuid uint16, sc score.Config) (api.Config, error) 
 	cfg.TLSCert, cfg.TLSKey, cfg.ClientCA = o.TLSCert, o.TLSKey, o.ClientCA
 	cfg.Rate, cfg.ReadTimeout, cfg.WriteTimeout = o.Rate, o.ReadTimeout, o.WriteTimeout
 	cfg.Netuid, cfg.Score = netuid, sc
-	return cfg, cfg.Validate()
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	h := o.Health
+	h.DataDir = "-" // checked here; the data directory is set where the store is opened
+	return cfg, h.Validate()
 }
 
 // listenAPI opens the API's listener on cfg.Addr; a busy port names the flag.
@@ -69,32 +84,68 @@ func listenAPI(ctx context.Context, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
+// apiStack is the renter API with the rentals service and the webhook
+// dispatcher it serves through.
+type apiStack struct {
+	server  *api.Server
+	rentals *rentals.Service
+	hooks   *webhook.Dispatcher
+}
+
 // apiServer wires the API over a validator's store and chain: the renter
-// for /v1/available signs with hotkey. It opens the listener; the server
-// closes it.
-func apiServer(ctx context.Context, log *slog.Logger, cfg api.Config, st *store.Validator, c chain.Chain, hotkey wire.Signer,
-	dataDir string, reg prometheus.Registerer) (*api.Server, error) {
+// signs with hotkey; the rentals service (health checks per health, its
+// key in dataDir) and the webhook dispatcher serve /v1/rentals. It opens
+// the listener; the server closes it.
+func apiServer(ctx context.Context, log *slog.Logger, cfg api.Config, health rentals.Config, st *store.Validator, c chain.Chain,
+	hotkey wire.Signer, dataDir string, reg prometheus.Registerer) (*apiStack, error) {
 	rent, err := renter.New(renter.Config{Netuid: cfg.Netuid, DataDir: dataDir, Score: &cfg.Score},
 		renter.Deps{Meta: c, Store: st, Signer: hotkey, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("API: %w", err)
 	}
+	hooks, err := webhook.New(webhook.Config{}, webhook.Deps{Store: st, Targets: st, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("API webhooks: %w", err)
+	}
+	health.DataDir = dataDir
+	svc, err := rentals.New(health, rentals.Deps{Store: st, Renter: rent, Notifier: hooks, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("API rentals: %w", err)
+	}
 	ln, err := listenAPI(ctx, cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	s, err := api.New(cfg, api.Deps{Store: st, Chain: c, Hotkey: hotkey.SS58Address(), Renter: rent, Listener: ln,
-		Registry: reg, Log: log})
+	s, err := api.New(cfg, api.Deps{Store: st, Chain: c, Hotkey: hotkey.SS58Address(), Renter: rent, Rentals: svc,
+		Listener: ln, Registry: reg, Log: log})
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	return s, nil
+	return &apiStack{server: s, rentals: svc, hooks: hooks}, nil
 }
 
-// beside runs main and the API server together: the server stops when main
-// returns, and a server that fails stops main.
-func beside(ctx context.Context, s *api.Server, main func(context.Context) error) error {
+// Run serves the API, runs the health checks and sends the webhooks until
+// ctx ends or one of them fails, which stops the others.
+func (a *apiStack) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, run := range []func(context.Context) error{a.server.Run, a.rentals.Run, a.hooks.Run} {
+		g.Go(func() error {
+			if err := run(gctx); err != nil {
+				return err
+			}
+			if ctx.Err() == nil {
+				return errors.New("API: stopped unexpectedly")
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// beside runs main and the API together: the API stops when main
+// returns, and an API that fails stops main.
+func beside(ctx context.Context, a *apiStack, main func(context.Context) error) error {
 	g, gctx := errgroup.WithContext(ctx)
 	actx, stopAPI := context.WithCancel(gctx)
 	defer stopAPI()
@@ -102,7 +153,7 @@ func beside(ctx context.Context, s *api.Server, main func(context.Context) error
 		defer stopAPI()
 		return main(gctx)
 	})
-	g.Go(func() error { return s.Run(actx) })
+	g.Go(func() error { return a.Run(actx) })
 	return g.Wait()
 }
 
@@ -162,7 +213,7 @@ Examples:
 				}
 				defer stop()
 			}
-			s, err := apiServer(ctx, log, cfg, st, c, hotkey, dir, reg)
+			s, err := apiServer(ctx, log, cfg, ao.Health, st, c, hotkey, dir, reg)
 			if err != nil {
 				return err
 			}

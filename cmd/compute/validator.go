@@ -21,6 +21,7 @@ import (
 	"github.com/sn27/compute/internal/api"
 	"github.com/sn27/compute/internal/canary"
 	"github.com/sn27/compute/internal/chain"
+	"github.com/sn27/compute/internal/rentals"
 	"github.com/sn27/compute/internal/store"
 	"github.com/sn27/compute/internal/validator"
 )
@@ -182,7 +183,7 @@ registered on --netuid with enough stake for a validator permit.`,
 			return runValidator(ctx, log, cfg, validatorRun{
 				DataDir: dataDir, MetricsAddr: vo.MetricsAddr, Tables: tables,
 				Deps:   validator.Deps{Chain: c, Hotkey: hotkey},
-				Canary: canaryCfg, API: apiCfg,
+				Canary: canaryCfg, API: apiCfg, APIHealth: vo.API.Health,
 			})
 		},
 	}
@@ -202,6 +203,8 @@ type validatorRun struct {
 	Canary *canary.Config
 	// API configures the renter API served beside the loop (nil: none).
 	API *api.Config
+	// APIHealth configures the API's rentals health checks (DataDir is set here).
+	APIHealth rentals.Config
 }
 
 // runValidator opens the store, the metrics listener and the API's
@@ -235,7 +238,7 @@ func runValidator(ctx context.Context, log *slog.Logger, cfg validator.Config, r
 	log.Info("validator data", "dir", r.DataDir)
 	run := func(ctx context.Context) error { return runWithCanary(ctx, log, v, cfg, st, reg, r) }
 	if r.API != nil {
-		s, err := apiServer(ctx, log, *r.API, st, r.Deps.Chain, r.Deps.Hotkey, r.DataDir, reg)
+		s, err := apiServer(ctx, log, *r.API, r.APIHealth, st, r.Deps.Chain, r.Deps.Hotkey, r.DataDir, reg)
 		if err != nil {
 			return err
 		}
