@@ -25,12 +25,14 @@ import (
 	"github.com/sn27/compute/internal/miner"
 	"github.com/sn27/compute/internal/pow"
 	"github.com/sn27/compute/internal/pow/cpu"
+	"github.com/sn27/compute/internal/rentals"
 	"github.com/sn27/compute/internal/renter"
 	"github.com/sn27/compute/internal/specs"
 	"github.com/sn27/compute/internal/store"
 	"github.com/sn27/compute/internal/testnet"
 	"github.com/sn27/compute/internal/validator"
 	"github.com/sn27/compute/internal/wallet"
+	"github.com/sn27/compute/internal/webhook"
 )
 
 // Netuid is the devnet's subnet.
@@ -430,6 +432,16 @@ func (d *Devnet) startAPI(setup, runCtx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("API: %w", err)
 	}
+	hooks, err := webhook.New(webhook.Config{}, webhook.Deps{Store: d.vst, Targets: d.vst, Log: d.log})
+	if err != nil {
+		return fmt.Errorf("API webhooks: %w", err)
+	}
+	hcfg := rentals.DefaultConfig()
+	hcfg.DataDir, hcfg.HealthInterval = dataDir, 30*time.Second // a devnet's leases are short
+	svc, err := rentals.New(hcfg, rentals.Deps{Store: d.vst, Renter: r, Notifier: hooks, Log: d.log})
+	if err != nil {
+		return fmt.Errorf("API rentals: %w", err)
+	}
 	cfg := api.DefaultConfig()
 	cfg.Addr, cfg.Netuid, cfg.Score, cfg.PublicRead = d.cfg.APIAddr, Netuid, d.vcfg.Score, true
 	cfg.Rate = 600 // the dashboard polls several endpoints
@@ -440,7 +452,7 @@ func (d *Devnet) startAPI(setup, runCtx context.Context) error {
 	}
 	reg := prometheus.NewRegistry()
 	s, err := api.New(cfg, api.Deps{Store: d.vst, Chain: d.net.Chain, Hotkey: d.val.hot.SS58Address(), Renter: r,
-		Listener: ln, Registry: reg, Gatherer: reg, Log: d.log})
+		Rentals: svc, Listener: ln, Registry: reg, Gatherer: reg, Log: d.log})
 	if err != nil {
 		ln.Close()
 		return err
@@ -455,6 +467,8 @@ func (d *Devnet) startAPI(setup, runCtx context.Context) error {
 	}
 	d.api = s
 	d.goRole(runCtx, "API", s.Run)
+	d.goRole(runCtx, "API rentals", svc.Run)
+	d.goRole(runCtx, "API webhooks", hooks.Run)
 	return nil
 }
 
