@@ -40,7 +40,9 @@ func solve(t *testing.T, s *cpu.Solver, c pow.Challenge, want string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// A bound against a hang, not a speed target: the portable kernel under
+	// -race on a loaded machine can take tens of seconds for difficulty 6.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	got, err := s.Solve(ctx, j)
 	if err != nil {
