@@ -3,6 +3,7 @@ package chain
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Signer signs extrinsics or dev-chain calls; *wallet.Keypair implements it.
@@ -138,3 +139,12 @@ var (
 	ErrRegistrationClosed  = errors.New("chain: registration closed or no uid can be pruned")
 	ErrCommitRevealEnabled = errors.New("chain: commit-reveal is enabled; plain set_weights is refused")
 )
+
+// BlockClock is implemented by the chains that can say when their latest
+// block was made (the dev chain, its HTTP client and subtensor, whose block
+// author stamps Timestamp.Now). It stays out of Chain, so that a test's chain
+// need not implement it; `compute doctor` compares it with this host's clock.
+type BlockClock interface {
+	// BlockTimestamp returns the best block and the time stamped on it.
+	BlockTimestamp(ctx context.Context) (block uint64, at time.Time, err error)
+}

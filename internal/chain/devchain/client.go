@@ -127,6 +127,19 @@ func (c *Client) Block(ctx context.Context) (uint64, error) {
 	return b.Block, err
 }
 
+// BlockTimestamp returns the current block and when the localnet produced it
+// (chain.BlockClock); before its first block the error wraps chain.ErrNotFound.
+func (c *Client) BlockTimestamp(ctx context.Context) (uint64, time.Time, error) {
+	var b blockReply
+	if err := c.do(ctx, http.MethodGet, "/v1/block", nil, nil, &b); err != nil {
+		return 0, time.Time{}, err
+	}
+	if b.TimestampMS <= 0 {
+		return b.Block, time.Time{}, fmt.Errorf("timestamp of block %d: the localnet has produced no block yet, or is older than this client: %w", b.Block, chain.ErrNotFound)
+	}
+	return b.Block, time.UnixMilli(b.TimestampMS), nil
+}
+
 // WaitBlock long-polls until the chain is past block after.
 func (c *Client) WaitBlock(ctx context.Context, after uint64) (uint64, error) {
 	for {

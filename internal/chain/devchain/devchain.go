@@ -153,12 +153,16 @@ type Chain struct {
 	// fails it with the error it returns.
 	epochFault func(netuid uint16, block uint64) error
 
-	mu       sync.Mutex // guards block and newBlock
+	mu       sync.Mutex // guards block, stamp and newBlock
 	block    uint64
+	stamp    time.Time     // when block was produced (zero: not known)
 	newBlock chan struct{} // closed and replaced on every new block
 }
 
-var _ chain.Chain = (*Chain)(nil)
+var (
+	_ chain.Chain      = (*Chain)(nil)
+	_ chain.BlockClock = (*Chain)(nil)
+)
 
 // Open opens or creates the dev chain state described by cfg.
 func Open(ctx context.Context, cfg Config) (*Chain, error) {
@@ -201,6 +205,14 @@ func Open(ctx context.Context, cfg Config) (*Chain, error) {
 	if err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'block'`).Scan(&c.block); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("read dev chain block: %w", err)
+	}
+	var ms int64
+	switch err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'timestamp_ms'`).Scan(&ms); {
+	case err == nil:
+		c.stamp = time.UnixMilli(ms)
+	case !errors.Is(err, sql.ErrNoRows):
+		db.Close()
+		return nil, fmt.Errorf("read dev chain block timestamp: %w", err)
 	}
 	if err := c.loadBeacon(ctx, cfg); err != nil {
 		db.Close()
@@ -246,26 +258,22 @@ func (c *Chain) Run(ctx context.Context) error {
 func (c *Chain) Step(ctx context.Context, n int) (uint64, error) {
 	var block uint64
 	for k := 0; k < n; k++ {
+		stamp := c.now().Truncate(time.Millisecond)
 		err := inTx(ctx, c.db, func(tx *sql.Tx) error {
-			if err := tx.QueryRowContext(ctx, `UPDATE meta SET value = value + 1 WHERE key = 'block' RETURNING value`).Scan(&block); err != nil {
-				return fmt.Errorf("advance block: %w", err)
+			if err := advanceBlock(ctx, tx, stamp, &block); err != nil {
+				return err
 			}
 			return c.produce(ctx, tx, block)
 		})
 		if err != nil && ctx.Err() == nil {
 			c.log.Error("block work failed; the block is produced without it", "block", block, "err", err)
-			err = inTx(ctx, c.db, func(tx *sql.Tx) error {
-				if err := tx.QueryRowContext(ctx, `UPDATE meta SET value = value + 1 WHERE key = 'block' RETURNING value`).Scan(&block); err != nil {
-					return fmt.Errorf("advance block: %w", err)
-				}
-				return nil
-			})
+			err = inTx(ctx, c.db, func(tx *sql.Tx) error { return advanceBlock(ctx, tx, stamp, &block) })
 		}
 		if err != nil {
 			return 0, err
 		}
 		c.mu.Lock()
-		c.block = block
+		c.block, c.stamp = block, stamp
 		close(c.newBlock)
 		c.newBlock = make(chan struct{})
 		c.mu.Unlock()
@@ -282,6 +290,34 @@ func (c *Chain) Block(ctx context.Context) (uint64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.block, nil
+}
+
+// advanceBlock moves the chain to the next block, stamped at (stored in
+// milliseconds, as substrate's Timestamp.Now), and sets *block to its number.
+func advanceBlock(ctx context.Context, tx *sql.Tx, at time.Time, block *uint64) error {
+	if err := tx.QueryRowContext(ctx, `UPDATE meta SET value = value + 1 WHERE key = 'block' RETURNING value`).Scan(block); err != nil {
+		return fmt.Errorf("advance block: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('timestamp_ms', ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, max(at.UnixMilli(), 0)); err != nil {
+		return fmt.Errorf("stamp block %d: %w", *block, err)
+	}
+	return nil
+}
+
+// BlockTimestamp returns the current block and the time it was produced
+// (chain.BlockClock). A chain that has produced no block since its state was
+// created has no timestamp: the error wraps chain.ErrNotFound.
+func (c *Chain) BlockTimestamp(ctx context.Context) (uint64, time.Time, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, time.Time{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stamp.IsZero() {
+		return c.block, time.Time{}, fmt.Errorf("timestamp of block %d: no block produced yet: %w", c.block, chain.ErrNotFound)
+	}
+	return c.block, c.stamp, nil
 }
 
 // WaitBlock blocks until the chain is past block after.

@@ -37,6 +37,8 @@ type Dev interface {
 var (
 	_ Dev = (*Chain)(nil)
 	_ Dev = (*Client)(nil)
+
+	_ chain.BlockClock = (*Client)(nil)
 )
 
 // submitter is the transport under the signed calls: in process or HTTP.

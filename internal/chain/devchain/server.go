@@ -251,6 +251,9 @@ func parseUint(q url.Values, name string, bits int, required bool) (uint64, erro
 
 type blockReply struct {
 	Block uint64 `json:"block"`
+	// TimestampMS is when the block was produced, in Unix milliseconds (0:
+	// not known yet); only /v1/block sends it.
+	TimestampMS int64 `json:"timestamp_ms,omitempty"`
 }
 
 func (s *server) block(w http.ResponseWriter, r *http.Request) {
@@ -258,8 +261,15 @@ func (s *server) block(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, nil, err)
 		return
 	}
-	b, err := s.c.Block(r.Context())
-	s.reply(w, blockReply{b}, err)
+	b, at, err := s.c.BlockTimestamp(r.Context())
+	if errors.Is(err, chain.ErrNotFound) {
+		err = nil // no block produced yet: the number alone
+	}
+	reply := blockReply{Block: b}
+	if !at.IsZero() {
+		reply.TimestampMS = at.UnixMilli()
+	}
+	s.reply(w, reply, err)
 }
 
 // wait long-polls until the chain is past ?after= or ?timeout_ms= passes
@@ -287,7 +297,7 @@ func (s *server) wait(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil {
 		b, err = s.c.Block(r.Context())
 	}
-	s.reply(w, blockReply{b}, err)
+	s.reply(w, blockReply{Block: b}, err)
 }
 
 // netuidQuery parses the query (allowing the given keys besides netuid) and
