@@ -85,6 +85,14 @@ func fieldFlags() map[string]string {
 		"devnet.Config.Miners":  "miners",
 		"devnet.Config.Plot":    "plot",
 		"devnet.Config.APIAddr": "api.addr",
+
+		"doctor.Config.Mode":         "mode",
+		"doctor.Config.AxonIP":       "axon.ip",
+		"doctor.Config.AxonPort":     "axon.port",
+		"doctor.Config.ExternalIP":   "axon.external_ip",
+		"doctor.Config.ExternalPort": "axon.external_port",
+		"doctor.Config.SSHPort":      "ssh.port",
+		"doctor.Config.CheckTimeout": "timeout",
 	}
 }
 
