@@ -169,6 +169,7 @@ Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 inter
 		newAllocateCommand(g),
 		newAPICommand(g),
 		newWeightsCommand(g),
+		newDoctorCommand(g),
 	)
 	typedUsage(root)
 	hintErrors(root)

@@ -162,6 +162,17 @@ func (s Status) String() string {
 // MarshalText writes the status as the table does.
 func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads what MarshalText writes.
+func (s *Status) UnmarshalText(b []byte) error {
+	for _, v := range []Status{Pass, Warn, Fail, Skip} {
+		if string(b) == v.String() {
+			*s = v
+			return nil
+		}
+	}
+	return fmt.Errorf("doctor: unknown result %q", b)
+}
+
 // Result is one row of the report.
 type Result struct {
 	Check  string `json:"check"`

@@ -50,6 +50,14 @@ func TestWriteTable(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back[0]["result"] != "FAIL" || back[0]["fix"] != "start it" {
 		t.Fatalf("JSON %s: %v", b.String(), err)
 	}
+	var again []Result
+	if err := json.Unmarshal(b.Bytes(), &again); err != nil || again[0] != results[1] {
+		t.Fatalf("JSON read back: %+v, %v", again, err)
+	}
+	var s Status
+	if err := s.UnmarshalText([]byte("MAYBE")); err == nil {
+		t.Error("an unknown result was read")
+	}
 }
 
 func TestNVIDIADevices(t *testing.T) {
