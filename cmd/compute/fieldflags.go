@@ -93,6 +93,11 @@ func fieldFlags() map[string]string {
 		"doctor.Config.ExternalPort": "axon.external_port",
 		"doctor.Config.SSHPort":      "ssh.port",
 		"doctor.Config.CheckTimeout": "timeout",
+
+		"service.Config.Name":       "name",
+		"service.Config.User":       "user",
+		"service.Config.Binary":     "binary",
+		"service.Config.RestartSec": "restart-sec",
 	}
 }
 
