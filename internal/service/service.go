@@ -207,7 +207,7 @@ func plan(c Config, a Account) (layout, error) {
 			l.writable = append(l.writable, d)
 		}
 	}
-	for _, p := range append([]string{a.Home, f.walletPath}, f.dataDirs...) {
+	for _, p := range append([]string{a.Home, c.Binary, f.walletPath}, f.dataDirs...) {
 		if p != "" && underHome(p) {
 			l.protectHome = "read-only"
 		}

@@ -107,6 +107,9 @@ func TestRenderSettings(t *testing.T) {
 			"ReadWritePaths": "/var/lib/compute/.bittensor", "PrivateDevices": "yes", "ProtectClock": "yes", "MemoryDenyWriteExecute": "yes",
 			"SupplementaryGroups": "",
 		}},
+		{"binary under /home", Config{Role: Validator, Binary: "/home/alice/go/bin/compute"}, compute, map[string]string{
+			"ProtectHome": "read-only",
+		}},
 		{"miner as root", Config{Role: Miner, Binary: "/usr/bin/compute"}, root, map[string]string{
 			"User": "root", "SupplementaryGroups": "", "ProtectSystem": "", "ProtectHome": "", "PrivateTmp": "", "ReadWritePaths": "",
 			"NoNewPrivileges": "yes", "CapabilityBoundingSet": "",
