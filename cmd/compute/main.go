@@ -170,6 +170,7 @@ Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 inter
 		newAPICommand(g),
 		newWeightsCommand(g),
 		newDoctorCommand(g),
+		newServiceCommand(g),
 	)
 	typedUsage(root)
 	hintErrors(root)
