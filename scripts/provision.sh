@@ -4,13 +4,15 @@
 # CPU OpenCL, debootstrap, the OpenSSH client (ssh, ssh-keygen), Debian's python3 with
 # the cryptography package (the OAEP compatibility test decrypts with it), iptables,
 # e2fsprogs and util-linux (leases get their own firewalled network and a loop-mounted
-# ext4 disk), Debian's chromium (the dashboard's tests drive it headless), and the SSH test image built from Debian packages. Idempotent: re-running skips what is already there.
+# ext4 disk), Debian's chromium (the dashboard's tests drive it headless), systemd's
+# systemd-analyze (the service units are checked with it), and the SSH test image built
+# from Debian packages. Idempotent: re-running skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 for pair in dockerd:docker.io hashcat:hashcat debootstrap:debootstrap ssh:openssh-client ssh-keygen:openssh-client \
-	iptables:iptables mkfs.ext4:e2fsprogs losetup:mount fallocate:util-linux chromium:chromium; do
+	iptables:iptables mkfs.ext4:e2fsprogs losetup:mount fallocate:util-linux chromium:chromium systemd-analyze:systemd; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 [ -e /etc/OpenCL/vendors/pocl.icd ] || need+=(pocl-opencl-icd)
