@@ -334,8 +334,9 @@ func (d Deps) withDefaults() Deps {
 
 // Install writes the unit of c: it creates the user when missing (with
 // useradd) and the directories the unit grants it, writes the unit file and,
-// when systemd runs, reloads it and enables and starts the unit; otherwise it
-// says what to run. With DryRun it prints the unit and changes nothing.
+// when systemd runs, reloads it and enables and starts the unit (a unit that
+// replaced another is restarted, to take the new flags); otherwise it says
+// what to run. With DryRun it prints the unit and changes nothing.
 func Install(ctx context.Context, c Config, deps Deps) error {
 	c, err := c.withDefaults()
 	if err != nil {
@@ -394,12 +395,17 @@ func Install(ctx context.Context, c Config, deps Deps) error {
 			return fmt.Errorf("create %s for user %s: %w", dir, acct.Name, err)
 		}
 	}
+	_, err = os.Lstat(path)
+	replaced := err == nil
 	if err := writeUnit(path, unit); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "wrote %s\n", path)
 	unitFile := filepath.Base(path)
 	steps := [][]string{{"daemon-reload"}, {"enable", "--now", unitFile}}
+	if replaced { // a running unit takes the new flags only when restarted
+		steps = [][]string{{"daemon-reload"}, {"enable", unitFile}, {"restart", unitFile}}
+	}
 	if !sys.SystemdRunning() {
 		fmt.Fprintf(out, "systemd is not running here; once it is, run:\n")
 		for _, s := range steps {
@@ -412,7 +418,7 @@ func Install(ctx context.Context, c Config, deps Deps) error {
 			return err
 		}
 	}
-	fmt.Fprintf(out, "%s enabled and started; follow it with: journalctl -u %s -f\n", unitFile, unitFile)
+	fmt.Fprintf(out, "%s enabled and (re)started; follow it with: journalctl -u %s -f\n", unitFile, unitFile)
 	return nil
 }
 

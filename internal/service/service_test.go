@@ -292,7 +292,7 @@ func TestInstallUninstall(t *testing.T) {
 	if err := Install(ctx, cfg, Deps{System: sys, Out: &out}); err != nil {
 		t.Fatal(err)
 	}
-	want = []string{"mkdir /var/lib/compute/.bittensor 998:997", "systemctl daemon-reload", "systemctl enable --now compute-miner.service"}
+	want = []string{"mkdir /var/lib/compute/.bittensor 998:997", "systemctl daemon-reload", "systemctl enable compute-miner.service", "systemctl restart compute-miner.service"}
 	if !slices.Equal(sys.calls, want) {
 		t.Fatalf("did %q, want %q", sys.calls, want)
 	}
@@ -301,6 +301,21 @@ func TestInstallUninstall(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Fatalf("unit directory holds %v", entries)
+	}
+
+	// A new unit with systemd running is enabled and started at once.
+	sys.calls = nil
+	other := cfg
+	other.Name = "compute-miner-2"
+	if err := Install(ctx, other, Deps{System: sys}); err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"mkdir /var/lib/compute/.bittensor 998:997", "systemctl daemon-reload", "systemctl enable --now compute-miner-2.service"}
+	if !slices.Equal(sys.calls, want) {
+		t.Fatalf("did %q, want %q", sys.calls, want)
+	}
+	if err := os.Remove(filepath.Join(dir, "compute-miner-2.service")); err != nil {
+		t.Fatal(err)
 	}
 
 	// Uninstall stops, disables and removes; a second time it is not installed.
