@@ -77,6 +77,7 @@ var checks = []check{
 	{name: "axon-port", modes: minerOnly, slowFix: "a firewall drops the connection: open the axon's TCP port", run: checkAxonPort},
 	{name: "ssh-port", modes: minerOnly, slowFix: "a firewall drops the connection: open the lease SSH TCP port", run: checkSSHPort},
 	{name: "docker", modes: minerOnly, slowFix: "the Docker daemon does not answer: systemctl restart docker, and read journalctl -u docker", run: checkDocker},
+	{name: "lease-isolation", modes: minerOnly, slowFix: "check that the host answers", run: checkIsolation},
 	{name: "lease-image", modes: minerOnly, slowFix: "the Docker daemon does not answer: systemctl restart docker", run: checkLeaseImage},
 	{name: "gpu", modes: minerOnly, slowFix: "the NVIDIA driver does not answer: run nvidia-smi; a hung driver needs a reboot", run: checkGPU},
 	{name: "nvidia-container-toolkit", modes: minerOnly, slowFix: "the Docker daemon does not answer: systemctl restart docker", run: checkToolkit},
@@ -517,6 +518,36 @@ func checkLeaseImage(ctx context.Context, d *Doctor, s state) (Result, func(*sta
 		id = id[:19]
 	}
 	return pass("%s (%s, %d MiB)", image, id, res.Size>>20), nil
+}
+
+// checkIsolation: what the lease manager needs to firewall each lease and
+// give it a disk of its own (internal/container's firewall and loop volumes):
+// root, iptables, loop devices, mkfs.ext4 and mount. Without them leases
+// still run, less isolated, so this warns.
+func checkIsolation(_ context.Context, d *Doctor, _ state) (Result, func(*state)) {
+	if !d.cfg.Allocation {
+		return skip("allocation is off (--miner.allocation=false)"), nil
+	}
+	h := d.deps.Host
+	if uid := h.Euid(); uid != 0 {
+		return warn("run the miner as root to isolate leases: compute service install miner --user root ... (see docs/deploy.md); run this check as the miner's user",
+			"as uid %d the miner cannot firewall leases (iptables) nor give them disks of their own (loop mounts): leases reach this host's services and the cloud metadata address, and their disk size is enforced only by a storage-driver quota", uid), nil
+	}
+	var missing, fixes []string
+	for _, t := range []struct{ tool, pkg string }{{"iptables", "iptables"}, {"mkfs.ext4", "e2fsprogs"}, {"mount", "mount"}} {
+		if _, err := h.LookPath(t.tool); err != nil {
+			missing = append(missing, t.tool)
+			fixes = append(fixes, "apt-get install "+t.pkg)
+		}
+	}
+	if !h.Exists("/dev/loop-control") {
+		missing = append(missing, "/dev/loop-control")
+		fixes = append(fixes, "modprobe loop")
+	}
+	if len(missing) > 0 {
+		return warn(strings.Join(fixes, "; "), "leases are less isolated: %s missing", strings.Join(missing, ", ")), nil
+	}
+	return pass("root, iptables and loop devices: leases are firewalled and get disks of their own"), nil
 }
 
 func checkGPU(ctx context.Context, d *Doctor, _ state) (Result, func(*state)) {

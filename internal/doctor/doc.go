@@ -4,9 +4,9 @@
 //
 // A Doctor runs a fixed table of checks in order (wallet files and their
 // permissions, the chain, the registration, the clock against the chain's
-// latest block, the axon as announced and as reachable, Docker and the lease
-// image, GPUs and the container toolkit, hashcat, free disk, the open-files
-// limit), the ones its Mode needs. Each check is a function of the Config, the
+// latest block, the axon as announced and as reachable, Docker, the lease
+// isolation and the lease image, GPUs and the container toolkit, hashcat,
+// free disk, the open-files limit), the ones its Mode needs. Each check is a function of the Config, the
 // Deps (small interfaces: the chain, the Docker daemon, the host) and what the
 // checks before it found; it returns one Result: PASS, WARN, FAIL or N/A with a
 // detail and, unless it passed, a fix. Every check runs under its own time

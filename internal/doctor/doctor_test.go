@@ -397,6 +397,7 @@ type fakeHost struct {
 	nofile   uint64
 	pci      int
 	noLookup bool
+	euid     int
 }
 
 func (h fakeHost) FreeBytes(p string) (uint64, error) {
@@ -415,11 +416,40 @@ func (h fakeHost) NoFile() (uint64, uint64, error) {
 
 func (h fakeHost) NVIDIADevices() (int, error) { return h.pci, nil }
 
+func (h fakeHost) Euid() int { return h.euid }
+
+func (h fakeHost) Exists(p string) bool { return !h.noLookup }
+
 func (h fakeHost) LookPath(name string) (string, error) {
 	if h.noLookup {
 		return "", errors.New("not found")
 	}
 	return "/usr/bin/" + name, nil
+}
+
+// TestLeaseIsolation: root with the tools passes; another user, or missing
+// tools, warn with the fix.
+func TestLeaseIsolation(t *testing.T) {
+	f := newNet(t, nil)
+	cfg := f.config
+	cfg.Allocation = true
+	noDocker := func(context.Context) (Docker, error) { return nil, errors.New("not in this test") }
+	for _, tc := range []struct {
+		host fakeHost
+		want Status
+		text []string
+	}{
+		{fakeHost{}, Pass, []string{"leases are firewalled"}},
+		{fakeHost{euid: 998}, Warn, []string{"as uid 998", "--user root"}},
+		{fakeHost{noLookup: true}, Warn, []string{"iptables, mkfs.ext4, mount, /dev/loop-control missing", "apt-get install iptables", "modprobe loop"}},
+	} {
+		deps := f.deps()
+		deps.Host, deps.OpenDocker = tc.host, noDocker
+		got := run(t, cfg, deps)
+		expect(t, got, "lease-isolation", tc.want, tc.text...)
+	}
+	got := run(t, f.config, f.deps())
+	expect(t, got, "lease-isolation", Skip)
 }
 
 // TestHostLimits: disk and open-files thresholds.

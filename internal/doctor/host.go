@@ -36,6 +36,10 @@ type Host interface {
 	NVIDIADevices() (int, error)
 	// LookPath finds a program on PATH.
 	LookPath(name string) (string, error)
+	// Euid is the effective user id of this process.
+	Euid() int
+	// Exists reports whether path exists.
+	Exists(path string) bool
 }
 
 // OS is the real host.
@@ -115,6 +119,15 @@ func nvidiaDevices(fsys fs.FS) (int, error) {
 
 // LookPath is exec.LookPath.
 func (OS) LookPath(name string) (string, error) { return exec.LookPath(name) }
+
+// Euid is os.Geteuid.
+func (OS) Euid() int { return os.Geteuid() }
+
+// Exists is os.Stat without an error.
+func (OS) Exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
 
 // dialDocker connects to the daemon the environment names (DOCKER_HOST, else
 // the local socket), negotiating the API version; a daemon that does not
