@@ -342,7 +342,8 @@ func TestClockSkew(t *testing.T) {
 // one warns that it cannot tell the clock from the chain.
 func TestStalledChain(t *testing.T) {
 	old := time.Now().Add(-time.Hour)
-	n := testnet.New(t, testnet.Config{Netuid: 1, Chain: devchain.Config{Now: func() time.Time { return old }}})
+	// No block producer runs; BlockTime only tells the doctor the interval.
+	n := testnet.New(t, testnet.Config{Netuid: 1, Chain: devchain.Config{BlockTime: 100 * time.Millisecond, Now: func() time.Time { return old }}})
 	if _, err := n.Chain.Step(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +356,7 @@ func TestStalledChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.MustJoin(t, testnet.Key(t, "//Bob"), hot, 100, 0)
-	cfg := Config{Mode: Validator, Netuid: 1, WalletPath: dir, WalletName: "w", HotkeyName: "h", CheckTimeout: time.Second}
+	cfg := Config{Mode: Validator, Netuid: 1, WalletPath: dir, WalletName: "w", HotkeyName: "h", CheckTimeout: 10 * time.Second}
 	got := run(t, cfg, Deps{OpenChain: func(ctx context.Context) (Chain, error) { return devchain.Dial(ctx, srv.URL) }})
 	expect(t, got, "clock", Warn, "no newer block came", "synced and producing blocks")
 }
@@ -541,7 +542,9 @@ func TestCheckTimeout(t *testing.T) {
 	start := time.Now()
 	got := run(t, cfg, deps)
 	expect(t, got, "chain", Fail, "no answer within 300ms", "--subtensor.chain_endpoint")
-	expect(t, got, "disk", Pass)
+	if _, ok := got["open-files"]; !ok {
+		t.Error("the doctor stopped after the check that overran")
+	}
 	if d := time.Since(start); d > time.Minute {
 		t.Errorf("the doctor took %v", d)
 	}
