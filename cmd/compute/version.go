@@ -11,10 +11,15 @@ import (
 func newVersionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version and its Bittensor integer form",
-		Args:  cobra.NoArgs,
+		Short: "Print the protocol version, its Bittensor integer form and the binary's release",
+		Long: `version prints two lines: the protocol version with its integer form (the weights
+version_key and axon version), then the binary's own release version (a semantic version,
+or "dev" for a build not made by scripts/release.sh) and its platform as the release feed
+names it (docs/releases.md).`,
+		Args: cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintf(cmd.OutOrStdout(), "compute %s (version_key %d)\n", version.String, version.Int)
+			fmt.Fprintf(cmd.OutOrStdout(), "compute %s (version_key %d)\nrelease %s (platform %s)\n",
+				version.String, version.Int, version.Release(), version.Platform())
 		},
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"testing"
+
+	"github.com/sn27/compute/internal/version"
 )
 
 func TestVersionCommand(t *testing.T) {
@@ -13,7 +15,8 @@ func TestVersionCommand(t *testing.T) {
 	if err := root.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := out.String(), "compute 1.4.2 (version_key 142)\n"; got != want {
+	want := "compute 1.4.2 (version_key 142)\nrelease dev (platform " + version.Platform() + ")\n"
+	if got := out.String(); got != want {
 		t.Fatalf("compute version printed %q, want %q", got, want)
 	}
 }
