@@ -3,6 +3,7 @@ module github.com/sn27/compute
 go 1.26.8
 
 require (
+	aead.dev/minisign v0.3.0
 	github.com/ChainSafe/go-schnorrkel v1.1.0
 	github.com/chromedp/cdproto v0.160.1
 	github.com/chromedp/chromedp v0.24.0

@@ -22,6 +22,8 @@ if ! { command -v python3 >/dev/null 2>&1 && python3 -c 'import cryptography' 2>
 	! /usr/bin/python3 -c 'import cryptography' 2>/dev/null; then
 	need+=(python3-cryptography)
 fi
+# minisign: the release tests check that it verifies compute's signatures and compute its.
+command -v minisign >/dev/null 2>&1 || need+=(minisign)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "provision: installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive
