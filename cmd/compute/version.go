@@ -18,8 +18,8 @@ or "dev" for a build not made by scripts/release.sh) and its platform as the rel
 names it (docs/releases.md).`,
 		Args: cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintf(cmd.OutOrStdout(), "compute %s (version_key %d)\nrelease %s (platform %s)\n",
-				version.String, version.Int, version.Release(), version.Platform())
+			fmt.Fprintf(cmd.OutOrStdout(), "compute %s (version_key %d)\n%s\n",
+				version.String, version.Int, version.ReleaseLine(version.Release(), version.Platform()))
 		},
 	}
 }

@@ -40,3 +40,11 @@ func Platform() string {
 	}
 	return p
 }
+
+// ReleaseLine is the line `compute version` prints about the release
+// ("release 1.5.0 (platform linux-amd64)"); the updater reads it from a
+// downloaded binary to check that the binary runs here and is the release
+// the feed named.
+func ReleaseLine(release, platform string) string {
+	return "release " + release + " (platform " + platform + ")"
+}
