@@ -33,14 +33,14 @@ func (m *Miner) newAxon() (*wire.Axon, error) {
 		return nil, err
 	}
 	if err := wire.Attach(ax, wire.Handler[wire.Challenge]{
-		Forward:   m.forwardChallenge,
+		Forward:   gated(m, m.forwardChallenge),
 		Blacklist: m.blacklist,
 		Priority:  m.priority(PriorityChallenge),
 	}); err != nil {
 		return nil, err
 	}
 	if err := wire.Attach(ax, wire.Handler[wire.Allocate]{
-		Forward:     m.forwardAllocate,
+		Forward:     gated(m, m.forwardAllocate),
 		Blacklist:   m.blacklist,
 		Priority:    m.priority(PriorityAllocate),
 		RequireHash: m.cfg.Policy.RequireHashedAllocate,

@@ -80,6 +80,9 @@ type Deps struct {
 	Registry prometheus.Registerer
 	// Log defaults to slog.Default().
 	Log *slog.Logger
+	// Gate is held by each challenge and allocation, so that a restart for an
+	// update waits for them (nil: none).
+	Gate Gate
 }
 
 // Miner is the miner role. Create it with New and run it with Run, once.
