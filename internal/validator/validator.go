@@ -54,6 +54,9 @@ type Deps struct {
 	// Penalties, when set, names the miners this validator penalises on its
 	// own evidence (see PenaltySource).
 	Penalties PenaltySource
+	// Gate is held by each challenge round and weights submission, so that a
+	// restart for an update waits for them (nil: none).
+	Gate Gate
 }
 
 // ErrDeregistered is returned by Run when the validator's hotkey no longer
@@ -92,6 +95,7 @@ type Validator struct {
 	pending       []store.WeightsRecord // our commits not yet seen revealed
 	shared        sharedLoop
 	penalties     PenaltySource
+	gate          Gate
 
 	mu    sync.Mutex // guards state and sharedAlloc
 	state State
@@ -173,6 +177,7 @@ func New(cfg Config, deps Deps) (*Validator, error) {
 		store: deps.Store, d: d, metrics: m, log: log, tables: deps.Tables, now: now,
 		rng:         rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 		penalties:   penaltySource(deps),
+		gate:        deps.Gate,
 		lastDiff:    map[string]int{},
 		lastOutcome: map[string]Outcome{},
 	}, nil
@@ -340,7 +345,10 @@ func (v *Validator) onBlock(ctx context.Context, b uint64, roundDone *chan Round
 		*specsDone = v.startSpecs(ctx)
 	}
 	if weightsDue {
-		v.setWeights(ctx, b)
+		if release, ok := v.hold(ctx); ok {
+			v.setWeights(ctx, b)
+			release()
+		}
 	}
 	if revealDue {
 		v.checkReveals(ctx, b)
@@ -430,9 +438,14 @@ func (v *Validator) startRound(ctx context.Context, b uint64) chan RoundReport {
 	v.log.Info("challenge round", "block", b, "miners", len(sel.Queryable), "excluded", sel.ExcludedSummary(),
 		"updated_percent", fmt.Sprintf("%.0f", sel.UpdatedPercent), "version_filtered", sel.VersionFiltered,
 		"next_round", v.nextChallenge)
+	release, ok := v.hold(ctx)
+	if !ok {
+		return nil
+	}
 	done := make(chan RoundReport, 1)
 	miners := sel.Queryable
 	go func() {
+		defer release()
 		rep := RoundReport{Block: b, Started: v.now()}
 		cpu0 := cpuTime()
 		t0 := time.Now()
