@@ -2,10 +2,13 @@ package release
 
 import (
 	"bytes"
+	"debug/elf"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -354,5 +357,52 @@ func TestMinisignInterop(t *testing.T) {
 	}
 	if err := VerifyFile(pk, file); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("minisign's signature checked with compute's key: %v", err)
+	}
+}
+
+// TestCheckBinary checks the test binary itself (built for this machine,
+// dynamically linked or not) against the platforms it is and is not.
+func TestCheckBinary(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("ELF checks on Linux")
+	}
+	other := map[string]string{"amd64": "arm64", "arm64": "amd64"}[runtime.GOARCH]
+	if err := CheckBinary(exe, "linux-"+runtime.GOARCH); err != nil {
+		t.Fatalf("this test binary for its own platform: %v", err)
+	}
+	if other != "" {
+		if err := CheckBinary(exe, "linux-"+other); err == nil || !strings.Contains(err.Error(), "not for platform") {
+			t.Fatalf("this test binary for linux-%s: %v", other, err)
+		}
+	}
+	script := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, platform, want string }{
+		{script, "linux-amd64", "not an ELF binary"},
+		{exe, "linux-sparc", "unknown architecture"},
+		{script, "darwin-arm64", ""},
+	} {
+		err := CheckBinary(tc.path, tc.platform)
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckBinary(%s, %s) = %v, want %q", filepath.Base(tc.path), tc.platform, err, tc.want)
+		}
+	}
+	// A test binary links dynamically when cgo is on (the race detector
+	// needs it); then it is no nogpu binary.
+	f, err := elf.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dynamic := slices.ContainsFunc(f.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP })
+	err = CheckBinary(exe, "linux-"+runtime.GOARCH+"-nogpu")
+	if dynamic != (err != nil) {
+		t.Fatalf("dynamic %v, CheckBinary as nogpu: %v", dynamic, err)
 	}
 }
