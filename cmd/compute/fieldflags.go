@@ -15,6 +15,11 @@ func fieldFlags() map[string]string {
 		"connect.Config.Endpoint": "subtensor.chain_endpoint",
 		"connect.Config.Network":  "subtensor.network",
 
+		"update.Config.Feed":      "update.feed",
+		"update.Config.PublicKey": "update.public_key",
+		"update.Config.Interval":  "update.interval",
+		"update.Config.Restart":   "update.restart",
+
 		"miner.Config.AxonPort":                "axon.port",
 		"miner.Config.ExternalPort":            "axon.external_port",
 		"miner.Config.AxonIP":                  "axon.ip",

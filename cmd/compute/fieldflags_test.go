@@ -35,6 +35,9 @@ func TestFieldFlagsCoverFields(t *testing.T) {
 	}
 	// Fields set in code, never from a flag.
 	unflagged := map[string]bool{
+		// The updater's limits.
+		"update.Config.Timeout": true, "update.Config.DrainTimeout": true, "update.Config.MaxSize": true,
+
 		"validator.Config.MaxMinerStake": true, "canary.Config.Jitter": true, "canary.Config.RetryAfter": true,
 		"canary.Config.ReleaseTimeout": true, "canary.Config.Tick": true, "canary.Config.Margin": true,
 		"canary.Config.Strikes": true, "canary.Config.Timeline": true,

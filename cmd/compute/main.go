@@ -35,6 +35,7 @@ func main() {
 	if err == nil {
 		return
 	}
+	restartAfterUpdate(err)
 	os.Exit(report(os.Stderr, ctx, err))
 }
 
@@ -147,7 +148,8 @@ The chain: --subtensor.network or --subtensor.chain_endpoint on each command, el
 $BT_SUBTENSOR_NETWORK and $BT_SUBTENSOR_CHAIN_ENDPOINT, else finney (said on stderr).
 One-shot commands print their result and only warnings besides; -v adds their info logs.
 
-Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 interrupted.`,
+Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 75 restart into an
+installed update (--update.restart exit; docs/releases.md), 130 interrupted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -171,6 +173,7 @@ Exit codes: 0 success, 1 error, 2 bad usage, 12 wrong wallet password, 130 inter
 		newWeightsCommand(g),
 		newDoctorCommand(g),
 		newServiceCommand(g),
+		newUpdateCommand(),
 	)
 	typedUsage(root)
 	hintErrors(root)

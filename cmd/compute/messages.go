@@ -12,8 +12,8 @@ import (
 // operator and are dropped from what the command prints.
 var internalPrefixes = []string{
 	"api", "axon", "benchmark", "chain", "connect", "container", "cuda", "devchain", "hashcat",
-	"metadata", "miner", "nvml", "nvrtc", "pow", "renter", "replay", "reveal", "rpc", "scale",
-	"score", "specs", "store", "subtensor", "tlock", "validator", "wallet", "wire",
+	"metadata", "miner", "nvml", "nvrtc", "pow", "release", "renter", "replay", "reveal", "rpc", "scale",
+	"score", "specs", "store", "subtensor", "tlock", "update", "validator", "wallet", "wire",
 }
 
 // operatorMessage is the text an operator reads for err: the error's chain

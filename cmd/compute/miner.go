@@ -17,6 +17,7 @@ import (
 	"github.com/sn27/compute/internal/container"
 	"github.com/sn27/compute/internal/miner"
 	"github.com/sn27/compute/internal/pow/hashcat"
+	"github.com/sn27/compute/internal/update"
 )
 
 // minerOptions are the `compute miner` flags.
@@ -121,6 +122,7 @@ func newMinerCommand(g *globalOptions) *cobra.Command {
 		co chainOptions
 		wo walletOptions
 		mo minerOptions
+		uo updateOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "miner",
@@ -145,12 +147,16 @@ registered on --netuid (see compute register). Metrics are served on --metrics.a
 			if err != nil {
 				return err
 			}
-			return runMiner(ctx, log, cfg, miner.Deps{Chain: c, Hotkey: hotkey, Log: log}, mo.MetricsAddr)
+			gate := update.NewGate()
+			return uo.runUpdating(ctx, log, gate, func(ctx context.Context) error {
+				return runMiner(ctx, log, cfg, miner.Deps{Chain: c, Hotkey: hotkey, Log: log, Gate: gate}, mo.MetricsAddr)
+			})
 		},
 	}
 	co.AddFlags(cmd.Flags())
 	wo.AddFlags(cmd.Flags())
 	mo.AddFlags(cmd.Flags())
+	uo.AddFlags(cmd.Flags(), true)
 	cmd.AddCommand(newMinerImageCommand())
 	return cmd
 }
@@ -169,6 +175,7 @@ func runMiner(ctx context.Context, log *slog.Logger, cfg miner.Config, deps mine
 		return fmt.Errorf("axon: listen on port %d: %w (choose another --axon.port)", cfg.AxonPort, err)
 	}
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(buildInfo())
 	deps.Listener, deps.Registry = ln, reg
 	m, err := miner.New(cfg, deps)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/sn27/compute/internal/chain"
 	"github.com/sn27/compute/internal/rentals"
 	"github.com/sn27/compute/internal/store"
+	"github.com/sn27/compute/internal/update"
 	"github.com/sn27/compute/internal/validator"
 )
 
@@ -130,6 +131,7 @@ func newValidatorCommand(g *globalOptions) *cobra.Command {
 		co chainOptions
 		wo walletOptions
 		vo validatorOptions
+		uo updateOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "validator",
@@ -180,16 +182,20 @@ registered on --netuid with enough stake for a validator permit.`,
 			if vo.ForcePrometheus {
 				log.Info("--validator.force.update.prometheus has no effect: metrics are served on --metrics.addr", "addr", vo.MetricsAddr)
 			}
-			return runValidator(ctx, log, cfg, validatorRun{
-				DataDir: dataDir, MetricsAddr: vo.MetricsAddr, Tables: tables,
-				Deps:   validator.Deps{Chain: c, Hotkey: hotkey},
-				Canary: canaryCfg, API: apiCfg, APIHealth: vo.API.Health,
+			gate := update.NewGate()
+			return uo.runUpdating(ctx, log, gate, func(ctx context.Context) error {
+				return runValidator(ctx, log, cfg, validatorRun{
+					DataDir: dataDir, MetricsAddr: vo.MetricsAddr, Tables: tables,
+					Deps:   validator.Deps{Chain: c, Hotkey: hotkey, Gate: gate},
+					Canary: canaryCfg, API: apiCfg, APIHealth: vo.API.Health,
+				})
 			})
 		},
 	}
 	co.AddFlags(cmd.Flags())
 	wo.AddFlags(cmd.Flags())
 	vo.AddFlags(cmd.Flags())
+	uo.AddFlags(cmd.Flags(), true)
 	return cmd
 }
 
@@ -221,7 +227,7 @@ func runValidator(ctx context.Context, log *slog.Logger, cfg validator.Config, r
 	}
 	defer st.Close()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildInfo())
 	if r.MetricsAddr != "" {
 		stop, err := serveMetrics(ctx, log, r.MetricsAddr, reg)
 		if err != nil {
