@@ -174,6 +174,7 @@ installed update (--update.restart exit; docs/releases.md), 130 interrupted.`,
 		newDoctorCommand(g),
 		newServiceCommand(g),
 		newUpdateCommand(),
+		newReleaseCommand(),
 	)
 	typedUsage(root)
 	hintErrors(root)
