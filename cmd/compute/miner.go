@@ -138,6 +138,9 @@ registered on --netuid (see compute register). Metrics are served on --metrics.a
 			if err != nil {
 				return err
 			}
+			if err := uo.config().Validate(); err != nil {
+				return err
+			}
 			cfg.LocalChain = co.local()
 			hotkey, err := wo.Open().Hotkey()
 			if err != nil {

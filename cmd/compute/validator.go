@@ -153,6 +153,9 @@ registered on --netuid with enough stake for a validator permit.`,
 			if err != nil {
 				return err
 			}
+			if err := uo.config().Validate(); err != nil {
+				return err
+			}
 			var apiCfg *api.Config
 			if vo.API.Addr != "" {
 				c, err := vo.API.config(co.Netuid, cfg.Score)
