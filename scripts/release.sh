@@ -25,6 +25,11 @@ if [ -z "$version" ] || [ $# -gt 2 ]; then
 	echo "usage: COMPUTE_RELEASE_KEY=KEY scripts/release.sh VERSION [OUT_DIR]" >&2
 	exit 2
 fi
+semver='^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$'
+if ! [[ $version =~ $semver ]]; then
+	echo "release: $version is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.5.0 or 1.6.0-rc.1)" >&2
+	exit 2
+fi
 out=${2:-dist/$version}
 key=${COMPUTE_RELEASE_KEY:-}
 if [ -z "$key" ]; then
@@ -51,15 +56,17 @@ trap 'rm -rf "$work" "$stage"' EXIT
 # The signing tool: this source tree built for this machine.
 tool="$work/compute"
 CGO_ENABLED=0 go build -trimpath -tags nogpu -o "$tool" ./cmd/compute
-if [ -n "${COMPUTE_RELEASE_KEY_PASSWORD:-}" ] || [ ! -t 0 ]; then
-	:
-else
-	# One prompt for the whole run, not one per step.
-	read -r -s -p "Password of the release key $key (empty if it has none): " COMPUTE_RELEASE_KEY_PASSWORD
+# An encrypted key's password is asked once here, not at each step.
+if [ -z "${COMPUTE_RELEASE_KEY_PASSWORD:-}" ] && ! "$tool" release pubkey --secret-key "$key" </dev/null >/dev/null 2>&1; then
+	if [ ! -t 0 ]; then
+		echo "release: the secret key does not open without a password: set COMPUTE_RELEASE_KEY_PASSWORD" >&2
+		exit 1
+	fi
+	read -r -s -p "Password of the release key $key: " COMPUTE_RELEASE_KEY_PASSWORD
 	echo >&2
 	export COMPUTE_RELEASE_KEY_PASSWORD
 fi
-pubkey=$("$tool" release pubkey --secret-key "$key")
+pubkey=$("$tool" release pubkey --secret-key "$key" </dev/null)
 
 ldflags="-s -w -X github.com/sn27/compute/internal/version.release=$version"
 ldflags+=" -X github.com/sn27/compute/internal/update.builtinPublicKey=$pubkey"

@@ -90,7 +90,8 @@ func (o *updateOptions) runUpdating(ctx context.Context, log *slog.Logger, gate 
 	}
 	u, err := update.New(cfg, update.Deps{Gate: gate, Log: log})
 	if err != nil {
-		return err
+		log.Warn("auto-update is off: "+operatorMessage(err))
+		return role(ctx)
 	}
 	roleCtx, stopRole := context.WithCancel(ctx)
 	defer stopRole()
