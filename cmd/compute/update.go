@@ -90,7 +90,7 @@ func (o *updateOptions) runUpdating(ctx context.Context, log *slog.Logger, gate 
 	}
 	u, err := update.New(cfg, update.Deps{Gate: gate, Log: log})
 	if err != nil {
-		log.Warn("auto-update is off: "+operatorMessage(err))
+		log.Warn("auto-update is off: " + operatorMessage(err))
 		return role(ctx)
 	}
 	roleCtx, stopRole := context.WithCancel(ctx)

@@ -166,43 +166,14 @@ func TestAutoUpdateMiner(t *testing.T) {
 	caller := mustKey(t, "//Bob//validator")
 
 	axonPort, metricsPort := testutil.FreePort(t), testutil.FreePort(t)
-	var logs lockedBuffer
-	miner := exec.Command(bin, "miner", ep, "--netuid", "1",
+	minerArgs := []string{"miner", ep, "--netuid", "1",
 		"--wallet.path", walletDir, "--wallet.name", "miner", "--wallet.hotkey", "m1",
 		"--axon.ip", "127.0.0.1", "--axon.external_ip", "127.0.0.1", "--axon.port", strconv.Itoa(axonPort),
-		"--metrics.addr", "127.0.0.1:"+strconv.Itoa(metricsPort),
+		"--metrics.addr", "127.0.0.1:" + strconv.Itoa(metricsPort),
 		"--miner.allocation=false", "--miner.solver", "cpu", "--miner.data_dir", filepath.Join(tmp, "miner"),
 		"--whitelist.hotkeys", caller.SS58Address(),
-		"--update.feed", srv.URL+"/"+release.FeedFile, "--update.public_key", pk.String(), "--update.interval", "10s")
-	miner.Env = append(os.Environ(), "HOME="+tmp)
-	miner.Stdout, miner.Stderr = &logs, &logs
-	if err := miner.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := miner.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- miner.Wait() }()
-	defer func() {
-		_ = miner.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("the miner exited with %v\n%s", err, logs.String())
-			}
-		case <-time.After(30 * time.Second):
-			_ = miner.Process.Kill()
-			t.Errorf("the miner did not stop on SIGTERM\n%s", logs.String())
-		}
-	}()
-	alive := func() bool {
-		select {
-		case err := <-exited:
-			exited <- err
-			return false
-		default:
-			return true
-		}
-	}
+		"--update.feed", srv.URL + "/" + release.FeedFile, "--update.public_key", pk.String(), "--update.interval", "10s"}
+	m := startProcess(t, bin, append(minerArgs, "--update.restart", "exec"), "HOME="+tmp)
 	buildInfo := regexp.MustCompile(`compute_build_info\{[^}]*release="([^"]+)"`)
 	runningRelease := func() string {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort))
@@ -225,36 +196,22 @@ func TestAutoUpdateMiner(t *testing.T) {
 		res := wire.Call(ctx, d, target, &wire.Specs{}, 10*time.Second)
 		return res.OK() && res.Synapse.SpecsOutput != ""
 	}
-	failed := func() string {
-		if !alive() {
-			return "the miner exited:\n" + logs.String()
-		}
-		return logs.String()
-	}
 
-	waitUntil(t, 2*time.Minute, "the 1.5.0 miner serving", func() bool { return alive() && runningRelease() == "1.5.0" && answers() }, failed)
+	waitUntil(t, 2*time.Minute, "the 1.5.0 miner serving", func() bool { return m.alive() && runningRelease() == "1.5.0" && answers() }, m.report)
 	waitUntil(t, time.Minute, "a feed check finding nothing", func() bool {
-		return strings.Contains(logs.String(), "release check failed; trying again at the next check")
-	}, failed)
+		return strings.Contains(m.logs.String(), "release check failed; trying again at the next check")
+	}, m.report)
 
 	// Publish 1.5.1: the asset and the signature first, the feed last.
-	for _, name := range []string{"compute-1.5.1-" + platform, release.FeedFile + release.SignatureSuffix, release.FeedFile} {
-		data, err := os.ReadFile(filepath.Join(relDir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := release.WriteFile(filepath.Join(served, name), data, 0o644, false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitUntil(t, 3*time.Minute, "the miner serving as 1.5.1", func() bool { return alive() && runningRelease() == "1.5.1" && answers() }, failed)
+	publish(t, relDir, served, "compute-1.5.1-"+platform)
+	waitUntil(t, 3*time.Minute, "the miner serving as 1.5.1", func() bool { return m.alive() && runningRelease() == "1.5.1" && answers() }, m.report)
 
-	text := logs.String()
+	text := m.logs.String()
 	for _, want := range []string{
 		"msg=\"new release\"", "msg=\"downloading release\"", "msg=\"release downloaded and verified\"",
 		"msg=\"release installed\"", "msg=\"no operation in progress: restarting\"", "msg=\"restarting into the new release\"",
-		fmt.Sprintf("msg=\"compute release\" release=1.5.0 platform=%s pid=%d", platform, pid),
-		fmt.Sprintf("msg=\"compute release\" release=1.5.1 platform=%s pid=%d", platform, pid),
+		fmt.Sprintf("msg=\"compute release\" release=1.5.0 platform=%s pid=%d", platform, m.pid),
+		fmt.Sprintf("msg=\"compute release\" release=1.5.1 platform=%s pid=%d", platform, m.pid),
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the miner's log lacks %s", want)
@@ -267,15 +224,146 @@ func TestAutoUpdateMiner(t *testing.T) {
 	if got, err := os.ReadFile(bin); err != nil || !bytes.Equal(got, newBytes) {
 		t.Fatalf("the binary on disk is not release 1.5.1's asset (%v)", err)
 	}
-	for path, want := range map[string]string{bin: "1.5.1", bin + ".old": "1.5.0"} {
-		out, err := exec.Command(path, "version").Output()
-		if err != nil || !strings.Contains(string(out), "release "+want+" (platform "+platform+")") {
-			t.Errorf("%s version: %v\n%s", filepath.Base(path), err, out)
-		}
-	}
+	checkVersions(t, platform, map[string]string{bin: "1.5.1", bin + ".old": "1.5.0"})
 	if ents, _ := os.ReadDir(binDir); len(ents) != 2 {
 		t.Errorf("the binary's directory holds %d files, want compute and compute.old", len(ents))
 	}
+	if code := m.stop(t); code != 0 {
+		t.Fatalf("the miner stopped by SIGTERM exited with status %d\n%s", code, m.logs.String())
+	}
+
+	// With --update.restart exit the next release ends the process with
+	// status 75, after the role stopped, for a service manager to start it.
+	rel2 := filepath.Join(tmp, "dist", "1.5.2")
+	name2 := "compute-1.5.2-" + platform
+	goBuild(t, ctx, filepath.Join(rel2, name2), "-ldflags", "-X github.com/sn27/compute/internal/version.release=1.5.2")
+	runCLI(t, ctx, "release", "manifest", "--dir", rel2, "--version", "1.5.2", platform+"="+name2)
+	runCLI(t, ctx, "release", "sign", "--secret-key", keyPath, filepath.Join(rel2, release.FeedFile))
+	publish(t, rel2, served, name2)
+	m = startProcess(t, bin, append(minerArgs, "--update.restart", "exit"), "HOME="+tmp)
+	waitUntil(t, 3*time.Minute, "the miner's exit after installing 1.5.2", func() bool { return !m.alive() }, m.report)
+	if code := m.stop(t); code != 75 {
+		t.Fatalf("exit status %d, want 75\n%s", code, m.logs.String())
+	}
+	text = m.logs.String()
+	for _, want := range []string{"msg=\"release installed\" component=update release=1.5.2 was=1.5.1", "msg=\"miner stopped\"",
+		"compute: release 1.5.2 installed (was 1.5.1); exiting with status 75 for the service manager to start it"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the miner's log lacks %s", want)
+		}
+	}
+	if strings.Index(text, "msg=\"miner stopped\"") > strings.Index(text, "exiting with status 75") {
+		t.Error("the process exited before the miner stopped")
+	}
+	if t.Failed() {
+		t.Fatalf("the miner's log:\n%s", text)
+	}
+	checkVersions(t, platform, map[string]string{bin: "1.5.2", bin + ".old": "1.5.1"})
+}
+
+// publish copies a release's asset, the feed's signature and, last, the
+// feed from dir into the served directory.
+func publish(t *testing.T, dir, served, asset string) {
+	t.Helper()
+	for _, name := range []string{asset, release.FeedFile + release.SignatureSuffix, release.FeedFile} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := release.WriteFile(filepath.Join(served, name), data, 0o644, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkVersions runs each binary's version and expects its release.
+func checkVersions(t *testing.T, platform string, want map[string]string) {
+	t.Helper()
+	for path, rel := range want {
+		out, err := exec.Command(path, "version").Output()
+		if err != nil || !strings.Contains(string(out), "release "+rel+" (platform "+platform+")") {
+			t.Errorf("%s version: %v\n%s", filepath.Base(path), err, out)
+		}
+	}
+}
+
+// process is a child compute process with its output collected.
+type process struct {
+	cmd    *exec.Cmd
+	pid    int
+	logs   lockedBuffer
+	exited chan error // receives Wait's error once; alive puts it back
+	status int        // the exit status, once stop returned
+}
+
+// startProcess starts bin with args and extra environment; the test's end
+// stops it.
+func startProcess(t *testing.T, bin string, args []string, env ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(bin, args...), exited: make(chan error, 1), status: -1}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.logs, &p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p.pid = p.cmd.Process.Pid
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+// alive reports whether the process is still running.
+func (p *process) alive() bool {
+	if p.status >= 0 {
+		return false
+	}
+	select {
+	case err := <-p.exited:
+		p.exited <- err
+		return false
+	default:
+		return true
+	}
+}
+
+// report is the process's output, said to have exited when it has.
+func (p *process) report() string {
+	if !p.alive() {
+		return "the process exited:\n" + p.logs.String()
+	}
+	return p.logs.String()
+}
+
+// stop sends SIGTERM unless the process exited, waits and returns its exit
+// status; it kills a process that does not stop within 30 s.
+func (p *process) stop(t *testing.T) int {
+	t.Helper()
+	if p.status >= 0 {
+		return p.status
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	var err error
+	select {
+	case err = <-p.exited:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		err = <-p.exited
+		t.Errorf("pid %d did not stop on SIGTERM\n%s", p.pid, p.logs.String())
+	}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		p.status = 0
+	case errors.As(err, &exit):
+		p.status = exit.ExitCode()
+		if p.status < 0 { // killed by a signal
+			p.status = 255
+		}
+	default:
+		t.Errorf("waiting for pid %d: %v", p.pid, err)
+		p.status = 1
+	}
+	return p.status
 }
 
 // TestRestartExitCode: a restart into an update that is not re-executed
