@@ -1,7 +1,6 @@
 package release
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -48,35 +47,6 @@ func Checksums(assets []Asset) []byte {
 		fmt.Fprintf(&b, "%s  %s\n", a.SHA256, a.Name)
 	}
 	return b.Bytes()
-}
-
-// ParseChecksums reads a checksums file as Checksums writes it (sha256sum's
-// text mode, and its binary mode's "*name"): file name to SHA-256.
-func ParseChecksums(data []byte) (map[string]string, error) {
-	out := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for line := 1; sc.Scan(); line++ {
-		text := sc.Text()
-		if text == "" {
-			continue
-		}
-		sum, name, ok := strings.Cut(text, " ")
-		name = strings.TrimPrefix(strings.TrimPrefix(name, " "), "*")
-		if !ok || len(sum) != 64 || !ValidName(name) {
-			return nil, fmt.Errorf("%s line %d: want \"<sha256>  <file name>\"", ChecksumsFile, line)
-		}
-		if _, err := hex.DecodeString(sum); err != nil {
-			return nil, fmt.Errorf("%s line %d: the checksum is not hex", ChecksumsFile, line)
-		}
-		if _, dup := out[name]; dup {
-			return nil, fmt.Errorf("%s line %d: %s listed twice", ChecksumsFile, line, name)
-		}
-		out[name] = strings.ToLower(sum)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", ChecksumsFile, err)
-	}
-	return out, nil
 }
 
 // ErrExists means a file would be replaced without leave to.

@@ -235,9 +235,8 @@ func TestManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsed, err := ParseChecksums(sums)
-	if err != nil || parsed[bins[0].Name] != f.Assets[0].SHA256 {
-		t.Fatalf("ParseChecksums: %v %v", parsed, err)
+	if want := f.Assets[0].SHA256 + "  " + bins[0].Name + "\n"; !strings.HasPrefix(string(sums), want) {
+		t.Fatalf("%s:\n%s", ChecksumsFile, sums)
 	}
 	pk, sk := newKey(t)
 	for _, name := range []string{FeedFile, ChecksumsFile} {
@@ -263,18 +262,6 @@ func TestManifest(t *testing.T) {
 	}
 	if err := VerifyFile(pk, filepath.Join(dir, ChecksumsFile)); !errors.Is(err, ErrBadSignature) {
 		t.Fatalf("changed checksums: %v", err)
-	}
-}
-
-func TestParseChecksums(t *testing.T) {
-	for _, bad := range []string{"abc  x\n", goodSum + "  ../x\n", goodSum + "  x\n" + goodSum + "  x\n", strings.Repeat("z", 64) + "  x\n", goodSum + "\n"} {
-		if _, err := ParseChecksums([]byte(bad)); err == nil {
-			t.Errorf("ParseChecksums(%q) accepted it", bad)
-		}
-	}
-	got, err := ParseChecksums([]byte(goodSum + " *bin\n\n"))
-	if err != nil || got["bin"] != goodSum {
-		t.Fatalf("binary-mode line: %v %v", got, err)
 	}
 }
 
