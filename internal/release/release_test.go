@@ -393,3 +393,31 @@ func TestCheckBinary(t *testing.T) {
 		t.Fatalf("dynamic %v, CheckBinary as nogpu: %v", dynamic, err)
 	}
 }
+
+// FuzzVerify: a signature file from the network never makes Verify panic,
+// and only the real signature of the real data verifies.
+func FuzzVerify(f *testing.F) {
+	pk, sk, err := GenerateKey()
+	if err != nil {
+		f.Fatal(err)
+	}
+	data := []byte(feedJSON("1.5.0", asset("linux-amd64", "c", 1, goodSum)))
+	good := Sign(sk, FeedFile, data, time.Unix(1700000000, 0))
+	f.Add(data, good)
+	f.Add(data, bytes.Replace(good, []byte("trusted comment: "), []byte("trusted comment: x"), 1))
+	f.Add([]byte("x"), []byte("untrusted comment: \nRWQ=\ntrusted comment: \n\n"))
+	f.Fuzz(func(t *testing.T, msg, sig []byte) {
+		err := Verify(pk, msg, sig)
+		if err == nil && (!bytes.Equal(msg, data) || !bytes.Equal(bytes.TrimRight(sig, "\r\n"), bytes.TrimRight(good, "\r\n"))) {
+			// Another encoding of the same signature may verify; it must
+			// carry the same signatures and trusted comment.
+			var a, b minisign.Signature
+			if a.UnmarshalText(bytes.TrimRight(sig, "\r\n")) != nil || b.UnmarshalText(bytes.TrimRight(good, "\r\n")) != nil || !a.Equal(b) || !bytes.Equal(msg, data) {
+				t.Fatalf("Verify accepted %q over %q", sig, msg)
+			}
+		}
+		if err != nil && !errors.Is(err, ErrBadSignature) {
+			t.Fatalf("error %v does not wrap ErrBadSignature", err)
+		}
+	})
+}
