@@ -158,6 +158,8 @@ installed update (--update.restart exit; docs/releases.md), 130 interrupted.`,
 	g.AddFlags(root.PersistentFlags())
 	root.AddCommand(
 		newVersionCommand(),
+		newUpdateCommand(),
+		newReleaseCommand(),
 		newWalletCommand(),
 		newChallengeCommand(g),
 		newBenchmarkCommand(g),
@@ -173,8 +175,6 @@ installed update (--update.restart exit; docs/releases.md), 130 interrupted.`,
 		newWeightsCommand(g),
 		newDoctorCommand(g),
 		newServiceCommand(g),
-		newUpdateCommand(),
-		newReleaseCommand(),
 	)
 	typedUsage(root)
 	hintErrors(root)
