@@ -125,12 +125,13 @@ type roleFlags struct {
 	walletPath string
 	dataDirs   []string
 	allocation bool
+	autoUpdate bool
 }
 
 // parseRoleFlags finds --wallet.path, --miner.data_dir,
 // --validator.data_dir and --miner.allocation in args ("--f v" or "--f=v").
 func parseRoleFlags(args []string) (roleFlags, error) {
-	f := roleFlags{allocation: true}
+	f := roleFlags{allocation: true, autoUpdate: true}
 	for i := 0; i < len(args); i++ {
 		name, value, hasValue := strings.Cut(strings.TrimPrefix(args[i], "--"), "=")
 		if !strings.HasPrefix(args[i], "--") {
@@ -156,13 +157,17 @@ func parseRoleFlags(args []string) (roleFlags, error) {
 			} else {
 				f.dataDirs = append(f.dataDirs, filepath.Clean(value))
 			}
-		case "miner.allocation":
+		case "miner.allocation", "auto_update":
 			if hasValue {
 				b, err := strconv.ParseBool(value)
 				if err != nil {
-					return f, fmt.Errorf("--miner.allocation=%s: %w", value, err)
+					return f, fmt.Errorf("--%s=%s: %w", name, value, err)
 				}
-				f.allocation = b
+				if name == "auto_update" {
+					f.autoUpdate = b
+				} else {
+					f.allocation = b
+				}
 			}
 		}
 	}
@@ -206,6 +211,15 @@ func plan(c Config, a Account) (layout, error) {
 		if !within(d, l.bittensor) {
 			l.writable = append(l.writable, d)
 		}
+	}
+	// Auto-update (on unless --auto_update=false) writes the new release
+	// and <name>.old beside the binary: a binary in the service user's home
+	// (e.g. /var/lib/compute/bin/compute) gets its directory writable; a
+	// system directory stays read-only and root's, and the updater says it
+	// cannot replace the binary (docs/deploy.md).
+	if dir := filepath.Dir(c.Binary); f.autoUpdate && filepath.IsAbs(c.Binary) && plainPath(dir) &&
+		within(dir, a.Home) && !within(dir, l.bittensor) {
+		l.writable = append(l.writable, dir)
 	}
 	for _, p := range append([]string{a.Home, c.Binary, f.walletPath}, f.dataDirs...) {
 		if p != "" && underHome(p) {

@@ -107,6 +107,13 @@ func TestRenderSettings(t *testing.T) {
 			"ReadWritePaths": "/var/lib/compute/.bittensor", "PrivateDevices": "yes", "ProtectClock": "yes", "MemoryDenyWriteExecute": "yes",
 			"SupplementaryGroups": "",
 		}},
+		{"binary in the service's home: auto-update may replace it", Config{Role: Validator, Binary: "/var/lib/compute/bin/compute"}, compute, map[string]string{
+			"ReadWritePaths": "/var/lib/compute/.bittensor /var/lib/compute/bin",
+		}},
+		{"binary in the service's home, auto-update off", Config{Role: Validator, Binary: "/var/lib/compute/bin/compute",
+			Args: []string{"--auto_update=false"}}, compute, map[string]string{
+			"ReadWritePaths": "/var/lib/compute/.bittensor",
+		}},
 		{"binary under /home", Config{Role: Validator, Binary: "/home/alice/go/bin/compute"}, compute, map[string]string{
 			"ProtectHome": "read-only",
 		}},
