@@ -314,24 +314,7 @@ func startDockerMiner(t *testing.T, tn *testnet.Net, cold *wallet.Keypair, st *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mn.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("miner did not stop")
-		}
-	})
-	select {
-	case <-mn.Ready():
-	case err := <-done:
-		t.Fatalf("miner: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("miner not ready")
-	}
+	testutil.RunRole(t, context.Background(), "miner", mn.Run, mn.Ready())
 	d, err := wire.NewDendrite(wire.DendriteConfig{Signer: val, Logger: testLog()})
 	if err != nil {
 		t.Fatal(err)

@@ -123,24 +123,7 @@ func (n *e2eNet) startMiner(hk *wallet.Keypair, claim specs.Specs, image string,
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("miner did not stop")
-		}
-	})
-	select {
-	case <-m.Ready():
-	case err := <-done:
-		t.Fatalf("miner: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("miner not ready")
-	}
+	testutil.RunRole(t, context.Background(), "miner", m.Run, m.Ready())
 	return tm
 }
 

@@ -135,24 +135,7 @@ func (e *env) startMiner(uri string) *testMiner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mn.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("miner did not stop")
-		}
-	})
-	select {
-	case <-mn.Ready():
-	case err := <-done:
-		t.Fatalf("miner: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("miner not ready")
-	}
+	testutil.RunRole(t, context.Background(), "miner", mn.Run, mn.Ready())
 	e.collectSpecs(m)
 	return m
 }

@@ -1,7 +1,6 @@
 package validator
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -46,24 +45,7 @@ func (n *testNet) startLeasingMiner(name string) (*wallet.Keypair, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(n.ctx)
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("miner did not stop")
-		}
-	})
-	select {
-	case <-m.Ready():
-	case err := <-done:
-		t.Fatalf("miner: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("miner not ready")
-	}
+	testutil.RunRole(t, n.ctx, "miner", m.Run, m.Ready())
 	return hot, sshPort
 }
 
