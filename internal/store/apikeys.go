@@ -66,7 +66,7 @@ func (v *Validator) CreateAPIKey(ctx context.Context, k APIKey) error {
 const apiKeyColumns = `id, name, hash, scopes, webhook_url, webhook_secret, rate_per_minute, created_at,
 	last_used_at, revoked_at`
 
-func scanAPIKey(sc interface{ Scan(...any) error }) (APIKey, error) {
+func scanAPIKey(sc rowScanner) (APIKey, error) {
 	var k APIKey
 	var scopes string
 	var created, used, revoked int64
@@ -95,23 +95,7 @@ func (v *Validator) APIKey(ctx context.Context, id string) (APIKey, error) {
 
 // APIKeys lists every key, revoked ones included, oldest first.
 func (v *Validator) APIKeys(ctx context.Context) ([]APIKey, error) {
-	rows, err := v.db.QueryContext(ctx, "SELECT "+apiKeyColumns+" FROM api_keys ORDER BY created_at, id")
-	if err != nil {
-		return nil, fmt.Errorf("read API keys: %w", err)
-	}
-	defer rows.Close()
-	out := []APIKey{}
-	for rows.Next() {
-		k, err := scanAPIKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read API keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read API keys: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, v.db, "API keys", scanAPIKey, "SELECT "+apiKeyColumns+" FROM api_keys ORDER BY created_at, id")
 }
 
 // RevokeAPIKey revokes the key with id at the given time and returns it; a

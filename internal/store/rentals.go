@@ -51,7 +51,7 @@ const rentalColumns = `id, owner, hotkey, status, details, misses, checked_at, l
 
 const liveSQL = `status IN ('active', 'unhealthy')`
 
-func scanRental(sc interface{ Scan(...any) error }) (Rental, error) {
+func scanRental(sc rowScanner) (Rental, error) {
 	var r Rental
 	var details string
 	var checked, created, expires, ended int64
@@ -64,26 +64,8 @@ func scanRental(sc interface{ Scan(...any) error }) (Rental, error) {
 	return r, nil
 }
 
-func queryRentals(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, query string, args ...any) ([]Rental, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read rentals: %w", err)
-	}
-	defer rows.Close()
-	out := []Rental{}
-	for rows.Next() {
-		r, err := scanRental(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read rentals: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read rentals: %w", err)
-	}
-	return out, nil
+func queryRentals(ctx context.Context, q queryer, query string, args ...any) ([]Rental, error) {
+	return queryAll(ctx, q, "rentals", scanRental, query, args...)
 }
 
 // IdempotencyDone is the outcome stored with a request's idempotency key.

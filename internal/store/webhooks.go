@@ -33,7 +33,7 @@ func (d WebhookDelivery) Pending() bool { return d.DeliveredAt.IsZero() && d.Fai
 
 const webhookColumns = `id, owner, event, payload, attempts, next_at, delivered_at, failed_at, last_error, created_at`
 
-func scanWebhook(sc interface{ Scan(...any) error }) (WebhookDelivery, error) {
+func scanWebhook(sc rowScanner) (WebhookDelivery, error) {
 	var d WebhookDelivery
 	var payload string
 	var next, delivered, failed, created int64
@@ -46,23 +46,7 @@ func scanWebhook(sc interface{ Scan(...any) error }) (WebhookDelivery, error) {
 }
 
 func (v *Validator) queryWebhooks(ctx context.Context, query string, args ...any) ([]WebhookDelivery, error) {
-	rows, err := v.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read webhook deliveries: %w", err)
-	}
-	defer rows.Close()
-	out := []WebhookDelivery{}
-	for rows.Next() {
-		d, err := scanWebhook(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read webhook deliveries: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read webhook deliveries: %w", err)
-	}
-	return out, nil
+	return queryAll(ctx, v.db, "webhook deliveries", scanWebhook, query, args...)
 }
 
 // EnqueueWebhook stores a delivery due at once and returns its id.
